@@ -1,0 +1,315 @@
+//! Every jq program the tool runs, as named constants, and the jaq engine that runs them.
+//!
+//! Rust decides what to do; these filters only pull facts out of (or reshape) the JSON that
+//! the AWS CLI prints. Each filter is compiled once per process and cached.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use jaq_core::load::{Arena, File, Loader};
+use jaq_core::{Compiler, Ctx, Vars, data, unwrap_valr};
+use jaq_json::Val;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// A jq program and the names of the global variables (`$name`) it expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Jq {
+    pub name: &'static str,
+    pub code: &'static str,
+    pub vars: &'static [&'static str],
+}
+
+const fn jq(name: &'static str, code: &'static str) -> Jq {
+    Jq {
+        name,
+        code,
+        vars: &[],
+    }
+}
+
+/// The definition inside a `describe-task-definition` answer, or a bare definition.
+pub const TASK_DEFINITION: Jq = jq(
+    "task definition",
+    r#"if type == "object" and has("taskDefinition") then .taskDefinition else . end"#,
+);
+
+/// Tags next to the definition (`describe-task-definition --include TAGS`), or `[]`.
+pub const TASK_DEFINITION_TAGS: Jq = jq("task definition tags", r#".tags // []"#);
+
+/// The keys `register-task-definition` accepts, in the input's own order, with nulls
+/// dropped at every depth (the AWS CLI rejects a null anywhere in its input).
+pub const REGISTRABLE_FIELDS: Jq = jq(
+    "registrable fields",
+    r#"with_entries(select(.value != null and (.key as $k | [
+        "family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions",
+        "volumes", "placementConstraints", "requiresCompatibilities", "cpu", "memory",
+        "pidMode", "ipcMode", "proxyConfiguration", "inferenceAccelerators",
+        "ephemeralStorage", "runtimePlatform", "enableFaultInjection"] | any(. == $k))))
+      | walk(if type == "object" then with_entries(select(.value != null)) else . end)"#,
+);
+
+/// `[{name, image}]` of every container, in order (image is null when missing).
+pub const CONTAINER_IMAGES: Jq = jq(
+    "container images",
+    r#"[(.containerDefinitions // [])[] | {name: (.name // ""), image: .image}]"#,
+);
+
+/// Replace the image of container `i` by `$images[i]` wherever that entry is a string.
+pub const SET_CONTAINER_IMAGES: Jq = Jq {
+    name: "set container images",
+    code: r#"reduce range(0; $images | length) as $i (.;
+        if ($images[$i] | type) == "string"
+        then .containerDefinitions[$i].image = $images[$i] else . end)"#,
+    vars: &["$images"],
+};
+
+/// Whether an essential container defines a health check (then we wait for HEALTHY).
+pub const HAS_ESSENTIAL_HEALTH_CHECK: Jq = jq(
+    "health check",
+    r#"any((.containerDefinitions // [])[]; (.essential != false) and .healthCheck != null)"#,
+);
+
+/// Same family, any revision: the family name of an ARN or `family:rev`.
+pub const TASK_DEFINITION_ARN: Jq = jq("task definition ARN", r#".taskDefinitionArn"#);
+
+/// First (and only) service of a `describe-services` answer, or null.
+pub const FIRST_SERVICE: Jq = jq("service", r#".services[0]"#);
+
+/// Why a `describe-services` answer has no service, e.g. "MISSING".
+pub const SERVICE_FAILURE_REASON: Jq = jq("failure reason", r#"(.failures // [])[0].reason"#);
+
+/// What the flow needs to know of a service before touching it.
+pub const SERVICE_FACTS: Jq = jq(
+    "service facts",
+    r#"{status, taskDefinition, controller: (.deploymentController.type // "ECS")}"#,
+);
+
+/// The ARN that `register-task-definition` gave the new revision.
+pub const REGISTERED_ARN: Jq = jq("registered ARN", r#".taskDefinition.taskDefinitionArn"#);
+
+/// What `update-service` says of the deployment it started.
+pub const UPDATE_ROLLOUT: Jq = jq(
+    "update-service answer",
+    r#".service | {
+        desiredCount: (.desiredCount // 0),
+        deploymentId: ([(.deployments // [])[] | select(.status == "PRIMARY")][0].id),
+        seenEvents: [(.events // [])[].id]
+    }"#,
+);
+
+/// One poll of `describe-services`: the deployments and the events, oldest event first.
+pub const ROLLOUT_SNAPSHOT: Jq = jq(
+    "rollout snapshot",
+    r#".services[0] | {
+        deployments: [(.deployments // [])[] | {
+            id: (.id // ""), status: (.status // ""), taskDefinition: (.taskDefinition // ""),
+            desiredCount: (.desiredCount // 0), pendingCount: (.pendingCount // 0),
+            runningCount: (.runningCount // 0), failedTasks: (.failedTasks // 0),
+            rolloutState, rolloutStateReason}],
+        events: [(.events // [])[] | {id: (.id // ""), message: (.message // "")}] | reverse
+    }"#,
+);
+
+/// Task ARNs of one `list-tasks` page, and the token of the next page if any.
+pub const TASK_ARN_PAGE: Jq = jq(
+    "list-tasks page",
+    r#"{arns: (.taskArns // []), next: (.nextToken // .NextToken)}"#,
+);
+
+/// The tasks of one revision in a `describe-tasks` answer.
+pub const TASKS_OF_REVISION: Jq = Jq {
+    name: "tasks of the new revision",
+    code: r#"[(.tasks // [])[] | select(.taskDefinitionArn == $arn) | {
+        taskArn: (.taskArn // ""), lastStatus: (.lastStatus // ""), healthStatus: (.healthStatus // ""),
+        stoppedReason: (.stoppedReason // ""), stopCode: (.stopCode // ""),
+        containers: [(.containers // [])[] | {name: (.name // ""), exitCode, reason: (.reason // "")}]}]"#,
+    vars: &["$arn"],
+};
+
+/// Credentials from `sts assume-role`.
+pub const ASSUMED_CREDENTIALS: Jq = jq(
+    "assumed credentials",
+    r#".Credentials | [.AccessKeyId, .SecretAccessKey, .SessionToken]"#,
+);
+
+/// ARNs of `list-task-definitions`.
+pub const TASK_DEFINITION_ARNS: Jq = jq("task definition ARNs", r#".taskDefinitionArns // []"#);
+
+thread_local! {
+    static CACHE: RefCell<HashMap<&'static str, jaq_core::Filter<data::JustLut<Val>>>> =
+        RefCell::new(HashMap::new());
+}
+
+/// A filter that would not compile or that failed on its input; a bug or unexpected JSON.
+#[derive(Debug)]
+pub struct FilterError {
+    pub filter: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for FilterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "jq filter '{}': {}", self.filter, self.message)
+    }
+}
+
+fn compile(jq: &Jq) -> Result<jaq_core::Filter<data::JustLut<Val>>, FilterError> {
+    let fail = |message: String| FilterError {
+        filter: jq.name,
+        message,
+    };
+    let defs = jaq_core::defs()
+        .chain(jaq_std::defs())
+        .chain(jaq_json::defs());
+    let funs = jaq_core::funs()
+        .chain(jaq_std::funs())
+        .chain(jaq_json::funs());
+    let loader = Loader::new(defs);
+    let arena = Arena::default();
+    let modules = loader
+        .load(
+            &arena,
+            File {
+                code: jq.code,
+                path: (),
+            },
+        )
+        .map_err(|errs| fail(format!("does not parse: {errs:?}")))?;
+    Compiler::default()
+        .with_funs(funs)
+        .with_global_vars(jq.vars.iter().copied())
+        .compile(modules)
+        .map_err(|errs| fail(format!("does not compile: {errs:?}")))
+}
+
+fn to_val(value: &Value) -> Val {
+    // serde_json's Value is a Deserializer; this cannot fail for a JSON value.
+    Val::deserialize(value).unwrap_or(Val::Null)
+}
+
+fn from_val(val: &Val) -> Result<Value, String> {
+    serde_json::from_str(&val.to_string()).map_err(|e| e.to_string())
+}
+
+/// Run `jq` on `input` with the given values for its variables; every output value.
+pub fn run_all(jq: &Jq, input: &Value, vars: &[Value]) -> Result<Vec<Value>, FilterError> {
+    let fail = |message: String| FilterError {
+        filter: jq.name,
+        message,
+    };
+    if vars.len() != jq.vars.len() {
+        return Err(fail(format!("expects {} variable(s)", jq.vars.len())));
+    }
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if !cache.contains_key(jq.code) {
+            cache.insert(jq.code, compile(jq)?);
+        }
+        let filter = &cache[jq.code];
+        let ctx = Ctx::<data::JustLut<Val>>::new(&filter.lut, Vars::new(vars.iter().map(to_val)));
+        filter
+            .id
+            .run((ctx, to_val(input)))
+            .map(unwrap_valr)
+            .map(|out| {
+                out.map_err(|e| fail(e.to_string()))
+                    .and_then(|v| from_val(&v).map_err(fail))
+            })
+            .collect()
+    })
+}
+
+/// Run `jq` and keep its first output (null when it printed nothing).
+pub fn run(jq: &Jq, input: &Value) -> Result<Value, FilterError> {
+    run_with(jq, input, &[])
+}
+
+/// Like [`run`], with values for the filter's variables.
+pub fn run_with(jq: &Jq, input: &Value, vars: &[Value]) -> Result<Value, FilterError> {
+    Ok(run_all(jq, input, vars)?
+        .into_iter()
+        .next()
+        .unwrap_or(Value::Null))
+}
+
+/// Every filter of this module, so a test can compile them all.
+#[cfg(test)]
+pub const ALL: &[Jq] = &[
+    TASK_DEFINITION,
+    TASK_DEFINITION_TAGS,
+    REGISTRABLE_FIELDS,
+    CONTAINER_IMAGES,
+    SET_CONTAINER_IMAGES,
+    HAS_ESSENTIAL_HEALTH_CHECK,
+    TASK_DEFINITION_ARN,
+    FIRST_SERVICE,
+    SERVICE_FAILURE_REASON,
+    ASSUMED_CREDENTIALS,
+    TASK_DEFINITION_ARNS,
+    SERVICE_FACTS,
+    REGISTERED_ARN,
+    UPDATE_ROLLOUT,
+    ROLLOUT_SNAPSHOT,
+    TASK_ARN_PAGE,
+    TASKS_OF_REVISION,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_filter_compiles() {
+        for jq in ALL {
+            compile(jq).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    #[test]
+    fn registrable_fields_keep_order_and_drop_nulls() {
+        let input = json!({"revision": 3, "family": "web", "cpu": null, "volumes": [{"name": "v", "host": null}], "pidMode": "host", "status": "ACTIVE", "containerDefinitions": []});
+        let out = run(&REGISTRABLE_FIELDS, &input).unwrap();
+        assert_eq!(
+            serde_json::to_string(&out).unwrap(),
+            r#"{"family":"web","volumes":[{"name":"v"}],"pidMode":"host","containerDefinitions":[]}"#
+        );
+    }
+
+    #[test]
+    fn set_images_by_index() {
+        let input = json!({"containerDefinitions": [{"image": "a", "name": "x"}, {"name": "y", "image": "b"}]});
+        let out = run_with(&SET_CONTAINER_IMAGES, &input, &[json!([null, "c:1"])]).unwrap();
+        assert_eq!(
+            out,
+            json!({"containerDefinitions": [{"image": "a", "name": "x"}, {"name": "y", "image": "c:1"}]})
+        );
+        assert_eq!(
+            serde_json::to_string(&out["containerDefinitions"][0]).unwrap(),
+            r#"{"image":"a","name":"x"}"#
+        );
+    }
+
+    #[test]
+    fn unwraps_describe_answer_or_bare_definition() {
+        assert_eq!(
+            run(
+                &TASK_DEFINITION,
+                &json!({"taskDefinition": {"family": "a"}})
+            )
+            .unwrap(),
+            json!({"family": "a"})
+        );
+        assert_eq!(
+            run(&TASK_DEFINITION, &json!({"family": "a"})).unwrap(),
+            json!({"family": "a"})
+        );
+    }
+
+    #[test]
+    fn large_numbers_and_unicode_survive() {
+        let input = json!({"family": "é\"\n", "memory": 123456789012u64, "f": 0.5});
+        assert_eq!(run(&TASK_DEFINITION, &input).unwrap(), input);
+    }
+}

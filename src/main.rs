@@ -1,0 +1,67 @@
+//! ecs-deploy: parse the command line, run the deploy, map the error to its exit code.
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use ecs_deploy::aws::Aws;
+use ecs_deploy::cli::{self, Cli};
+use ecs_deploy::error::Result;
+use ecs_deploy::options::{self, Options};
+use ecs_deploy::report::Report;
+use ecs_deploy::{deploy, signals};
+
+fn main() -> ExitCode {
+    let args = cli::normalise_args(std::env::args_os());
+    if args.len() <= 1 {
+        // The script prints its usage and exits 3 when called without arguments.
+        println!("{}", Cli::command().render_help());
+        return ExitCode::from(3);
+    }
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::from(3);
+        }
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+    };
+    if cli.version {
+        println!("{}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    let report = Report::new(cli.output);
+    let result = run(&cli, &report);
+    if let Err(e) = &result {
+        eprintln!("ecs-deploy: {e}");
+        report.record(|o| {
+            if o.status == "succeeded" {
+                o.status = "failed";
+            }
+            o.failure_reason.get_or_insert_with(|| e.to_string());
+        });
+    }
+    report.finish();
+    let code = result.err().map_or(0, |e| e.exit_code());
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn run(cli: &Cli, report: &Report) -> Result<()> {
+    // The script looks for aws before it checks the arguments (exit 4 comes first).
+    Aws::locate(&options::Credentials::default(), false)?;
+    let options = Options::from_cli(cli, &|name| std::env::var(name).ok())?;
+    let mut aws = Aws::locate(&options.credentials, options.verbose)?;
+    signals::install();
+    if let Some(role) = &options.credentials.assume_role {
+        aws.assume_role(role)?;
+    }
+    deploy::Deploy {
+        options: &options,
+        aws: &aws,
+        report,
+    }
+    .run()
+}

@@ -1,0 +1,379 @@
+//! From the current task definition to the one to register: keep what
+//! `register-task-definition` accepts, and put the new images in, container by container.
+
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::filters;
+use crate::image::{self, ImageRef};
+use crate::options::ImageChange;
+
+/// One container whose image changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerChange {
+    pub container: String,
+    pub old_image: String,
+    pub new_image: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDefinition {
+    /// The input for `register-task-definition --cli-input-json`.
+    pub input: Value,
+    pub changes: Vec<ContainerChange>,
+}
+
+#[derive(Debug, Clone)]
+struct Container {
+    name: String,
+    image: Option<String>,
+}
+
+fn containers(definition: &Value) -> Result<Vec<Container>> {
+    let listed = filters::run(&filters::CONTAINER_IMAGES, definition)?;
+    let containers: Vec<Container> = listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| Container {
+            name: c["name"].as_str().unwrap_or_default().to_string(),
+            image: c["image"].as_str().map(str::to_string),
+        })
+        .collect();
+    if containers.is_empty() {
+        return Err(Error::NothingToUpdate(
+            "the task definition has no containerDefinitions: nothing to update".into(),
+        ));
+    }
+    Ok(containers)
+}
+
+fn listing(containers: &[Container]) -> String {
+    containers
+        .iter()
+        .map(|c| {
+            format!(
+                "  {}: {}",
+                c.name,
+                c.image.as_deref().unwrap_or("(no image)")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The new image of each container (None: unchanged), for `-i` images.
+fn replace_by_repository(
+    containers: &[Container],
+    images: &[ImageRef],
+) -> Result<Vec<Option<String>>> {
+    let mut used = vec![false; images.len()];
+    let new_images = containers
+        .iter()
+        .map(|container| {
+            let current = image::split(container.image.as_deref()?);
+            let (index, new) = images
+                .iter()
+                .enumerate()
+                .find(|(_, new)| image::same_repository(&new.repository, &current.repository))?;
+            used[index] = true;
+            Some(new.to_string())
+        })
+        .collect();
+    if let Some(unused) = used.iter().position(|u| !u) {
+        let wanted = &images[unused];
+        return Err(Error::NothingToUpdate(format!(
+            "no container uses the repository of {wanted} ({}), so nothing would change; \
+             the task definition's containers are:\n{}",
+            image::canonical_repository(&wanted.repository),
+            listing(containers)
+        )));
+    }
+    Ok(new_images)
+}
+
+/// `-to TAG`: every container keeps its repository and gets TAG (a digest is replaced).
+fn retag(containers: &[Container], tag: &str) -> Vec<Option<String>> {
+    containers
+        .iter()
+        .map(|c| {
+            c.image
+                .as_deref()
+                .filter(|i| !i.is_empty())
+                .map(|i| format!("{}:{tag}", image::split(i).repository))
+        })
+        .collect()
+}
+
+/// Build the definition to register from a `describe-task-definition` answer or a bare
+/// definition (e.g. from `--task-definition-file`).
+pub fn rebuild(current: &Value, change: &ImageChange) -> Result<NewDefinition> {
+    let definition = filters::run(&filters::TASK_DEFINITION, current)?;
+    if !definition.is_object() {
+        return Err(Error::Usage(
+            "the task definition is not a JSON object".into(),
+        ));
+    }
+    let containers = containers(&definition)?;
+    let new_images = match change {
+        ImageChange::Images(images) => replace_by_repository(&containers, images)?,
+        ImageChange::TagOnly(tag) => retag(&containers, tag),
+        ImageChange::None => vec![None; containers.len()],
+    };
+    let changes = containers
+        .iter()
+        .zip(&new_images)
+        .filter_map(|(c, new)| {
+            Some(ContainerChange {
+                container: c.name.clone(),
+                old_image: c.image.clone().unwrap_or_default(),
+                new_image: new.clone()?,
+            })
+        })
+        .collect();
+    let images_var = Value::Array(
+        new_images
+            .into_iter()
+            .map(|i| i.map_or(Value::Null, Value::String))
+            .collect(),
+    );
+    let updated = filters::run_with(&filters::SET_CONTAINER_IMAGES, &definition, &[images_var])?;
+    let input = filters::run(&filters::REGISTRABLE_FIELDS, &updated)?;
+    Ok(NewDefinition { input, changes })
+}
+
+/// Add the family's tags (from `describe-task-definition --include TAGS`) to the input.
+pub fn with_tags(mut input: Value, tags: &Value) -> Value {
+    if let (Some(object), Some(list)) = (input.as_object_mut(), tags.as_array())
+        && !list.is_empty()
+    {
+        object.insert("tags".into(), json!(list));
+    }
+    input
+}
+
+/// The tags of a `describe-task-definition --include TAGS` answer.
+pub fn tags_of(described: &Value) -> Result<Value> {
+    Ok(filters::run(&filters::TASK_DEFINITION_TAGS, described)?)
+}
+
+/// Parse a `--task-definition-file`: the describe shape `{"taskDefinition": {...}}` or bare.
+pub fn parse_file(path: &std::path::Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read --task-definition-file {}: {e}",
+            path.display()
+        ))
+    })?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| {
+        Error::Usage(format!(
+            "--task-definition-file {} is not valid JSON ({e}); give the JSON of a task definition",
+            path.display()
+        ))
+    })?;
+    if !filters::run(&filters::TASK_DEFINITION, &value)?.is_object() {
+        return Err(Error::Usage(format!(
+            "--task-definition-file {} does not hold a task definition object",
+            path.display()
+        )));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::parse;
+
+    fn images(list: &[&str]) -> ImageChange {
+        ImageChange::Images(
+            list.iter()
+                .map(|i| image::apply_tag_rules(parse(i).unwrap(), None).unwrap())
+                .collect(),
+        )
+    }
+
+    fn described() -> Value {
+        json!({"taskDefinition": {
+            "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7",
+            "containerDefinitions": [
+                {"name": "app", "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/web-app:1.0.0", "essential": true,
+                 "environment": [{"name": "DB_PASSWORD", "value": "s3cret"}]},
+                {"name": "log-router", "essential": false, "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0"}
+            ],
+            "family": "web", "taskRoleArn": "arn:aws:iam::123456789012:role/web", "networkMode": "awsvpc",
+            "revision": 7, "volumes": [], "status": "ACTIVE", "requiresAttributes": [{"name": "x"}],
+            "placementConstraints": [], "compatibilities": ["EC2"], "requiresCompatibilities": ["EC2"],
+            "cpu": "256", "memory": "512", "pidMode": "host", "ipcMode": "task",
+            "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+            "ephemeralStorage": {"sizeInGiB": 30}, "proxyConfiguration": null,
+            "registeredAt": "2026-11-01T10:00:00.000000+00:00", "registeredBy": "arn:aws:iam::123456789012:user/ci",
+            "enableFaultInjection": false
+        }})
+    }
+
+    #[test]
+    fn keeps_registrable_fields_in_order_and_drops_the_rest() {
+        let new = rebuild(
+            &described(),
+            &images(&["123456789012.dkr.ecr.us-east-1.amazonaws.com/web-app:2.0.0"]),
+        )
+        .unwrap();
+        let keys: Vec<&str> = new
+            .input
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "containerDefinitions",
+                "family",
+                "taskRoleArn",
+                "networkMode",
+                "volumes",
+                "placementConstraints",
+                "requiresCompatibilities",
+                "cpu",
+                "memory",
+                "pidMode",
+                "ipcMode",
+                "runtimePlatform",
+                "ephemeralStorage",
+                "enableFaultInjection"
+            ]
+        );
+        assert_eq!(
+            new.input["containerDefinitions"][0]["image"],
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/web-app:2.0.0"
+        );
+        assert_eq!(
+            new.input["containerDefinitions"][0]["environment"][0]["value"],
+            "s3cret"
+        );
+        assert_eq!(
+            new.input["containerDefinitions"][1]["image"],
+            "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0"
+        );
+        assert_eq!(new.changes.len(), 1);
+        assert_eq!(new.changes[0].container, "app");
+    }
+
+    #[test]
+    fn image_as_last_key_minified_and_bare() {
+        let bare: Value = serde_json::from_str(
+            r#"{"family":"f","containerDefinitions":[{"name":"a","image":"nginx"}]}"#,
+        )
+        .unwrap();
+        let new = rebuild(&bare, &images(&["nginx:1.27"])).unwrap();
+        assert_eq!(
+            serde_json::to_string(&new.input).unwrap(),
+            r#"{"family":"f","containerDefinitions":[{"name":"a","image":"nginx:1.27"}]}"#
+        );
+    }
+
+    #[test]
+    fn digest_pinned_untagged_and_port_registries() {
+        let def = json!({"family": "w", "containerDefinitions": [
+            {"name": "a", "image": format!("redis@sha256:{}", "c".repeat(64))},
+            {"name": "b", "image": "registry.example.com:5000/team/tool:3.1"},
+            {"name": "c", "image": "docker.io/library/nginx"}
+        ]});
+        let new = rebuild(
+            &def,
+            &images(&[
+                "redis:7",
+                "registry.example.com:5000/team/tool:3.2",
+                "nginx",
+            ]),
+        )
+        .unwrap();
+        let got: Vec<&str> = new.input["containerDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["image"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "redis:7",
+                "registry.example.com:5000/team/tool:3.2",
+                "nginx:latest"
+            ]
+        );
+    }
+
+    #[test]
+    fn similar_names_are_not_rewritten() {
+        let def = json!({"family": "w", "containerDefinitions": [{"name": "a", "image": "other/my-app:1"}]});
+        let err = rebuild(&def, &images(&["app:2"])).unwrap_err();
+        assert_eq!(err.exit_code(), 14);
+        assert!(err.to_string().contains("a: other/my-app:1"), "{err}");
+    }
+
+    #[test]
+    fn tag_only_keeps_repositories_and_replaces_digests() {
+        let def = json!({"family": "w", "containerDefinitions": [
+            {"name": "a", "image": "registry.example.com:5000/team/tool:3.1"},
+            {"name": "b", "image": format!("redis@sha256:{}", "c".repeat(64))},
+            {"name": "c", "image": "nginx"}
+        ]});
+        let new = rebuild(&def, &ImageChange::TagOnly("9".into())).unwrap();
+        let got: Vec<&str> = new.input["containerDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["image"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "registry.example.com:5000/team/tool:9",
+                "redis:9",
+                "nginx:9"
+            ]
+        );
+    }
+
+    #[test]
+    fn nulls_are_dropped() {
+        let def = json!({"family": "w", "placementConstraints": null, "cpu": null, "containerDefinitions": [{"name": "a", "image": "x"}]});
+        let new = rebuild(&def, &images(&["x:1"])).unwrap();
+        assert_eq!(
+            new.input.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["family", "containerDefinitions"]
+        );
+    }
+
+    #[test]
+    fn tags_are_added_when_present() {
+        let input = with_tags(
+            json!({"family": "w"}),
+            &json!([{"key": "team", "value": "a"}]),
+        );
+        assert_eq!(input["tags"][0]["key"], "team");
+        assert_eq!(
+            with_tags(json!({"family": "w"}), &json!([])),
+            json!({"family": "w"})
+        );
+    }
+
+    #[test]
+    fn no_containers_is_nothing_to_update() {
+        assert_eq!(
+            rebuild(&json!({"family": "w"}), &images(&["x"]))
+                .unwrap_err()
+                .exit_code(),
+            14
+        );
+        assert_eq!(
+            rebuild(&json!([1]), &images(&["x"]))
+                .unwrap_err()
+                .exit_code(),
+            3
+        );
+    }
+}

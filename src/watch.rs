@@ -1,0 +1,578 @@
+//! Waiting for a rollout: phase 1 (a task of the new revision runs, or is healthy),
+//! phase 2 (the service has one deployment, ours), each with its own monotonic deadline;
+//! fail fast on a failed rollout, report stopped tasks and events, roll back when asked.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::deploy::{Deploy, Service};
+use crate::error::{Error, Result};
+use crate::filters::{self, Jq};
+use crate::report::StoppedTask;
+use crate::signals;
+
+/// describe-tasks takes at most 100 ARNs per call.
+const DESCRIBE_TASKS_CHUNK: usize = 100;
+/// How often the sleep between polls looks at the signal flag.
+const SIGNAL_CHECK: Duration = Duration::from_millis(50);
+
+/// The deployment that `update-service` started.
+#[derive(Debug, Clone)]
+pub struct Rollout {
+    pub deployment_id: Option<String>,
+    pub task_definition: String,
+    pub health_checked: bool,
+    pub desired_count: i64,
+    seen_events: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateAnswer {
+    desired_count: i64,
+    deployment_id: Option<String>,
+    seen_events: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+struct Deployment {
+    id: String,
+    status: String,
+    task_definition: String,
+    desired_count: i64,
+    pending_count: i64,
+    running_count: i64,
+    failed_tasks: i64,
+    rollout_state: Option<String>,
+    rollout_state_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Event {
+    id: String,
+    message: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Snapshot {
+    deployments: Vec<Deployment>,
+    events: Vec<Event>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ArnPage {
+    arns: Vec<String>,
+    next: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Task {
+    task_arn: String,
+    health_status: String,
+    stopped_reason: String,
+    stop_code: String,
+    containers: Vec<Container>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Container {
+    name: String,
+    exit_code: Option<i64>,
+    reason: String,
+}
+
+fn extract<T: DeserializeOwned>(jq: &Jq, input: &Value, vars: &[Value]) -> Result<T> {
+    let value = filters::run_with(jq, input, vars)?;
+    serde_json::from_value(value).map_err(|e| Error::Aws {
+        step: jq.name.to_string(),
+        code: 255,
+        message: format!("unexpected answer from the AWS CLI: {e}"),
+    })
+}
+
+impl Rollout {
+    pub fn from_update(
+        answer: &Value,
+        task_definition: &str,
+        health_checked: bool,
+    ) -> Result<Rollout> {
+        let update: UpdateAnswer = extract(&filters::UPDATE_ROLLOUT, answer, &[])?;
+        Ok(Rollout {
+            deployment_id: update.deployment_id,
+            task_definition: task_definition.to_string(),
+            health_checked,
+            desired_count: update.desired_count,
+            seen_events: update.seen_events,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    NewTaskRunning,
+    SingleDeployment,
+}
+
+/// Why a phase ended without success.
+#[derive(Debug)]
+enum Stop {
+    Timeout,
+    Failed(String),
+    Interrupted,
+}
+
+fn short_id(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+fn describe_stopped(task: &Task) -> StoppedTask {
+    let containers = task
+        .containers
+        .iter()
+        .map(|c| {
+            let exit = c.exit_code.map_or_else(
+                || "no exit code".to_string(),
+                |code| format!("exit code {code}"),
+            );
+            if c.reason.is_empty() {
+                format!("{}: {exit}", c.name)
+            } else {
+                format!("{}: {exit} ({})", c.name, c.reason)
+            }
+        })
+        .collect();
+    let reason = match (task.stopped_reason.is_empty(), task.stop_code.is_empty()) {
+        (false, _) => task.stopped_reason.clone(),
+        (true, false) => task.stop_code.clone(),
+        (true, true) => "no reason given".to_string(),
+    };
+    StoppedTask {
+        task_arn: task.task_arn.clone(),
+        stopped_reason: reason,
+        containers,
+    }
+}
+
+pub struct Watch<'a> {
+    deploy: &'a Deploy<'a>,
+    service: &'a Service,
+    rollout: Rollout,
+    seen_events: HashSet<String>,
+    last_counts: Option<(i64, i64, i64)>,
+    failed_tasks_seen: i64,
+    reported_tasks: HashSet<String>,
+    last: Option<Snapshot>,
+}
+
+impl<'a> Watch<'a> {
+    pub fn new(deploy: &'a Deploy<'a>, service: &'a Service, rollout: Rollout) -> Watch<'a> {
+        let seen_events = rollout.seen_events.iter().cloned().collect();
+        Watch {
+            deploy,
+            service,
+            rollout,
+            seen_events,
+            last_counts: None,
+            failed_tasks_seen: 0,
+            reported_tasks: HashSet::new(),
+            last: None,
+        }
+    }
+
+    fn timeout(&self) -> Duration {
+        self.deploy.options.timeout
+    }
+
+    fn status(&self, line: impl std::fmt::Display) {
+        self.deploy.report.status(line);
+    }
+
+    fn progress(&self, line: impl std::fmt::Display) {
+        self.deploy.report.progress(line);
+    }
+
+    /// Step 5 after a new revision: both phases, then success.
+    pub fn wait(mut self) -> Result<()> {
+        if self.rollout.desired_count <= 0 {
+            self.status("Skipping check for running task definition, as desired-count <= 0");
+        } else {
+            if let Err(stop) = self.phase(Phase::NewTaskRunning) {
+                return self.fail(stop, Phase::NewTaskRunning);
+            }
+            self.status("Service updated successfully, new task definition running.");
+        }
+        self.wait_for_single_deployment()
+    }
+
+    /// Step 5 after `--force-new-deployment`: only the single-deployment phase, as in the script.
+    pub fn wait_for_forced(mut self) -> Result<()> {
+        self.wait_for_single_deployment()
+    }
+
+    fn wait_for_single_deployment(&mut self) -> Result<()> {
+        if self.deploy.options.skip_deployments_check {
+            return Ok(());
+        }
+        self.status("Waiting for service deployment to complete...");
+        if let Err(stop) = self.phase(Phase::SingleDeployment) {
+            return self.fail(stop, Phase::SingleDeployment);
+        }
+        self.status("Service deployment successful.");
+        Ok(())
+    }
+
+    fn phase(&mut self, phase: Phase) -> std::result::Result<(), Stop> {
+        let deadline = Instant::now() + self.timeout();
+        if let Some(snapshot) = self.last.clone()
+            && self.reached(phase, &snapshot)?
+        {
+            return Ok(());
+        }
+        loop {
+            if let Some(snapshot) = self.poll()?
+                && self.reached(phase, &snapshot)?
+            {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(Stop::Timeout);
+            }
+            self.sleep_until((Instant::now() + self.deploy.options.poll_interval).min(deadline))?;
+        }
+    }
+
+    fn sleep_until(&self, until: Instant) -> std::result::Result<(), Stop> {
+        while Instant::now() < until {
+            if signals::interrupted() {
+                return Err(Stop::Interrupted);
+            }
+            std::thread::sleep(SIGNAL_CHECK.min(until.saturating_duration_since(Instant::now())));
+        }
+        Ok(())
+    }
+
+    fn service_args(&self) -> Vec<String> {
+        vec![
+            "--cluster".into(),
+            self.service.cluster.clone(),
+            "--services".into(),
+            self.service.name.clone(),
+        ]
+    }
+
+    /// One describe-services; a transient failure is reported and yields no snapshot.
+    fn poll(&mut self) -> std::result::Result<Option<Snapshot>, Stop> {
+        if signals::interrupted() {
+            return Err(Stop::Interrupted);
+        }
+        let answer = match self
+            .deploy
+            .aws
+            .poll("describe-services", &self.service_args())
+        {
+            Ok(answer) => answer,
+            Err(e) if e.interrupted => return Err(Stop::Interrupted),
+            Err(e) if e.transient => {
+                self.progress(format!(
+                    "describe-services failed, will retry: {}",
+                    e.message
+                ));
+                return Ok(None);
+            }
+            Err(e) => {
+                return Err(Stop::Failed(format!(
+                    "describe-services failed: {}",
+                    e.message
+                )));
+            }
+        };
+        let snapshot: Snapshot = extract(&filters::ROLLOUT_SNAPSHOT, &answer, &[])
+            .map_err(|e| Stop::Failed(e.to_string()))?;
+        self.observe(&snapshot);
+        self.last = Some(snapshot.clone());
+        Ok(Some(snapshot))
+    }
+
+    fn ours<'s>(&self, snapshot: &'s Snapshot) -> Option<&'s Deployment> {
+        match &self.rollout.deployment_id {
+            Some(id) => snapshot.deployments.iter().find(|d| &d.id == id),
+            None => snapshot.deployments.iter().find(|d| {
+                d.status == "PRIMARY" && d.task_definition == self.rollout.task_definition
+            }),
+        }
+    }
+
+    /// Print what is new: events, our deployment's counts, stopped tasks.
+    fn observe(&mut self, snapshot: &Snapshot) {
+        for event in &snapshot.events {
+            if self.seen_events.insert(event.id.clone()) {
+                self.progress(format!("event: {}", event.message));
+            }
+        }
+        let Some(ours) = self.ours(snapshot).cloned() else {
+            return;
+        };
+        let counts = (ours.desired_count, ours.pending_count, ours.running_count);
+        if self.last_counts != Some(counts) {
+            self.last_counts = Some(counts);
+            self.progress(format!(
+                "deployment {}: {} desired, {} pending, {} running",
+                ours.id, ours.desired_count, ours.pending_count, ours.running_count
+            ));
+        }
+        if ours.failed_tasks > self.failed_tasks_seen {
+            self.failed_tasks_seen = ours.failed_tasks;
+            self.report_stopped_tasks();
+        }
+    }
+
+    fn reached(&mut self, phase: Phase, snapshot: &Snapshot) -> std::result::Result<bool, Stop> {
+        let Some(ours) = self.ours(snapshot).cloned() else {
+            let id = self
+                .rollout
+                .deployment_id
+                .as_deref()
+                .unwrap_or("of the new revision");
+            return Err(Stop::Failed(format!(
+                "deployment {id} is gone from the service; ECS replaced it"
+            )));
+        };
+        if ours.rollout_state.as_deref() == Some("FAILED") {
+            if ours.failed_tasks > 0 && self.reported_tasks.is_empty() {
+                self.report_stopped_tasks();
+            }
+            let reason = ours
+                .rollout_state_reason
+                .unwrap_or_else(|| "no reason given".into());
+            return Err(Stop::Failed(format!(
+                "deployment {} failed: {reason}",
+                ours.id
+            )));
+        }
+        Ok(match phase {
+            Phase::NewTaskRunning if ours.running_count < 1 => false,
+            Phase::NewTaskRunning if self.rollout.health_checked => self.healthy_task_exists(),
+            Phase::NewTaskRunning => true,
+            Phase::SingleDeployment => snapshot.deployments.len() == 1,
+        })
+    }
+
+    /// Every task ARN of the service with this desired status, following pages.
+    fn list_tasks(&self, desired_status: &str) -> std::result::Result<Vec<String>, String> {
+        let mut arns = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut args = vec![
+                "--cluster".to_string(),
+                self.service.cluster.clone(),
+                "--service-name".into(),
+                self.service.name.clone(),
+                "--desired-status".into(),
+                desired_status.into(),
+            ];
+            if let Some(token) = &token {
+                args.extend(["--starting-token".to_string(), token.clone()]);
+            }
+            let answer = self
+                .deploy
+                .aws
+                .poll("list-tasks", &args)
+                .map_err(|e| e.message)?;
+            let page: ArnPage =
+                extract(&filters::TASK_ARN_PAGE, &answer, &[]).map_err(|e| e.to_string())?;
+            arns.extend(page.arns);
+            match page.next {
+                Some(next) if !next.is_empty() => token = Some(next),
+                _ => return Ok(arns),
+            }
+        }
+    }
+
+    /// The tasks of the new revision among these ARNs, 100 per describe-tasks call.
+    fn describe_tasks(&self, arns: &[String]) -> std::result::Result<Vec<Task>, String> {
+        let mut tasks = Vec::new();
+        for chunk in arns.chunks(DESCRIBE_TASKS_CHUNK) {
+            let mut args = vec![
+                "--cluster".to_string(),
+                self.service.cluster.clone(),
+                "--tasks".into(),
+            ];
+            args.extend(chunk.iter().cloned());
+            let answer = self
+                .deploy
+                .aws
+                .poll("describe-tasks", &args)
+                .map_err(|e| e.message)?;
+            let found: Vec<Task> = extract(
+                &filters::TASKS_OF_REVISION,
+                &answer,
+                &[json!(self.rollout.task_definition)],
+            )
+            .map_err(|e| e.to_string())?;
+            tasks.extend(found);
+        }
+        Ok(tasks)
+    }
+
+    fn healthy_task_exists(&self) -> bool {
+        let tasks = self
+            .list_tasks("RUNNING")
+            .and_then(|arns| self.describe_tasks(&arns));
+        match tasks {
+            Ok(tasks) => tasks.iter().any(|t| t.health_status == "HEALTHY"),
+            Err(message) => {
+                self.progress(format!(
+                    "could not check task health, will retry: {message}"
+                ));
+                false
+            }
+        }
+    }
+
+    /// Report each stopped task of the new revision once, with its reason and exit codes.
+    fn report_stopped_tasks(&mut self) {
+        let tasks = self
+            .list_tasks("STOPPED")
+            .and_then(|arns| self.describe_tasks(&arns));
+        let tasks = match tasks {
+            Ok(tasks) => tasks,
+            Err(message) => {
+                return self.progress(format!("could not list stopped tasks: {message}"));
+            }
+        };
+        for task in tasks {
+            if !self.reported_tasks.insert(task.task_arn.clone()) {
+                continue;
+            }
+            let stopped = describe_stopped(&task);
+            let containers = if stopped.containers.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", stopped.containers.join("; "))
+            };
+            self.progress(format!(
+                "task {} stopped: {}{containers}",
+                short_id(&stopped.task_arn),
+                stopped.stopped_reason
+            ));
+            self.deploy.report.record(|o| o.stopped_tasks.push(stopped));
+        }
+    }
+
+    // Failure and rollback ---------------------------------------------------------------
+
+    fn fail(&mut self, stop: Stop, phase: Phase) -> Result<()> {
+        let seconds = self.timeout().as_secs_f64();
+        let (why, status) = match stop {
+            Stop::Timeout if phase == Phase::NewTaskRunning => {
+                self.status(format!(
+                    "ERROR: New task definition not running within {seconds} seconds"
+                ));
+                (
+                    format!(
+                        "no task of {} was running within {seconds} seconds",
+                        self.rollout.task_definition
+                    ),
+                    "timed_out",
+                )
+            }
+            Stop::Timeout => {
+                let why = format!(
+                    "the service still had more than one deployment after {seconds} seconds"
+                );
+                self.progress(format!("ERROR: {why}"));
+                (why, "timed_out")
+            }
+            Stop::Failed(why) => {
+                self.progress(format!("ERROR: {why}"));
+                (why, "failed")
+            }
+            Stop::Interrupted => {
+                let why = "interrupted by a signal while waiting".to_string();
+                self.progress(format!("ERROR: {why}"));
+                (why, "failed")
+            }
+        };
+        let interrupted = signals::interrupted();
+        self.deploy.report.record(|o| {
+            o.status = status;
+            o.failure_reason = Some(why.clone());
+        });
+        if !self.deploy.options.enable_rollback {
+            if interrupted {
+                return Err(Error::Interrupted(format!(
+                    "stopped waiting; the deployment goes on in ECS. Follow it with: aws ecs describe-services --cluster {} --services {}",
+                    self.service.cluster, self.service.name
+                )));
+            }
+            return Err(Error::Failed(why));
+        }
+        self.roll_back(why)
+    }
+
+    fn ecs_already_rolled_back(&self) -> bool {
+        let previous = &self.service.task_definition;
+        self.last.as_ref().is_some_and(|s| {
+            s.deployments.iter().any(|d| {
+                d.status == "PRIMARY"
+                    && &d.task_definition == previous
+                    && Some(&d.id) != self.rollout.deployment_id.as_ref()
+            })
+        })
+    }
+
+    fn roll_back(&mut self, why: String) -> Result<()> {
+        let previous = self.service.task_definition.clone();
+        if previous == self.rollout.task_definition {
+            self.progress(
+                "not rolling back: the service already runs the previous revision's definition",
+            );
+            return Err(Error::Failed(why));
+        }
+        if self.ecs_already_rolled_back() {
+            self.progress(format!("ECS's circuit breaker already put the service back on {previous}; not rolling back twice"));
+            self.deploy.report.record(|o| o.status = "rolled_back");
+            return Err(Error::Failed(format!(
+                "{why}; ECS rolled the service back to {previous}"
+            )));
+        }
+        self.status(format!("Rolling back to {previous}"));
+        let args = vec![
+            "--cluster".to_string(),
+            self.service.cluster.clone(),
+            "--service".into(),
+            self.service.name.clone(),
+            "--task-definition".into(),
+            previous.clone(),
+        ];
+        let answer = self.deploy.aws.ecs("update-service", &args)?;
+        self.deploy.report.record(|o| o.status = "rolled_back");
+        if signals::interrupted() {
+            self.progress(format!(
+                "rollback started; follow it with: aws ecs describe-services --cluster {} --services {}",
+                self.service.cluster, self.service.name
+            ));
+            return Err(Error::Failed(format!("{why}; rolled back to {previous}")));
+        }
+        self.rollout = Rollout::from_update(&answer, &previous, false)?;
+        self.last_counts = None;
+        self.failed_tasks_seen = 0;
+        match self.phase(Phase::SingleDeployment) {
+            Ok(()) => self.progress(format!(
+                "rollback complete: the service runs {previous} again"
+            )),
+            Err(_) => self.progress(format!(
+                "the rollback to {previous} had not settled within {} seconds; ECS goes on with it",
+                self.timeout().as_secs_f64()
+            )),
+        }
+        Err(Error::Failed(format!("{why}; rolled back to {previous}")))
+    }
+}
