@@ -18,7 +18,8 @@ Point the real AWS CLI at it:
 Timeline of a service (all delays are command-line flags, in seconds):
 
 * create-service: the first deployment's tasks are RUNNING (and HEALTHY) at once and the
-  deployment is COMPLETED at once, so a fresh service is steady immediately.
+  deployment is COMPLETED at once, so a fresh service is steady immediately (only
+  --fail-image applies to these tasks, not --fail-share).
 * update-service with a different task definition, or --force-new-deployment: a new
   PRIMARY deployment (rolloutState IN_PROGRESS), the previous ones become ACTIVE. Its
   tasks are PENDING for --task-start-delay, then RUNNING; if an essential container has
@@ -28,9 +29,15 @@ Timeline of a service (all delays are command-line flags, in seconds):
 * Tasks that fail (see --fail-share / --fail-image) go from PENDING straight to STOPPED
   (stopCode EssentialContainerExited, exit code 1) and are replaced by new tasks, like
   the ECS scheduler does. With the circuit breaker on, --failure-threshold failed tasks
-  turn the deployment FAILED; with rollback on, the service goes back to the task
-  definition of the last COMPLETED deployment through a new PRIMARY deployment.
-  Rollback deployments are exempt from --fail-share (the old revision is assumed good).
+  turn the deployment FAILED and no more of its tasks are launched (the previous
+  deployment keeps running); with rollback on, the failed deployment is scaled to 0 and
+  the service goes back to the task definition of the last COMPLETED deployment through
+  a new PRIMARY deployment. Rollback deployments are exempt from --fail-share (the old
+  revision is assumed good) and are never rolled back themselves. --fail-share F makes
+  the k-th task of a deployment (k = 1, 2, ...) fail when floor(k*F) > floor((k-1)*F):
+  0.5 fails every second task, 1 fails them all; the choice is deterministic.
+* update-service --desired-count alone scales the PRIMARY deployment (no new one);
+  --deployment-configuration is stored (merged into the current one) and shown.
 * run-task: PROVISIONING, PENDING (after a quarter of --task-start-delay), RUNNING
   (after --task-start-delay), STOPPED (--run-task-duration later). Every container exits
   0, or N when its environment (or the run-task override) sets EMULATOR_EXIT_CODE=N, or 1
@@ -60,8 +67,19 @@ import time
 import uuid
 from typing import Any
 
+# Stop requests that arrive while moto is still being imported are honoured too.
+STOP = threading.Event()
+
+
+def _request_stop(_signum: int, _frame: Any) -> None:
+    STOP.set()
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _request_stop)
+    signal.signal(signal.SIGINT, _request_stop)
+
 try:
-    from moto.core.utils import camelcase_to_underscores  # noqa: F401  (import check)
     from moto.ecs import models as ecs_models
     from moto.ecs import responses as ecs_responses
     from moto.ecs.exceptions import (
@@ -215,7 +233,7 @@ class EmuTask:
             self.task_arn = f"arn:{self.partition}:ecs:{self.region_name}:{self.account_id}:task/{self.id}"
         self.task_definition_arn = task_definition.arn
         self.container_instance_arn = None
-        self.started_by = started_by
+        self.started_by = started_by or None
         self.group = group
         self.launch_type = launch_type or "EC2"
         self.platform_version = platform_version or (
@@ -363,7 +381,7 @@ class EmuTask:
             self.connectivity_at = as_datetime(self.t_start)
             for container in self.containers:
                 container.last_status = "RUNNING"
-                container.runtime_id = f"{self.id}-{abs(hash(container.name)) % 10**10}"
+                container.runtime_id = f"{self.id}-{uuid.uuid4().hex[:10]}"
             if self.checked:
                 self.t_healthy = self.t_start + CONFIG["healthy_delay"]
             changed = True
@@ -518,9 +536,14 @@ class EmulatorBackend(ecs_models.EC2ContainerServiceBackend):
         service.created_at = as_datetime(now)
         service.created_by = f"arn:aws:iam::{self.account_id}:root"
         service.deployment_configuration = json.loads(json.dumps(DEFAULT_DEPLOYMENT_CONFIGURATION))
+        for attribute, value in getattr(self, "pending_service_extras", {}).items():
+            setattr(service, attribute, value)
         service.events = []
-        service.emu_good_task_definition = service.task_definition
+        # the task definition of the last COMPLETED deployment: where a rollback goes
+        service.emu_good_task_definition = None
         service.deployments = []
+        if not service.network_configuration:
+            service.network_configuration = None  # ECS leaves it out without awsvpc
         if service.deployment_controller.get("type", "ECS") == "ECS" and service.task_definition:
             deployment = EmuDeployment(service, service.task_definition, service.desired_count, now, "initial")
             service.deployments = [deployment]
@@ -553,8 +576,14 @@ class EmulatorBackend(ecs_models.EC2ContainerServiceBackend):
             )
 
         for name, value in props.items():
-            if value is not None:
-                setattr(service, name, value)
+            if value is None:
+                continue
+            if name == "deployment_configuration":
+                # members left out keep their values (the circuit breaker in particular)
+                merged = dict(getattr(service, name, None) or {})
+                merged.update(value)
+                value = merged
+            setattr(service, name, value)
         now = time.time()
         self.tick(now)
         if desired is not None:
@@ -924,8 +953,9 @@ SERVICE_EXTRAS = {
 
 
 def _create_service(self: Any) -> Any:
-    result = _original_create_service(self)
-    service = result.result["service"]
+    # moto's handler passes none of these on; hand them to the backend's create_service
+    # (which reads them before starting tasks) through the backend object, under LOCK.
+    extras = {}
     for wire, attribute in SERVICE_EXTRAS.items():
         value = self._get_param(wire)
         if value is None:
@@ -934,8 +964,12 @@ def _create_service(self: Any) -> Any:
             merged = json.loads(json.dumps(DEFAULT_DEPLOYMENT_CONFIGURATION))
             merged.update(value)
             value = merged
-        setattr(service, attribute, value)
-    return result
+        extras[attribute] = value
+    self.ecs_backend.pending_service_extras = extras
+    try:
+        return _original_create_service(self)
+    finally:
+        self.ecs_backend.pending_service_extras = {}
 
 
 def _register_task_definition(self: Any) -> Any:
@@ -1125,13 +1159,12 @@ def main(argv: list[str] | None = None) -> int:
     server = make_server("127.0.0.1", args.port, app, threaded=True)
     port = server.server_address[1]
 
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = STOP
+    signal.signal(signal.SIGTERM, _request_stop)
+    signal.signal(signal.SIGINT, _request_stop)
+    if stop.is_set():
+        server.server_close()
+        return 0
 
     serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     serving.start()
@@ -1157,7 +1190,7 @@ def main(argv: list[str] | None = None) -> int:
         os.replace(temporary, args.port_file)
     print(f"ecs emulator listening on http://127.0.0.1:{port}", flush=True)
 
-    while not stop.wait(0.5):
+    while not stop.wait(0.2):
         pass
     server.shutdown()
     server.server_close()

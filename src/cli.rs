@@ -129,6 +129,12 @@ pub struct Cli {
     /// Print the version and exit
     #[arg(long)]
     pub version: bool,
+    /// Print a completion script for this shell and exit
+    #[arg(long, value_name = "SHELL", hide_short_help = true)]
+    pub completions: Option<clap_complete::Shell>,
+    /// Print the man page (roff) and exit
+    #[arg(long, hide_short_help = true)]
+    pub man: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -175,6 +181,7 @@ const TAKES_VALUE: &[&str] = &[
     "--network-configuration",
     "--poll-interval",
     "--output",
+    "--completions",
 ];
 
 /// The script's `-to` is one two-letter flag; clap would read it as `-t o`. Rewrite it (and

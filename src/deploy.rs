@@ -25,6 +25,8 @@ pub struct Service {
     pub cluster: String,
     pub name: String,
     pub task_definition: String,
+    /// Ids of the events the service showed before the update: not news to the user.
+    pub known_events: Vec<String>,
 }
 
 fn arg(text: &str) -> String {
@@ -40,6 +42,16 @@ pub fn family_of(task_definition: &str) -> &str {
         Some((family, revision)) if revision.chars().all(|c| c.is_ascii_digit()) => family,
         _ => name,
     }
+}
+
+/// A SIGINT/SIGTERM that arrived before the service was touched ends the run there.
+fn stop_if_interrupted(what: &str) -> Result<()> {
+    if crate::signals::interrupted() {
+        return Err(Error::Interrupted(format!(
+            "interrupted before update-service; {what}"
+        )));
+    }
+    Ok(())
 }
 
 impl Deploy<'_> {
@@ -76,15 +88,31 @@ impl Deploy<'_> {
     // Step 1 ---------------------------------------------------------------------------
 
     fn describe_service(&self, cluster: &str, service: &str) -> Result<Service> {
-        let answer = self.aws.ecs(
-            "describe-services",
-            &[
-                arg("--cluster"),
-                arg(cluster),
-                arg("--services"),
-                arg(service),
-            ],
-        )?;
+        let answer = self
+            .aws
+            .ecs(
+                "describe-services",
+                &[
+                    arg("--cluster"),
+                    arg(cluster),
+                    arg("--services"),
+                    arg(service),
+                ],
+            )
+            .map_err(|e| match e {
+                Error::Aws {
+                    step,
+                    code,
+                    message,
+                } if message.contains("ClusterNotFound") => Error::Aws {
+                    step,
+                    code,
+                    message: format!(
+                        "cluster '{cluster}' was not found; check -c (and the region): {message}"
+                    ),
+                },
+                other => other,
+            })?;
         let found = filters::run(&filters::FIRST_SERVICE, &answer)?;
         if found.is_null() {
             let reason = filters::run(&filters::SERVICE_FAILURE_REASON, &answer)?;
@@ -107,6 +135,12 @@ impl Deploy<'_> {
                  (deploy it through CodeDeploy or your {controller} tooling); nothing was changed"
             )));
         }
+        let known_events = filters::run(&filters::SERVICE_EVENT_IDS, &found)?
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|id| id.as_str().map(str::to_string))
+            .collect();
         Ok(Service {
             cluster: cluster.to_string(),
             name: service.to_string(),
@@ -114,6 +148,7 @@ impl Deploy<'_> {
                 .as_str()
                 .unwrap_or_default()
                 .to_string(),
+            known_events,
         })
     }
 
@@ -235,6 +270,9 @@ impl Deploy<'_> {
             .as_bool()
             .unwrap_or(false);
 
+        stop_if_interrupted(&format!(
+            "the service was not changed ({new_arn} is registered but unused)"
+        ))?;
         let rollout = self.update_service(&current, Some(&new_arn), health_checked)?;
         watch::Watch::new(self, &current, rollout).wait()?;
         self.prune_old_revisions(&new_arn)
@@ -257,20 +295,18 @@ impl Deploy<'_> {
             Some(arn) => args.extend([arg("--task-definition"), arg(arn)]),
             None => args.push(arg("--force-new-deployment")),
         }
-        if new_arn.is_some() {
-            if let Some(count) = self.options.desired_count {
-                args.extend([arg("--desired-count"), count.to_string()]);
-            }
-            let config: Vec<String> = [
-                ("maximumPercent", self.options.max_percent),
-                ("minimumHealthyPercent", self.options.min_healthy_percent),
-            ]
-            .iter()
-            .filter_map(|(key, value)| value.map(|v| format!("{key}={v}")))
-            .collect();
-            if !config.is_empty() {
-                args.extend([arg("--deployment-configuration"), config.join(",")]);
-            }
+        if let Some(count) = self.options.desired_count {
+            args.extend([arg("--desired-count"), count.to_string()]);
+        }
+        let config: Vec<String> = [
+            ("maximumPercent", self.options.max_percent),
+            ("minimumHealthyPercent", self.options.min_healthy_percent),
+        ]
+        .iter()
+        .filter_map(|(key, value)| value.map(|v| format!("{key}={v}")))
+        .collect();
+        if !config.is_empty() {
+            args.extend([arg("--deployment-configuration"), config.join(",")]);
         }
         let answer = self.aws.ecs("update-service", &args)?;
         let rollout = watch::Rollout::from_update(
@@ -307,6 +343,7 @@ impl Deploy<'_> {
             o.previous_task_definition = Some(current.task_definition.clone());
             o.new_task_definition = Some(current.task_definition.clone());
         });
+        stop_if_interrupted("the service was not changed")?;
         let rollout = self.update_service(&current, None, false)?;
         watch::Watch::new(self, &current, rollout).wait_for_forced()
     }

@@ -133,8 +133,50 @@ pub const ASSUMED_CREDENTIALS: Jq = jq(
     r#".Credentials | [.AccessKeyId, .SecretAccessKey, .SessionToken]"#,
 );
 
+/// Ids of the events a service object (one of `describe-services`) already shows.
+pub const SERVICE_EVENT_IDS: Jq = jq("service event ids", r#"[(.events // [])[] | .id // empty]"#);
+
 /// ARNs of `list-task-definitions`.
 pub const TASK_DEFINITION_ARNS: Jq = jq("task definition ARNs", r#".taskDefinitionArns // []"#);
+
+/// What `run-task` answered: the first task started (if any) and every failure.
+pub const RUN_TASK_STARTED: Jq = jq(
+    "run-task answer",
+    r#"{
+        taskArn: ((.tasks // [])[0].taskArn),
+        lastStatus: ((.tasks // [])[0].lastStatus // ""),
+        failures: [(.failures // [])[] | {arn: (.arn // ""), reason: (.reason // ""), detail: (.detail // "")}]
+    }"#,
+);
+
+/// Names of the essential containers of a definition (`essential` defaults to true).
+pub const ESSENTIAL_CONTAINER_NAMES: Jq = jq(
+    "essential containers",
+    r#"[(.containerDefinitions // [])[] | select(.essential != false) | .name // ""]"#,
+);
+
+/// One task of a `describe-tasks` answer, by ARN (null while ECS does not show it yet),
+/// and the failure reason ECS gave instead (e.g. MISSING).
+pub const ONE_OFF_TASK: Jq = Jq {
+    name: "one-off task",
+    code: r#"{
+        task: ([(.tasks // [])[] | select(.taskArn == $arn)][0] | if . == null then null else {
+            lastStatus: (.lastStatus // ""), stoppedReason: (.stoppedReason // ""),
+            stopCode: (.stopCode // ""),
+            containers: [(.containers // [])[] | {name: (.name // ""), exitCode, reason: (.reason // "")}]
+        } end),
+        missing: ((.failures // [])[0].reason)
+    }"#,
+    vars: &["$arn"],
+};
+
+/// Nulls dropped at every depth, array items included (`"command": ["a", null]`): the AWS
+/// CLI rejects a null anywhere in the register-task-definition input.
+pub const WITHOUT_NULLS: Jq = jq(
+    "without nulls",
+    r#"walk(if type == "object" then with_entries(select(.value != null))
+           elif type == "array" then map(select(. != null)) else . end)"#,
+);
 
 thread_local! {
     static CACHE: RefCell<HashMap<&'static str, jaq_core::Filter<data::JustLut<Val>>>> =
@@ -253,6 +295,11 @@ pub const ALL: &[Jq] = &[
     ROLLOUT_SNAPSHOT,
     TASK_ARN_PAGE,
     TASKS_OF_REVISION,
+    SERVICE_EVENT_IDS,
+    RUN_TASK_STARTED,
+    ESSENTIAL_CONTAINER_NAMES,
+    ONE_OFF_TASK,
+    WITHOUT_NULLS,
 ];
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! ecs-deploy: parse the command line, run the deploy, map the error to its exit code.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -33,6 +34,22 @@ fn main() -> ExitCode {
         println!("{}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
+    // Generated from the clap definition; no other argument is needed (the script's checks
+    // of -n/-d/-c/-i live in Options, which is never reached).
+    if let Some(shell) = cli.completions {
+        let mut text = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "ecs-deploy", &mut text);
+        return print_generated(&text);
+    }
+    if cli.man {
+        let mut text = Vec::new();
+        let command = Cli::command().version(env!("CARGO_PKG_VERSION"));
+        if let Err(e) = clap_mangen::Man::new(command).render(&mut text) {
+            eprintln!("ecs-deploy: cannot render the man page: {e}");
+            return ExitCode::from(1);
+        }
+        return print_generated(&text);
+    }
     let report = Report::new(cli.output);
     let result = run(&cli, &report);
     if let Err(e) = &result {
@@ -47,6 +64,19 @@ fn main() -> ExitCode {
     report.finish();
     let code = result.err().map_or(0, |e| e.exit_code());
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// Write generated text (completions, man page) to stdout; a closed pipe is not an error.
+fn print_generated(text: &[u8]) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ecs-deploy: cannot write to stdout: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn run(cli: &Cli, report: &Report) -> Result<()> {

@@ -205,7 +205,8 @@ fn images(cli: &Cli, lookup: &dyn Fn(&str) -> Option<String>) -> Result<ImageCha
 }
 
 impl Options {
-    /// Validate in the bash script's order: 5, 6, 7, 8, 9, 10, 11, 11, 12, then 13.
+    /// Validate in the bash script's order: 5, 6, 7, 8, 9, 10, 11, 11, 12, then 13; then check that
+    /// a `--task-definition-file` holds a task definition (3), before any aws call.
     pub fn from_cli(cli: &Cli, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Options> {
         let desired_count = number::<i64>("-D/--desired-count", cli.desired_count.as_ref())?;
         let min_healthy_percent = number::<u32>("-m/--min", cli.min.as_ref())?;
@@ -238,6 +239,10 @@ impl Options {
             ));
         }
         let images = images(cli, lookup)?;
+        // A base file that cannot be used is a usage error: report it before any aws call.
+        if let (Some(path), false) = (&cli.task_definition_file, cli.force_new_deployment) {
+            crate::taskdef::parse_file(path)?;
+        }
         let ignored_images = if cli.force_new_deployment {
             cli.image.clone()
         } else {

@@ -1,11 +1,18 @@
 //! What the user sees: the bash script's status lines (stdout, word for word), progress
 //! and reasons (stderr), and the `--output json` result object.
+//!
+//! In GitHub Actions, [`Report::finish`] also appends step outputs to `$GITHUB_OUTPUT` and,
+//! on failure, prints an `::error::` annotation on stderr (the runner parses workflow
+//! commands on stderr as well as stdout, so stdout keeps exactly the script's lines or the
+//! one JSON object).
 
 use std::cell::RefCell;
 use std::fmt::Display;
 use std::io::Write;
+use std::path::Path;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::cli::OutputFormat;
 
@@ -32,6 +39,12 @@ pub struct Outcome {
     pub failure_reason: Option<String>,
     pub stopped_tasks: Vec<StoppedTask>,
     pub aws_calls: u32,
+    /// `--dry-run`: nothing was registered or changed.
+    pub dry_run: bool,
+    /// `--dry-run --output json`: the input `register-task-definition` would have been given
+    /// (environment values masked unless `--show-env-values`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_register: Option<Value>,
 }
 
 pub struct Report {
@@ -67,6 +80,11 @@ impl Report {
         eprintln!("{line}");
     }
 
+    /// Whether stdout carries the JSON result (`--output json`).
+    pub fn is_json(&self) -> bool {
+        self.format == OutputFormat::Json
+    }
+
     pub fn record(&self, update: impl FnOnce(&mut Outcome)) {
         update(&mut self.outcome.borrow_mut());
     }
@@ -76,14 +94,107 @@ impl Report {
         self.outcome.borrow().clone()
     }
 
-    /// Print the JSON result, when asked for; called once, at the very end.
+    /// Print the JSON result, when asked for, and talk to GitHub Actions when running
+    /// there; called once, at the very end.
     pub fn finish(&self) {
+        let outcome = self.outcome.borrow();
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(path) = env("GITHUB_OUTPUT")
+            && let Err(e) = append_step_outputs(Path::new(&path), &outcome)
+        {
+            eprintln!("ecs-deploy: cannot write step outputs to GITHUB_OUTPUT ({path}): {e}");
+        }
+        if env("GITHUB_ACTIONS").as_deref() == Some("true")
+            && let Some(line) = error_annotation(&outcome)
+        {
+            eprintln!("{line}");
+        }
         if self.format == OutputFormat::Json {
-            let outcome = self.outcome.borrow();
             let text = serde_json::to_string_pretty(&*outcome).unwrap_or_else(|_| "{}".into());
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{text}");
             let _ = out.flush();
         }
+    }
+}
+
+/// The `name=value` lines for `$GITHUB_OUTPUT`: the new task definition ARN (empty when
+/// none was registered, e.g. a dry run), the status, and the previous ARN.
+pub fn step_outputs(outcome: &Outcome) -> String {
+    let one_line = |text: &str| text.replace(['\r', '\n'], " ");
+    format!(
+        "task-definition-arn={}\nstatus={}\nprevious-task-definition-arn={}\n",
+        one_line(outcome.new_task_definition.as_deref().unwrap_or_default()),
+        outcome.status,
+        one_line(
+            outcome
+                .previous_task_definition
+                .as_deref()
+                .unwrap_or_default()
+        ),
+    )
+}
+
+fn append_step_outputs(path: &Path, outcome: &Outcome) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)?;
+    file.write_all(step_outputs(outcome).as_bytes())
+}
+
+/// `::error title=...::message` for a result that is not a success, escaped as the runner
+/// expects (`%`, CR and LF in the message; also `:` and `,` in the title).
+pub fn error_annotation(outcome: &Outcome) -> Option<String> {
+    if outcome.status == "succeeded" {
+        return None;
+    }
+    let escape = |text: &str| {
+        text.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
+    let reason = outcome
+        .failure_reason
+        .as_deref()
+        .unwrap_or("the deployment did not succeed");
+    let title = escape(&format!("ecs-deploy {}", outcome.status))
+        .replace(':', "%3A")
+        .replace(',', "%2C");
+    Some(format!("::error title={title}::{}", escape(reason)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotation_is_escaped_and_only_for_failures() {
+        let mut outcome = Outcome {
+            status: "succeeded",
+            ..Outcome::default()
+        };
+        assert_eq!(error_annotation(&outcome), None);
+        outcome.status = "timed_out";
+        outcome.failure_reason = Some("100% stuck\nsecond line".into());
+        assert_eq!(
+            error_annotation(&outcome).unwrap(),
+            "::error title=ecs-deploy timed_out::100%25 stuck%0Asecond line"
+        );
+    }
+
+    #[test]
+    fn step_outputs_are_single_lines() {
+        let outcome = Outcome {
+            status: "rolled_back",
+            new_task_definition: Some("arn:aws:ecs:us-east-1:1:task-definition/web:2".into()),
+            previous_task_definition: Some("arn:aws:ecs:us-east-1:1:task-definition/web:1".into()),
+            ..Outcome::default()
+        };
+        assert_eq!(
+            step_outputs(&outcome),
+            "task-definition-arn=arn:aws:ecs:us-east-1:1:task-definition/web:2\nstatus=rolled_back\n\
+             previous-task-definition-arn=arn:aws:ecs:us-east-1:1:task-definition/web:1\n"
+        );
     }
 }

@@ -138,7 +138,8 @@ pub fn rebuild(current: &Value, change: &ImageChange) -> Result<NewDefinition> {
             .collect(),
     );
     let updated = filters::run_with(&filters::SET_CONTAINER_IMAGES, &definition, &[images_var])?;
-    let input = filters::run(&filters::REGISTRABLE_FIELDS, &updated)?;
+    let registrable = filters::run(&filters::REGISTRABLE_FIELDS, &updated)?;
+    let input = filters::run(&filters::WITHOUT_NULLS, &registrable)?;
     Ok(NewDefinition { input, changes })
 }
 
@@ -171,13 +172,41 @@ pub fn parse_file(path: &std::path::Path) -> Result<Value> {
             path.display()
         ))
     })?;
-    if !filters::run(&filters::TASK_DEFINITION, &value)?.is_object() {
+    let definition = filters::run(&filters::TASK_DEFINITION, &value)?;
+    if !definition.is_object() {
         return Err(Error::Usage(format!(
             "--task-definition-file {} does not hold a task definition object",
             path.display()
         )));
     }
+    if let Some(problem) = shape_problem(&definition) {
+        return Err(Error::Usage(format!(
+            "--task-definition-file {}: {problem}",
+            path.display()
+        )));
+    }
     Ok(value)
+}
+
+/// What keeps a hand-written definition from being rebuilt, if anything: the containers
+/// must be a list of objects whose name and image, when present, are strings.
+fn shape_problem(definition: &Value) -> Option<String> {
+    let containers = match definition.get("containerDefinitions") {
+        None | Some(Value::Null) => return None,
+        Some(Value::Array(list)) => list,
+        Some(_) => return Some("containerDefinitions must be a list".into()),
+    };
+    containers.iter().enumerate().find_map(|(i, container)| {
+        let Some(object) = container.as_object() else {
+            return Some(format!("containerDefinitions[{i}] must be an object"));
+        };
+        ["name", "image"]
+            .iter()
+            .find_map(|key| match object.get(*key) {
+                None | Some(Value::Null | Value::String(_)) => None,
+                Some(_) => Some(format!("containerDefinitions[{i}].{key} must be a string")),
+            })
+    })
 }
 
 #[cfg(test)]
@@ -345,6 +374,18 @@ mod tests {
         assert_eq!(
             new.input.as_object().unwrap().keys().collect::<Vec<_>>(),
             ["family", "containerDefinitions"]
+        );
+    }
+
+    #[test]
+    fn nulls_inside_arrays_are_dropped_too() {
+        let def = json!({"family": "w", "requiresCompatibilities": [null, "EC2"],
+            "containerDefinitions": [{"name": "a", "image": "x", "command": ["run", null],
+                "environment": [null, {"name": "K", "value": null}]}]});
+        let new = rebuild(&def, &images(&["x:1"])).unwrap();
+        assert_eq!(
+            serde_json::to_string(&new.input).unwrap(),
+            r#"{"family":"w","requiresCompatibilities":["EC2"],"containerDefinitions":[{"name":"a","image":"x:1","command":["run"],"environment":[{"name":"K"}]}]}"#
         );
     }
 

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::aws::CallError;
 use crate::deploy::{Deploy, Service};
 use crate::error::{Error, Result};
 use crate::filters::{self, Jq};
@@ -19,6 +20,8 @@ use crate::signals;
 const DESCRIBE_TASKS_CHUNK: usize = 100;
 /// How often the sleep between polls looks at the signal flag.
 const SIGNAL_CHECK: Duration = Duration::from_millis(50);
+/// The longest wait between polls while describe-services keeps failing.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(15);
 
 /// The deployment that `update-service` started.
 #[derive(Debug, Clone)]
@@ -97,6 +100,15 @@ fn extract<T: DeserializeOwned>(jq: &Jq, input: &Value, vars: &[Value]) -> Resul
     })
 }
 
+fn unexpected(e: Error) -> CallError {
+    CallError {
+        code: 255,
+        message: e.to_string(),
+        transient: false,
+        interrupted: false,
+    }
+}
+
 impl Rollout {
     pub fn from_update(
         answer: &Value,
@@ -125,7 +137,16 @@ enum Phase {
 enum Stop {
     Timeout,
     Failed(String),
+    /// An aws call failed for good: without rollback, exit with the CLI's own code.
+    Aws(CallError),
     Interrupted,
+}
+
+/// The wait before the next poll after `failures` failed polls in a row: the poll
+/// interval, doubled per failure, at most `MAX_RETRY_WAIT` (or the interval if longer).
+fn retry_wait(interval: Duration, failures: u32) -> Duration {
+    let doubled = interval.saturating_mul(1 << failures.saturating_sub(1).min(10));
+    doubled.min(MAX_RETRY_WAIT.max(interval))
 }
 
 fn short_id(arn: &str) -> &str {
@@ -169,11 +190,18 @@ pub struct Watch<'a> {
     failed_tasks_seen: i64,
     reported_tasks: HashSet<String>,
     last: Option<Snapshot>,
+    /// When the last describe-services poll started.
+    last_poll: Option<Instant>,
 }
 
 impl<'a> Watch<'a> {
     pub fn new(deploy: &'a Deploy<'a>, service: &'a Service, rollout: Rollout) -> Watch<'a> {
-        let seen_events = rollout.seen_events.iter().cloned().collect();
+        let seen_events = rollout
+            .seen_events
+            .iter()
+            .chain(&service.known_events)
+            .cloned()
+            .collect();
         Watch {
             deploy,
             service,
@@ -183,6 +211,7 @@ impl<'a> Watch<'a> {
             failed_tasks_seen: 0,
             reported_tasks: HashSet::new(),
             last: None,
+            last_poll: None,
         }
     }
 
@@ -228,6 +257,9 @@ impl<'a> Watch<'a> {
         Ok(())
     }
 
+    /// Poll until the phase is reached, it fails, or its own deadline passes. The last
+    /// snapshot of the previous phase counts as the first poll. Polls start every
+    /// `--poll-interval` (API time included); after failed polls the wait doubles.
     fn phase(&mut self, phase: Phase) -> std::result::Result<(), Stop> {
         let deadline = Instant::now() + self.timeout();
         if let Some(snapshot) = self.last.clone()
@@ -235,16 +267,32 @@ impl<'a> Watch<'a> {
         {
             return Ok(());
         }
+        let interval = self.deploy.options.poll_interval;
+        if let Some(previous) = self.last_poll {
+            // The previous phase's last poll was just made: keep the cadence.
+            self.sleep_until((previous + interval).min(deadline))?;
+        }
+        let mut failures = 0;
         loop {
-            if let Some(snapshot) = self.poll()?
-                && self.reached(phase, &snapshot)?
-            {
-                return Ok(());
-            }
+            let started = Instant::now();
+            self.last_poll = Some(started);
+            let wait = match self.poll()? {
+                Some(snapshot) => {
+                    failures = 0;
+                    if self.reached(phase, &snapshot)? {
+                        return Ok(());
+                    }
+                    interval
+                }
+                None => {
+                    failures += 1;
+                    retry_wait(interval, failures)
+                }
+            };
             if Instant::now() >= deadline {
                 return Err(Stop::Timeout);
             }
-            self.sleep_until((Instant::now() + self.deploy.options.poll_interval).min(deadline))?;
+            self.sleep_until((started + wait).min(deadline))?;
         }
     }
 
@@ -281,17 +329,12 @@ impl<'a> Watch<'a> {
             Err(e) if e.interrupted => return Err(Stop::Interrupted),
             Err(e) if e.transient => {
                 self.progress(format!(
-                    "describe-services failed, will retry: {}",
+                    "describe-services failed (transient), will retry: {}",
                     e.message
                 ));
                 return Ok(None);
             }
-            Err(e) => {
-                return Err(Stop::Failed(format!(
-                    "describe-services failed: {}",
-                    e.message
-                )));
-            }
+            Err(e) => return Err(Stop::Aws(e)),
         };
         let snapshot: Snapshot = extract(&filters::ROLLOUT_SNAPSHOT, &answer, &[])
             .map_err(|e| Stop::Failed(e.to_string()))?;
@@ -345,9 +388,7 @@ impl<'a> Watch<'a> {
             )));
         };
         if ours.rollout_state.as_deref() == Some("FAILED") {
-            if ours.failed_tasks > 0 && self.reported_tasks.is_empty() {
-                self.report_stopped_tasks();
-            }
+            // Its stopped tasks were reported by `observe` when failedTasks grew.
             let reason = ours
                 .rollout_state_reason
                 .unwrap_or_else(|| "no reason given".into());
@@ -358,14 +399,14 @@ impl<'a> Watch<'a> {
         }
         Ok(match phase {
             Phase::NewTaskRunning if ours.running_count < 1 => false,
-            Phase::NewTaskRunning if self.rollout.health_checked => self.healthy_task_exists(),
+            Phase::NewTaskRunning if self.rollout.health_checked => self.healthy_task_exists()?,
             Phase::NewTaskRunning => true,
             Phase::SingleDeployment => snapshot.deployments.len() == 1,
         })
     }
 
     /// Every task ARN of the service with this desired status, following pages.
-    fn list_tasks(&self, desired_status: &str) -> std::result::Result<Vec<String>, String> {
+    fn list_tasks(&self, desired_status: &str) -> std::result::Result<Vec<String>, CallError> {
         let mut arns = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -380,13 +421,9 @@ impl<'a> Watch<'a> {
             if let Some(token) = &token {
                 args.extend(["--starting-token".to_string(), token.clone()]);
             }
-            let answer = self
-                .deploy
-                .aws
-                .poll("list-tasks", &args)
-                .map_err(|e| e.message)?;
+            let answer = self.deploy.aws.poll("list-tasks", &args)?;
             let page: ArnPage =
-                extract(&filters::TASK_ARN_PAGE, &answer, &[]).map_err(|e| e.to_string())?;
+                extract(&filters::TASK_ARN_PAGE, &answer, &[]).map_err(unexpected)?;
             arns.extend(page.arns);
             match page.next {
                 Some(next) if !next.is_empty() => token = Some(next),
@@ -396,7 +433,7 @@ impl<'a> Watch<'a> {
     }
 
     /// The tasks of the new revision among these ARNs, 100 per describe-tasks call.
-    fn describe_tasks(&self, arns: &[String]) -> std::result::Result<Vec<Task>, String> {
+    fn describe_tasks(&self, arns: &[String]) -> std::result::Result<Vec<Task>, CallError> {
         let mut tasks = Vec::new();
         for chunk in arns.chunks(DESCRIBE_TASKS_CHUNK) {
             let mut args = vec![
@@ -405,46 +442,52 @@ impl<'a> Watch<'a> {
                 "--tasks".into(),
             ];
             args.extend(chunk.iter().cloned());
-            let answer = self
-                .deploy
-                .aws
-                .poll("describe-tasks", &args)
-                .map_err(|e| e.message)?;
+            let answer = self.deploy.aws.poll("describe-tasks", &args)?;
             let found: Vec<Task> = extract(
                 &filters::TASKS_OF_REVISION,
                 &answer,
                 &[json!(self.rollout.task_definition)],
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(unexpected)?;
             tasks.extend(found);
         }
         Ok(tasks)
     }
 
-    fn healthy_task_exists(&self) -> bool {
+    fn healthy_task_exists(&self) -> std::result::Result<bool, Stop> {
         let tasks = self
             .list_tasks("RUNNING")
             .and_then(|arns| self.describe_tasks(&arns));
         match tasks {
-            Ok(tasks) => tasks.iter().any(|t| t.health_status == "HEALTHY"),
-            Err(message) => {
+            Ok(tasks) => Ok(tasks.iter().any(|t| t.health_status == "HEALTHY")),
+            Err(e) if e.interrupted => Err(Stop::Interrupted),
+            Err(e) => {
                 self.progress(format!(
-                    "could not check task health, will retry: {message}"
+                    "could not check task health, will retry: {}",
+                    e.message
                 ));
-                false
+                Ok(false)
             }
         }
     }
 
     /// Report each stopped task of the new revision once, with its reason and exit codes.
     fn report_stopped_tasks(&mut self) {
-        let tasks = self
-            .list_tasks("STOPPED")
-            .and_then(|arns| self.describe_tasks(&arns));
+        let tasks = self.list_tasks("STOPPED").and_then(|arns| {
+            let unreported: Vec<String> = arns
+                .into_iter()
+                .filter(|arn| !self.reported_tasks.contains(arn))
+                .collect();
+            self.describe_tasks(&unreported)
+        });
         let tasks = match tasks {
             Ok(tasks) => tasks,
-            Err(message) => {
-                return self.progress(format!("could not list stopped tasks: {message}"));
+            Err(e) if e.interrupted => return,
+            Err(e) => {
+                return self.progress(format!(
+                    "could not list the stopped tasks (will try again when more fail): {}",
+                    e.message
+                ));
             }
         };
         for task in tasks {
@@ -494,6 +537,18 @@ impl<'a> Watch<'a> {
                 self.progress(format!("ERROR: {why}"));
                 (why, "failed")
             }
+            Stop::Aws(e) => {
+                let why = format!("describe-services failed: {}", e.message);
+                self.progress(format!("ERROR: {why}"));
+                if !self.deploy.options.enable_rollback {
+                    self.deploy.report.record(|o| {
+                        o.status = "failed";
+                        o.failure_reason = Some(why.clone());
+                    });
+                    return Err(e.into_error("describe-services"));
+                }
+                (why, "failed")
+            }
             Stop::Interrupted => {
                 let why = "interrupted by a signal while waiting".to_string();
                 self.progress(format!("ERROR: {why}"));
@@ -540,7 +595,7 @@ impl<'a> Watch<'a> {
             self.progress(format!("ECS's circuit breaker already put the service back on {previous}; not rolling back twice"));
             self.deploy.report.record(|o| o.status = "rolled_back");
             return Err(Error::Failed(format!(
-                "{why}; ECS rolled the service back to {previous}"
+                "{why} (ECS rolled the service back to {previous})"
             )));
         }
         self.status(format!("Rolling back to {previous}"));
@@ -552,16 +607,25 @@ impl<'a> Watch<'a> {
             "--task-definition".into(),
             previous.clone(),
         ];
-        let answer = self.deploy.aws.ecs("update-service", &args)?;
+        let answer = match self.deploy.aws.ecs("update-service", &args) {
+            Ok(answer) => answer,
+            Err(e) => {
+                self.progress(format!("ERROR: the rollback failed: {e}"));
+                return Err(Error::Failed(format!(
+                    "{why} (and the rollback to {previous} failed: {e})"
+                )));
+            }
+        };
         self.deploy.report.record(|o| o.status = "rolled_back");
         if signals::interrupted() {
             self.progress(format!(
                 "rollback started; follow it with: aws ecs describe-services --cluster {} --services {}",
                 self.service.cluster, self.service.name
             ));
-            return Err(Error::Failed(format!("{why}; rolled back to {previous}")));
+            return Err(Error::Failed(format!("{why} (rolled back to {previous})")));
         }
         self.rollout = Rollout::from_update(&answer, &previous, false)?;
+        self.last = None;
         self.last_counts = None;
         self.failed_tasks_seen = 0;
         match self.phase(Phase::SingleDeployment) {
@@ -573,6 +637,6 @@ impl<'a> Watch<'a> {
                 self.timeout().as_secs_f64()
             )),
         }
-        Err(Error::Failed(format!("{why}; rolled back to {previous}")))
+        Err(Error::Failed(format!("{why} (rolled back to {previous})")))
     }
 }

@@ -134,6 +134,24 @@ impl FakeAws {
         cmd
     }
 
+    /// Like [`FakeAws::cmd`], as a plain `std::process::Command` (for tests that must
+    /// spawn the binary and talk to it while it runs, e.g. send it a signal).
+    pub fn command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecs-deploy"));
+        for name in SCRUBBED_ENV {
+            cmd.env_remove(name);
+        }
+        for (name, value) in self.envs() {
+            cmd.env(name, value);
+        }
+        cmd.env("AWS_CONFIG_FILE", self.dir.path().join("no-aws-config"));
+        cmd.env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            self.dir.path().join("no-aws-credentials"),
+        );
+        cmd
+    }
+
     /// Every logged call, in order (empty if the fake was never run).
     pub fn calls(&self) -> Vec<Value> {
         let log = self.state.join("calls.jsonl");
@@ -179,7 +197,11 @@ impl FakeAws {
             .map(|call| {
                 call["argv"]
                     .as_array()
-                    .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|s| s.as_str().map(String::from))
+                            .collect()
+                    })
                     .unwrap_or_default()
             })
             .collect()

@@ -1,0 +1,578 @@
+//! Every exit code of the command line, end to end through the real binary and the fake
+//! `aws`: usage (3), aws missing (4), the script's argument checks (5–13), nothing to
+//! update (14), and a failing aws call (its own code).
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::assert::Assert;
+use common::FakeAws;
+use serde_json::{Value, json};
+
+const ECR_APP: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web-app";
+const WEB_1: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
+
+fn stdout(assert: &Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
+}
+
+fn stderr(assert: &Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
+
+/// Run with these arguments against a fake that answers describe-task-definition with
+/// `web-1.json`; return the fake (for its log) and the finished run.
+fn run(args: &[&str]) -> (FakeAws, Assert) {
+    let fake = FakeAws::new(json!({"ops": {
+        "describe-task-definition": [{"fixture": "describe-task-definition/web-1.json"}]
+    }}));
+    let assert = fake.cmd().args(args).assert();
+    (fake, assert)
+}
+
+/// The run exits with `code`, writes a reason to stderr and makes no aws call.
+fn argument_error(args: &[&str], code: i32) -> String {
+    let (fake, assert) = run(args);
+    let assert = assert.code(code);
+    assert!(
+        fake.calls().is_empty(),
+        "{args:?}: no aws call expected, got {:?}",
+        fake.ops()
+    );
+    let err = stderr(&assert);
+    assert!(!err.trim().is_empty(), "{args:?}: a reason on stderr");
+    err
+}
+
+// ---------------------------------------------------------------------------- 0 and 3
+
+#[test]
+fn no_arguments_prints_usage_on_stdout_and_exits_3() {
+    let (fake, assert) = run(&[]);
+    let assert = assert.code(3);
+    let out = stdout(&assert);
+    assert!(out.contains("Usage"), "{out}");
+    assert!(out.contains("--task-definition"), "{out}");
+    assert!(fake.calls().is_empty());
+}
+
+#[test]
+fn version_prints_the_version() {
+    let (fake, assert) = run(&["--version"]);
+    let assert = assert.success();
+    assert_eq!(stdout(&assert).trim(), env!("CARGO_PKG_VERSION"));
+    assert!(fake.calls().is_empty());
+}
+
+#[test]
+fn help_exits_0() {
+    for flag in ["-h", "--help"] {
+        let (fake, assert) = run(&[flag]);
+        let assert = assert.success();
+        let out = stdout(&assert);
+        assert!(out.contains("--service-name"), "{out}");
+        assert!(out.contains("--tag-only"), "{out}");
+        assert!(fake.calls().is_empty());
+    }
+}
+
+#[test]
+fn unknown_flag_is_a_usage_error() {
+    let err = argument_error(&["-d", "web", "-i", "repo/app:1", "--no-such-flag"], 3);
+    assert!(err.contains("--no-such-flag"), "{err}");
+    argument_error(&["-d", "web", "-i", "repo/app:1", "-x"], 3);
+}
+
+#[test]
+fn malformed_numbers_are_usage_errors() {
+    for (flag, value) in [
+        ("-t", "ninety"),
+        ("--timeout", "9O"),
+        ("-D", "two"),
+        ("--desired-count", "1.5"),
+        ("-m", "fifty"),
+        ("--min", "-"),
+        ("-M", "200%"),
+        ("--max", ""),
+    ] {
+        let err = argument_error(&["-d", "web", "-i", "repo/app:1", flag, value], 3);
+        assert!(err.contains(value), "{flag} {value}: {err}");
+    }
+}
+
+#[test]
+fn a_bad_number_is_reported_before_a_missing_target() {
+    // A typo in -t must never turn into a silent default timeout.
+    argument_error(&["-t", "abc"], 3);
+}
+
+#[test]
+fn dash_to_is_one_flag() {
+    // Read as `-t o`, this would be a malformed timeout (exit 3).
+    let (fake, assert) = run(&["-d", "web", "-i", "ignore", "-to", "1.2.3"]);
+    let assert = assert.success();
+    assert!(stdout(&assert).contains("Using image name: 1.2.3"));
+    let registered = fake.registered();
+    assert_eq!(
+        registered[0]["containerDefinitions"][0]["image"],
+        format!("{ECR_APP}:1.2.3")
+    );
+    // `-to=TAG` is accepted too.
+    let (_, assert) = run(&["-d", "web", "-i", "ignore", "-to=1.2.4"]);
+    assert!(stdout(&assert.success()).contains("Using image name: 1.2.4"));
+}
+
+#[test]
+fn task_definition_file_that_is_not_json_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("taskdef.json");
+    std::fs::write(&file, "family: web\ncontainerDefinitions: []\n").unwrap();
+    let err = argument_error(
+        &[
+            "-d",
+            "web",
+            "-i",
+            "repo/app:1",
+            "--task-definition-file",
+            file.to_str().unwrap(),
+        ],
+        3,
+    );
+    assert!(err.contains("not valid JSON"), "{err}");
+    assert!(err.contains("taskdef.json"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    let missing = dir.path().join("missing.json");
+    let err = argument_error(
+        &[
+            "-d",
+            "web",
+            "-i",
+            "repo/app:1",
+            "--task-definition-file",
+            missing.to_str().unwrap(),
+        ],
+        3,
+    );
+    assert!(err.contains("missing.json"), "{err}");
+
+    std::fs::write(&file, "[1, 2]").unwrap();
+    let err = argument_error(
+        &[
+            "-d",
+            "web",
+            "-i",
+            "repo/app:1",
+            "--task-definition-file",
+            file.to_str().unwrap(),
+        ],
+        3,
+    );
+    assert!(err.contains("task definition"), "{err}");
+
+    // Valid JSON of the wrong shape is caught before any aws call, too.
+    for (text, problem) in [
+        (
+            r#"{"family":"web","containerDefinitions":"app"}"#,
+            "must be a list",
+        ),
+        (
+            r#"{"family":"web","containerDefinitions":[5]}"#,
+            "containerDefinitions[0] must be an object",
+        ),
+        (
+            r#"{"taskDefinition":{"family":"web","containerDefinitions":[{"name":"a","image":7}]}}"#,
+            "containerDefinitions[0].image must be a string",
+        ),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let err = argument_error(
+            &[
+                "-d",
+                "web",
+                "-i",
+                "repo/app:1",
+                "--task-definition-file",
+                file.to_str().unwrap(),
+            ],
+            3,
+        );
+        assert!(err.contains(problem), "{text}: {err}");
+    }
+}
+
+// --------------------------------------------------------------------------------- 4
+
+/// A directory holding a `python3` (so the fake could run) but no `aws`.
+fn path_without_aws(dir: &Path) -> std::ffi::OsString {
+    let python = which_python();
+    std::os::unix::fs::symlink(&python, dir.join("python3")).unwrap();
+    dir.as_os_str().to_owned()
+}
+
+fn which_python() -> std::path::PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("python3"))
+        .find(|p| p.is_file())
+        .expect("python3 on PATH")
+}
+
+#[test]
+fn aws_missing_from_path_exits_4() {
+    let fake = FakeAws::empty();
+    let dir = tempfile::tempdir().unwrap();
+    let path = path_without_aws(dir.path());
+    for args in [
+        &["-d", "web", "-i", "repo/app:1"][..],
+        // The script looks for aws before it checks the arguments.
+        &["-c", "prod"][..],
+    ] {
+        let assert = fake.cmd().env("PATH", &path).args(args).assert().code(4);
+        let err = stderr(&assert);
+        assert!(err.contains("aws"), "{err}");
+        assert!(err.contains("PATH"), "{err}");
+    }
+    // An empty PATH, too.
+    fake.cmd()
+        .env("PATH", "")
+        .args(["-d", "web", "-i", "repo/app:1"])
+        .assert()
+        .code(4);
+    assert!(fake.calls().is_empty());
+}
+
+// ---------------------------------------------------------------------------- 5–12
+
+#[test]
+fn neither_service_nor_task_definition_exits_5() {
+    let err = argument_error(&["-c", "prod", "-i", "repo/app:1"], 5);
+    assert!(err.contains("-n") && err.contains("-d"), "{err}");
+}
+
+#[test]
+fn both_service_and_task_definition_exit_6() {
+    argument_error(
+        &["-c", "prod", "-n", "web", "-d", "web", "-i", "repo/app:1"],
+        6,
+    );
+}
+
+#[test]
+fn service_without_cluster_exits_7() {
+    let err = argument_error(&["-n", "web", "-i", "repo/app:1"], 7);
+    assert!(err.contains("-c"), "{err}");
+}
+
+#[test]
+fn no_image_exits_8() {
+    argument_error(&["-c", "prod", "-n", "web"], 8);
+    argument_error(&["-d", "web"], 8);
+    argument_error(&["-d", "web", "-to", "1.2.3"], 8);
+}
+
+#[test]
+fn max_definitions_not_a_number_exits_9() {
+    for value in ["two", "3x", "", "1.5", "--"] {
+        let err = argument_error(
+            &["-d", "web", "-i", "repo/app:1", "--max-definitions", value],
+            9,
+        );
+        assert!(err.contains("--max-definitions"), "{value}: {err}");
+    }
+}
+
+#[test]
+fn launch_type_without_run_task_exits_10() {
+    argument_error(
+        &["-d", "web", "-i", "repo/app:1", "--launch-type", "FARGATE"],
+        10,
+    );
+}
+
+#[test]
+fn network_configuration_or_wait_for_success_without_run_task_exit_11() {
+    let err = argument_error(
+        &[
+            "-d",
+            "web",
+            "-i",
+            "repo/app:1",
+            "--network-configuration",
+            r#"{"awsvpcConfiguration":{"subnets":["subnet-1"]}}"#,
+        ],
+        11,
+    );
+    assert!(err.contains("--network-configuration"), "{err}");
+    let err = argument_error(&["-d", "web", "-i", "repo/app:1", "--wait-for-success"], 11);
+    assert!(err.contains("--wait-for-success"), "{err}");
+}
+
+#[test]
+fn platform_version_without_run_task_exits_12() {
+    argument_error(
+        &[
+            "-d",
+            "web",
+            "-i",
+            "repo/app:1",
+            "--platform-version",
+            "1.4.0",
+        ],
+        12,
+    );
+}
+
+#[test]
+fn checks_run_in_the_scripts_order() {
+    // Everything wrong at once: the first check of the script wins.
+    let all = [
+        "-i",
+        "/x",
+        "--max-definitions",
+        "x",
+        "--launch-type",
+        "EC2",
+        "--wait-for-success",
+        "--platform-version",
+        "1",
+    ];
+    argument_error(&all, 5);
+    let with_service: Vec<&str> = ["-n", "web"].iter().chain(&all).copied().collect();
+    argument_error(&with_service, 7);
+    let with_target: Vec<&str> = ["-d", "web"].iter().chain(&all).copied().collect();
+    argument_error(&with_target, 9);
+    argument_error(
+        &[
+            "-d",
+            "web",
+            "-i",
+            "/x",
+            "--network-configuration",
+            "{}",
+            "--platform-version",
+            "1",
+        ],
+        11,
+    );
+    argument_error(&["-d", "web", "-i", "/x", "--platform-version", "1"], 12);
+}
+
+// -------------------------------------------------------------------------------- 13
+
+#[test]
+fn unparsable_images_exit_13() {
+    for image in [
+        "/x",
+        "domain.com:abc/repo/image",
+        "_x:tag",
+        "",
+        "repo/app:bad tag",
+        "repo//app",
+        "repo/app@md5:abc",
+    ] {
+        let err = argument_error(&["-d", "web", "-i", image], 13);
+        assert!(err.contains("cannot parse image"), "{image:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{image:?}: {err}");
+    }
+}
+
+#[test]
+fn an_unusable_tag_exits_13() {
+    argument_error(&["-d", "web", "-i", "ignore", "-to", "a b"], 13);
+    let fake = FakeAws::empty();
+    fake.cmd()
+        .env("CI_TAG", "feature/x")
+        .args(["-d", "web", "-i", "repo/app", "-e", "CI_TAG"])
+        .assert()
+        .code(13);
+    assert!(fake.calls().is_empty());
+}
+
+// -------------------------------------------------------------------------------- 14
+
+#[test]
+fn no_container_uses_the_repository_exits_14_without_registering() {
+    let (fake, assert) = run(&["-d", "web", "-i", "other/web-app:2.0.0"]);
+    let assert = assert.code(14);
+    let err = stderr(&assert);
+    assert!(err.contains("other/web-app"), "{err}");
+    assert!(err.contains(&format!("app: {ECR_APP}:1.0.0")), "{err}");
+    assert!(
+        err.contains("log-router: public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0"),
+        "{err}"
+    );
+    assert_eq!(fake.ops(), ["describe-task-definition"]);
+    assert!(fake.registered().is_empty());
+    // Nothing claims a new revision on stdout.
+    let out = stdout(&assert);
+    assert!(!out.contains("New task definition"), "{out}");
+}
+
+#[test]
+fn one_unmatched_image_among_several_exits_14() {
+    let (fake, assert) = run(&[
+        "-d",
+        "web",
+        "-i",
+        &format!("{ECR_APP}:2.0.0"),
+        "-i",
+        "nginx:1.27",
+    ]);
+    let err = stderr(&assert.code(14));
+    assert!(err.contains("nginx"), "{err}");
+    assert!(fake.registered().is_empty());
+}
+
+// --------------------------------------------------------------- failing aws calls
+
+fn failing(op: &str, code: i32, message: &str) -> FakeAws {
+    let mut ops = serde_json::Map::new();
+    ops.insert(
+        "describe-task-definition".into(),
+        json!([{"fixture": "describe-task-definition/web-1.json"}]),
+    );
+    ops.insert(op.into(), json!([{"exit": code, "stderr": message}]));
+    FakeAws::new(json!({ "ops": Value::Object(ops) }))
+}
+
+#[test]
+fn a_failing_describe_exits_with_the_aws_code_and_names_the_step() {
+    let fake = failing(
+        "describe-task-definition",
+        255,
+        "\nAn error occurred (ClientException) when calling the DescribeTaskDefinition operation: Unable to describe task definition.\n",
+    );
+    let assert = fake
+        .cmd()
+        .args(["-d", "web", "-i", &format!("{ECR_APP}:2.0.0")])
+        .assert()
+        .code(255);
+    let err = stderr(&assert);
+    let line = err
+        .lines()
+        .find(|l| l.contains("failed"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        line.contains(
+            "describe-task-definition failed: An error occurred (ClientException) when calling the DescribeTaskDefinition operation: Unable to describe task definition."
+        ),
+        "{line}"
+    );
+    assert_eq!(fake.ops(), ["describe-task-definition"]);
+    assert!(!stdout(&assert).contains("Current task definition"));
+}
+
+#[test]
+fn a_failing_register_exits_with_the_aws_code_and_names_the_step() {
+    let fake = failing(
+        "register-task-definition",
+        252,
+        "\nParameter validation failed:\nInvalid length for parameter family, value: 0, valid min length: 1\n",
+    );
+    let assert = fake
+        .cmd()
+        .args(["-d", "web", "-i", &format!("{ECR_APP}:2.0.0")])
+        .assert()
+        .code(252);
+    let err = stderr(&assert);
+    assert!(
+        err.lines().any(|l| l.contains(
+            "register-task-definition failed: Invalid length for parameter family, value: 0, valid min length: 1"
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        fake.ops(),
+        ["describe-task-definition", "register-task-definition"]
+    );
+    let out = stdout(&assert);
+    assert!(out.contains(&format!("Current task definition: {WEB_1}")));
+    assert!(!out.contains("New task definition"), "{out}");
+    assert!(!out.contains("updated successfully"), "{out}");
+}
+
+#[test]
+fn a_failure_without_a_message_still_names_the_step() {
+    let fake = failing("register-task-definition", 254, "");
+    let assert = fake
+        .cmd()
+        .args(["-d", "web", "-i", &format!("{ECR_APP}:2.0.0")])
+        .assert()
+        .code(254);
+    let err = stderr(&assert);
+    assert!(err.contains("register-task-definition failed:"), "{err}");
+    assert!(err.contains("254"), "{err}");
+}
+
+#[test]
+fn output_that_is_not_json_is_an_error_not_a_crash() {
+    let fake = FakeAws::new(json!({"ops": {
+        "describe-task-definition": [{"stdout_raw": "<html>proxy error</html>"}]
+    }}));
+    let assert = fake
+        .cmd()
+        .args(["-d", "web", "-i", &format!("{ECR_APP}:2.0.0")])
+        .assert()
+        .code(255);
+    let err = stderr(&assert);
+    assert!(err.contains("describe-task-definition failed"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+// ------------------------------------------------------------------------------ -e
+
+#[test]
+fn tag_env_var_unset_falls_back_to_latest() {
+    let fake = FakeAws::new(json!({"ops": {
+        "describe-task-definition": [{"fixture": "describe-task-definition/web-1.json"}]
+    }}));
+    let assert = fake
+        .cmd()
+        .env_remove("ECS_DEPLOY_TEST_UNSET_TAG")
+        .args([
+            "-d",
+            "web",
+            "-i",
+            ECR_APP,
+            "-e",
+            "ECS_DEPLOY_TEST_UNSET_TAG",
+        ])
+        .assert()
+        .success();
+    assert!(stdout(&assert).contains(&format!("Using image name: {ECR_APP}:latest")));
+    assert_eq!(
+        fake.registered()[0]["containerDefinitions"][0]["image"],
+        format!("{ECR_APP}:latest")
+    );
+}
+
+#[test]
+fn tag_env_var_empty_falls_back_to_latest_and_set_supplies_the_tag() {
+    let fake = FakeAws::new(json!({"ops": {
+        "describe-task-definition": [{"fixture": "describe-task-definition/web-1.json"}]
+    }}));
+    fake.cmd()
+        .env("CI_TAG", "")
+        .args(["-d", "web", "-i", ECR_APP, "-e", "CI_TAG"])
+        .assert()
+        .success();
+    fake.cmd()
+        .env("CI_TAG", "build-42")
+        .args(["-d", "web", "-i", ECR_APP, "-e", "CI_TAG"])
+        .assert()
+        .success();
+    let images: Vec<Value> = fake
+        .registered()
+        .iter()
+        .map(|r| r["containerDefinitions"][0]["image"].clone())
+        .collect();
+    assert_eq!(
+        images,
+        [
+            json!(format!("{ECR_APP}:latest")),
+            json!(format!("{ECR_APP}:build-42"))
+        ]
+    );
+}

@@ -1,0 +1,462 @@
+//! `--run-task` (issue 4): one-off tasks run through the fake `aws`, with and without
+//! `--wait-for-success`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{FakeAws, arg_value, fixture};
+use serde_json::{Value, json};
+
+const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web-app:2.0.0";
+const OLD_ARN: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/migrate:1";
+const NEW_ARN: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/migrate:2";
+const TASK_ARN: &str =
+    "arn:aws:ecs:us-east-1:123456789012:task/prod/9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+
+fn step(fixture: &str) -> Value {
+    json!({ "fixture": fixture })
+}
+
+/// The `-d migrate` definitions: the current one (migrate:1) and, once registered, migrate:2.
+fn definitions() -> Value {
+    json!([
+        {"when": {"--task-definition": "migrate"}, "fixture": "describe-task-definition/migrate-1.json"},
+        {"when": {"--task-definition": NEW_ARN}, "fixture": "describe-task-definition/migrate-2.json"}
+    ])
+}
+
+/// Same definitions, with `check-schema` marked non-essential in both.
+fn definitions_with_optional_check() -> Value {
+    let optional = |path: &str| {
+        let mut described = fixture(path);
+        let containers = described["taskDefinition"]["containerDefinitions"]
+            .as_array_mut()
+            .expect("containerDefinitions");
+        for container in containers {
+            if container["name"] == "check-schema" {
+                container["essential"] = json!(false);
+            }
+        }
+        described
+    };
+    json!([
+        {"when": {"--task-definition": "migrate"}, "json": optional("describe-task-definition/migrate-1.json")},
+        {"when": {"--task-definition": NEW_ARN}, "json": optional("describe-task-definition/migrate-2.json")}
+    ])
+}
+
+fn scenario(definitions: Value, run_task: Value, describe_tasks: Vec<Value>) -> FakeAws {
+    FakeAws::new(json!({
+        "ops": {
+            "describe-task-definition": definitions,
+            "run-task": [run_task],
+            "describe-tasks": describe_tasks,
+            "list-task-definitions": [step("list-task-definitions/migrate-active.json")],
+        }
+    }))
+}
+
+/// `ecs-deploy -c prod -d migrate -i IMAGE --run-task` plus `extra`, with quick polling.
+fn run(fake: &FakeAws, extra: &[&str]) -> assert_cmd::assert::Assert {
+    let mut cmd = fake.cmd();
+    cmd.args(["-c", "prod", "-d", "migrate", "-i", IMAGE, "--run-task"])
+        .args(["--poll-interval", "0.1", "-t", "20"])
+        .args(extra);
+    cmd.assert()
+}
+
+fn stdout(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
+}
+
+fn stderr(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
+
+fn lines(text: &[&str]) -> String {
+    text.iter().map(|line| format!("{line}\n")).collect()
+}
+
+#[test]
+fn waits_for_success_with_the_exact_calls_and_lines() {
+    let fake = scenario(
+        definitions(),
+        step("run-task/migrate-started.json"),
+        vec![
+            step("describe-tasks/migrate-pending.json"),
+            step("describe-tasks/migrate-running.json"),
+            step("describe-tasks/migrate-stopped-ok.json"),
+        ],
+    );
+    let assert = run(&fake, &["--wait-for-success"]).success();
+    assert_eq!(
+        stdout(&assert),
+        lines(&[
+            &format!("Using image name: {IMAGE}"),
+            &format!("Current task definition: {OLD_ARN}"),
+            &format!("New task definition: {NEW_ARN}"),
+            &format!("Run task: {NEW_ARN}"),
+            &format!("Executed task: {TASK_ARN}"),
+            "Task finished with status: STOPPED",
+            &format!("Task {TASK_ARN} executed successfully!"),
+        ])
+    );
+    assert_eq!(
+        fake.ops(),
+        [
+            "describe-task-definition",
+            "register-task-definition",
+            "describe-task-definition",
+            "run-task",
+            "describe-tasks",
+            "describe-tasks",
+            "describe-tasks",
+        ]
+    );
+    let calls = fake.calls();
+    assert_eq!(
+        arg_value(&calls[2], "--task-definition").as_deref(),
+        Some(NEW_ARN)
+    );
+    let run_task = &fake.calls_of("run-task")[0];
+    let argv: Vec<&str> = run_task["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        argv,
+        [
+            "--output",
+            "json",
+            "ecs",
+            "run-task",
+            "--cluster",
+            "prod",
+            "--task-definition",
+            NEW_ARN,
+        ]
+    );
+    for poll in fake.calls_of("describe-tasks") {
+        assert_eq!(arg_value(&poll, "--cluster").as_deref(), Some("prod"));
+        assert_eq!(arg_value(&poll, "--tasks").as_deref(), Some(TASK_ARN));
+    }
+    let err = stderr(&assert);
+    let changes = [
+        "Task status: PROVISIONING\n",
+        "Task status: PROVISIONING -> PENDING\n",
+        "Task status: PENDING -> RUNNING\n",
+        "Task status: RUNNING -> STOPPED\n",
+    ];
+    let mut from = 0;
+    for change in changes {
+        let at = err[from..]
+            .find(change)
+            .unwrap_or_else(|| panic!("{change:?} missing (in order) from stderr:\n{err}"));
+        from += at + change.len();
+    }
+}
+
+#[test]
+fn without_waiting_the_task_is_started_and_reported() {
+    let fake = scenario(
+        definitions(),
+        step("run-task/migrate-started.json"),
+        vec![step("describe-tasks/migrate-running.json")],
+    );
+    let assert = run(
+        &fake,
+        &["--launch-type", "FARGATE", "--platform-version", "1.4.0"],
+    )
+    .success();
+    assert!(stdout(&assert).ends_with(&lines(&[
+        &format!("Run task: {NEW_ARN}"),
+        &format!("Executed task: {TASK_ARN}"),
+        &format!("Task {TASK_ARN} executed successfully!"),
+    ])));
+    assert_eq!(
+        fake.ops(),
+        [
+            "describe-task-definition",
+            "register-task-definition",
+            "run-task"
+        ]
+    );
+    let call = &fake.calls_of("run-task")[0];
+    assert_eq!(arg_value(call, "--launch-type").as_deref(), Some("FARGATE"));
+    assert_eq!(
+        arg_value(call, "--platform-version").as_deref(),
+        Some("1.4.0")
+    );
+    assert_eq!(arg_value(call, "--network-configuration"), None);
+}
+
+#[test]
+fn a_failing_essential_container_after_the_first_fails_the_run() {
+    let fake = scenario(
+        definitions(),
+        step("run-task/migrate-started.json"),
+        vec![
+            step("describe-tasks/migrate-running.json"),
+            step("describe-tasks/migrate-stopped-fail.json"),
+        ],
+    );
+    let assert = run(&fake, &["--wait-for-success", "--max-definitions", "1"]).code(1);
+    let out = stdout(&assert);
+    assert!(
+        out.ends_with(&lines(&[
+            &format!("Executed task: {TASK_ARN}"),
+            "Task finished with status: STOPPED",
+            "Task execution failed with exit code: 3",
+        ])),
+        "stdout:\n{out}"
+    );
+    assert!(!out.contains("executed successfully"));
+    let err = stderr(&assert);
+    assert!(err.contains("migrate (essential): exit code 0"), "{err}");
+    assert!(
+        err.contains("check-schema (essential): exit code 3"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Essential container in task exited (stopCode EssentialContainerExited)"),
+        "{err}"
+    );
+    // Old revisions are only pruned after success.
+    assert!(fake.calls_of("list-task-definitions").is_empty());
+    assert!(fake.calls_of("deregister-task-definition").is_empty());
+}
+
+#[test]
+fn a_failing_non_essential_container_is_not_a_failure() {
+    let fake = scenario(
+        definitions_with_optional_check(),
+        step("run-task/migrate-started.json"),
+        vec![step("describe-tasks/migrate-stopped-fail.json")],
+    );
+    let assert = run(&fake, &["--wait-for-success"]).success();
+    assert!(stdout(&assert).ends_with(&lines(&[
+        "Task finished with status: STOPPED",
+        &format!("Task {TASK_ARN} executed successfully!"),
+    ])));
+    let err = stderr(&assert);
+    assert!(
+        err.contains("non-essential container check-schema (non-essential): exit code 3"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_stopped_reason_is_reported() {
+    let fake = scenario(
+        definitions(),
+        step("run-task/migrate-started.json"),
+        vec![step("describe-tasks/migrate-pull-failed.json")],
+    );
+    let assert = run(&fake, &["--wait-for-success", "--output", "json"]).code(1);
+    let err = stderr(&assert);
+    // With --output json the status lines move to stderr.
+    assert!(
+        err.contains("Task execution failed with exit code: null\n"),
+        "{err}"
+    );
+    assert!(err.contains("migrate (essential): no exit code, reason: CannotPullContainerError"));
+    assert!(
+        err.contains("task stopped: CannotPullContainerError"),
+        "{err}"
+    );
+    assert!(err.contains("(stopCode TaskFailedToStart)"), "{err}");
+    let outcome: Value = serde_json::from_slice(&assert.get_output().stdout).expect("JSON");
+    assert_eq!(outcome["status"], "failed");
+    assert_eq!(outcome["task_arn"], TASK_ARN);
+    let reason = outcome["failure_reason"].as_str().unwrap();
+    assert!(reason.contains("CannotPullContainerError"), "{reason}");
+    assert_eq!(outcome["stopped_tasks"][0]["task_arn"], TASK_ARN);
+}
+
+#[test]
+fn run_task_failures_are_an_error_naming_the_reason() {
+    let fake = scenario(
+        definitions(),
+        step("run-task/failures.json"),
+        vec![step("describe-tasks/migrate-running.json")],
+    );
+    let assert = run(&fake, &["--wait-for-success", "--max-definitions", "1"]).code(1);
+    let out = stdout(&assert);
+    assert!(
+        out.ends_with(&lines(&[&format!("Run task: {NEW_ARN}")])),
+        "{out}"
+    );
+    assert!(!out.contains("Executed task"));
+    assert!(!out.contains("null"));
+    let err = stderr(&assert);
+    assert!(err.contains("RESOURCE:MEMORY"), "{err}");
+    assert!(fake.calls_of("describe-tasks").is_empty());
+    assert!(fake.calls_of("list-task-definitions").is_empty());
+}
+
+#[test]
+fn the_network_configuration_reaches_aws_as_one_untouched_argument() {
+    let fake = scenario(
+        definitions(),
+        step("run-task/migrate-started.json"),
+        vec![step("describe-tasks/migrate-running.json")],
+    );
+    let marker = fake.dir().join("pwned");
+    let marker_text = marker.display().to_string();
+    let config = format!(
+        r#"{{"awsvpcConfiguration": {{"subnets": ["subnet-0a1b 2c"], "securityGroups": ["sg-'quoted'"], "assignPublicIp": "DISABLED"}}}} $(touch {marker_text}) `touch {marker_text}` ; touch {marker_text} "it's" é"#
+    );
+    run(&fake, &["--network-configuration", &config]).success();
+    let call = &fake.calls_of("run-task")[0];
+    let argv = call["argv"].as_array().unwrap();
+    let at = argv
+        .iter()
+        .position(|a| a == "--network-configuration")
+        .expect("--network-configuration passed");
+    assert_eq!(argv[at + 1].as_str(), Some(config.as_str()));
+    assert_eq!(
+        argv.len(),
+        at + 2,
+        "the configuration must be the last, single argument"
+    );
+    assert!(!marker.exists(), "something ran the network configuration");
+}
+
+#[test]
+fn the_network_configuration_file_form_is_passed_as_given() {
+    let fake = scenario(
+        definitions(),
+        step("run-task/migrate-started.json"),
+        vec![step("describe-tasks/migrate-running.json")],
+    );
+    run(
+        &fake,
+        &["--network-configuration", "file:///etc/ecs/net config.json"],
+    )
+    .success();
+    let call = &fake.calls_of("run-task")[0];
+    assert_eq!(
+        arg_value(call, "--network-configuration").as_deref(),
+        Some("file:///etc/ecs/net config.json")
+    );
+}
+
+#[test]
+fn a_task_that_does_not_stop_in_time_times_out() {
+    let fake = scenario(
+        definitions(),
+        step("run-task/migrate-started.json"),
+        vec![step("describe-tasks/migrate-running.json")],
+    );
+    let mut cmd = fake.cmd();
+    cmd.args(["-c", "prod", "-d", "migrate", "-i", IMAGE, "--run-task"])
+        .args(["--wait-for-success", "--poll-interval", "0.1", "-t", "1"]);
+    let assert = cmd.assert().code(1);
+    let out = stdout(&assert);
+    assert!(
+        out.ends_with(&lines(&[
+            &format!("Executed task: {TASK_ARN}"),
+            "ERROR: New task run took longer than 1 seconds",
+        ])),
+        "{out}"
+    );
+    assert!(stderr(&assert).contains(TASK_ARN));
+    assert!(!fake.calls_of("describe-tasks").is_empty());
+}
+
+#[test]
+fn transient_describe_tasks_failures_are_retried() {
+    let fake = scenario(
+        definitions(),
+        step("run-task/migrate-started.json"),
+        vec![
+            json!({"exit": 254, "stderr": "An error occurred (ThrottlingException) when calling the DescribeTasks operation (reached max retries: 2): Rate exceeded"}),
+            step("describe-tasks/migrate-stopped-ok.json"),
+        ],
+    );
+    let assert = run(&fake, &["--wait-for-success"]).success();
+    assert!(stderr(&assert).contains("describe-tasks failed, will retry"));
+    assert_eq!(fake.calls_of("describe-tasks").len(), 2);
+}
+
+#[test]
+fn old_revisions_are_pruned_after_a_successful_run() {
+    let fake = scenario(
+        definitions(),
+        step("run-task/migrate-started.json"),
+        vec![step("describe-tasks/migrate-stopped-ok.json")],
+    );
+    let assert = run(&fake, &["--wait-for-success", "--max-definitions", "1"]).success();
+    assert!(stdout(&assert).ends_with(&lines(&[
+        &format!("Task {TASK_ARN} executed successfully!"),
+        &format!("Deregistering outdated task revision: {OLD_ARN}"),
+    ])));
+    let deregistered = fake.calls_of("deregister-task-definition");
+    assert_eq!(deregistered.len(), 1);
+    assert_eq!(
+        arg_value(&deregistered[0], "--task-definition").as_deref(),
+        Some(OLD_ARN)
+    );
+}
+
+#[test]
+fn run_task_options_without_run_task_keep_the_script_exit_codes() {
+    let cases: [(&[&str], i32); 4] = [
+        (&["--launch-type", "FARGATE"], 10),
+        (&["--platform-version", "1.4.0"], 12),
+        (
+            &[
+                "--network-configuration",
+                "awsvpcConfiguration={subnets=[s]}",
+            ],
+            11,
+        ),
+        (&["--wait-for-success"], 11),
+    ];
+    for (extra, code) in cases {
+        let fake = FakeAws::empty();
+        let mut cmd = fake.cmd();
+        cmd.args(["-c", "prod", "-d", "migrate", "-i", IMAGE])
+            .args(extra);
+        cmd.assert().code(code);
+        assert!(fake.calls().is_empty(), "{extra:?} called aws");
+    }
+}
+
+#[test]
+fn a_signal_while_waiting_leaves_the_task_running_and_names_it() {
+    let fake = scenario(
+        definitions(),
+        step("run-task/migrate-started.json"),
+        vec![step("describe-tasks/migrate-running.json")],
+    );
+    let mut command = fake.command();
+    command
+        .args(["-c", "prod", "-d", "migrate", "-i", IMAGE, "--run-task"])
+        .args(["--wait-for-success", "--poll-interval", "0.1", "-t", "120"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("start ecs-deploy");
+    // Wait (up to a generous number of naps) until the tool polls the task; then interrupt.
+    let mut naps = 0;
+    while fake.calls_of("describe-tasks").is_empty() {
+        naps += 1;
+        assert!(naps < 1200, "ecs-deploy never polled the task");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("wait for ecs-deploy");
+    assert_eq!(output.status.code(), Some(130));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("keeps running"), "{err}");
+    assert!(err.contains(TASK_ARN), "{err}");
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(!out.contains("executed successfully"));
+}

@@ -1,0 +1,909 @@
+//! The service flow (`-c CLUSTER -n SERVICE -i IMAGE`) and its watch, against the fake
+//! `aws` with scenarios whose answers change from call to call.
+
+mod common;
+
+use common::{FakeAws, arg_value, fixture};
+use predicates::prelude::*;
+use serde_json::{Value, json};
+
+const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web-app:2.0.0";
+const WEB_1: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
+const WEB_2: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2";
+const OURS: &str = "ecs-svc/1111111111111111111";
+const ROLLBACK: &str = "ecs-svc/3333333333333333333";
+const TASK_B: &str =
+    "arn:aws:ecs:us-east-1:123456789012:task/prod/7c2f1d3e0a9b4c8d9e4f3b2a1c0d9e8f";
+const TASK_C: &str =
+    "arn:aws:ecs:us-east-1:123456789012:task/prod/c0ffee00c0ffee00c0ffee00c0ffee00";
+const THROTTLED: &str = "\nAn error occurred (ThrottlingException) when calling the DescribeServices \
+                         operation (reached max retries: 2): Rate exceeded";
+
+fn file(path: &str) -> Value {
+    json!({ "fixture": path })
+}
+
+fn answer(value: Value) -> Value {
+    json!({ "json": value })
+}
+
+/// A describe-services fixture with its first service edited by `edit`.
+fn services(path: &str, edit: impl FnOnce(&mut Value)) -> Value {
+    let mut value = fixture(path);
+    edit(&mut value["services"][0]);
+    value
+}
+
+/// web-rolling with our deployment not running any task yet.
+fn starting() -> Value {
+    services("describe-services/web-rolling.json", |service| {
+        let ours = &mut service["deployments"][0];
+        ours["runningCount"] = json!(0);
+        ours["pendingCount"] = json!(2);
+    })
+}
+
+/// web-rolling (our deployment runs a task, the old one is still there) with failedTasks.
+fn rolling_with_failures(failed: i64) -> Value {
+    services("describe-services/web-rolling.json", |service| {
+        service["deployments"][0]["failedTasks"] = json!(failed);
+    })
+}
+
+/// The update-service answer of a rollback: a new PRIMARY on web:1, ours ACTIVE.
+fn rollback_answer() -> Value {
+    let mut value = fixture("describe-services/web-rolling.json");
+    let mut service = value["services"][0].take();
+    service["taskDefinition"] = json!(WEB_1);
+    let deployments = service["deployments"].as_array_mut().unwrap();
+    deployments[1]["id"] = json!(ROLLBACK);
+    deployments[1]["status"] = json!("PRIMARY");
+    deployments[1]["rolloutState"] = json!("IN_PROGRESS");
+    deployments[0]["status"] = json!("ACTIVE");
+    deployments.swap(0, 1);
+    json!({ "service": service })
+}
+
+/// The service settled back on web:1 through the rollback deployment.
+fn rolled_back() -> Value {
+    services("describe-services/web-steady.json", |service| {
+        service["deployments"][0]["id"] = json!(ROLLBACK);
+    })
+}
+
+/// Task ARNs `task/prod/<prefix>NNN...` for list-tasks answers.
+fn task_arns(prefix: &str, range: std::ops::Range<usize>) -> Vec<String> {
+    range
+        .map(|i| format!("arn:aws:ecs:us-east-1:123456789012:task/prod/{prefix}{i:029}"))
+        .collect()
+}
+
+/// A describe-tasks answer: these tasks of web:2, RUNNING with this health.
+fn running_tasks(arns: &[String], health: &str) -> Value {
+    let tasks: Vec<Value> = arns
+        .iter()
+        .map(|arn| {
+            json!({
+                "taskArn": arn,
+                "taskDefinitionArn": WEB_2,
+                "lastStatus": "RUNNING",
+                "desiredStatus": "RUNNING",
+                "healthStatus": health,
+                "containers": [{"name": "app", "lastStatus": "RUNNING", "healthStatus": health}]
+            })
+        })
+        .collect();
+    json!({ "tasks": tasks, "failures": [] })
+}
+
+fn scenario(ops: Value) -> FakeAws {
+    FakeAws::new(json!({ "ops": ops }))
+}
+
+/// `ecs-deploy -c prod -n web -i IMAGE` with fast polls and a short timeout, plus `extra`.
+fn deploy(fake: &FakeAws, extra: &[&str]) -> assert_cmd::assert::Assert {
+    fake.cmd()
+        .args(["-c", "prod", "-n", "web", "-i", IMAGE])
+        .args(["--poll-interval", "0.05", "-t", "5"])
+        .args(extra)
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+}
+
+fn stdout_of(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
+}
+
+fn stderr_of(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
+
+fn lines(text: &str) -> Vec<&str> {
+    text.lines().collect()
+}
+
+/// The arguments following `--tasks` in a describe-tasks call.
+fn tasks_arg(call: &Value) -> Vec<String> {
+    let argv: Vec<&str> = call["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let at = argv.iter().position(|a| *a == "--tasks").unwrap();
+    argv[at + 1..]
+        .iter()
+        .take_while(|a| !a.starts_with("--"))
+        .map(|a| a.to_string())
+        .collect()
+}
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+#[test]
+fn happy_path_takes_five_calls_and_prints_the_script_lines() {
+    let fake = scenario(json!({
+        "describe-services": [file("describe-services/web-steady.json"), file("describe-services/web-done.json")],
+        "describe-task-definition": [file("describe-task-definition/web-1.json")],
+    }));
+    let assert = deploy(&fake, &[]).success();
+    assert_eq!(
+        lines(&stdout_of(&assert)),
+        [
+            format!("Using image name: {IMAGE}").as_str(),
+            &format!("Current task definition: {WEB_1}"),
+            &format!("New task definition: {WEB_2}"),
+            "Service updated successfully, new task definition running.",
+            "Waiting for service deployment to complete...",
+            "Service deployment successful.",
+        ]
+    );
+    assert_eq!(
+        fake.ops(),
+        [
+            "describe-services",
+            "describe-task-definition",
+            "register-task-definition",
+            "update-service",
+            "describe-services",
+        ]
+    );
+    let calls = fake.calls();
+    assert_eq!(arg_value(&calls[0], "--cluster").as_deref(), Some("prod"));
+    assert_eq!(arg_value(&calls[0], "--services").as_deref(), Some("web"));
+    assert_eq!(
+        arg_value(&calls[1], "--task-definition").as_deref(),
+        Some(WEB_1)
+    );
+    let update = &calls[3];
+    assert_eq!(arg_value(update, "--service").as_deref(), Some("web"));
+    assert_eq!(
+        arg_value(update, "--task-definition").as_deref(),
+        Some(WEB_2)
+    );
+    assert_eq!(arg_value(update, "--desired-count"), None);
+    assert_eq!(arg_value(update, "--deployment-configuration"), None);
+    let registered = fake.registered();
+    assert_eq!(registered[0]["containerDefinitions"][0]["image"], IMAGE);
+
+    let stderr = stderr_of(&assert);
+    // Events the service showed before the update are not news.
+    assert!(!stderr.contains("has started 2 tasks"), "{stderr}");
+    assert_eq!(count(&stderr, "deployment completed"), 1, "{stderr}");
+    assert!(
+        stderr.contains("deployment ecs-svc/1111111111111111111: 2 desired, 0 pending, 2 running")
+    );
+}
+
+#[test]
+fn health_check_waits_for_healthy_in_at_most_seven_calls() {
+    let fake = scenario(json!({
+        "describe-services": [file("describe-services/web-steady.json"), file("describe-services/web-done.json")],
+        "describe-task-definition": [file("describe-task-definition/web-1-healthcheck.json")],
+        "list-tasks": [file("list-tasks/new-one.json")],
+        "describe-tasks": [file("describe-tasks/new-healthy.json")],
+    }));
+    deploy(&fake, &[])
+        .success()
+        .stdout(predicate::str::contains("Service deployment successful."));
+    assert_eq!(
+        fake.ops(),
+        [
+            "describe-services",
+            "describe-task-definition",
+            "register-task-definition",
+            "update-service",
+            "describe-services",
+            "list-tasks",
+            "describe-tasks",
+        ]
+    );
+    let list = &fake.calls_of("list-tasks")[0];
+    assert_eq!(arg_value(list, "--service-name").as_deref(), Some("web"));
+    assert_eq!(
+        arg_value(list, "--desired-status").as_deref(),
+        Some("RUNNING")
+    );
+}
+
+#[test]
+fn health_check_keeps_polling_while_the_task_is_not_healthy_yet() {
+    let fake = scenario(json!({
+        "describe-services": [file("describe-services/web-steady.json"), file("describe-services/web-done.json")],
+        "describe-task-definition": [file("describe-task-definition/web-1-healthcheck.json")],
+        "list-tasks": [file("list-tasks/new-one.json")],
+        "describe-tasks": [
+            {"fixture": "describe-tasks/new-running.json", "times": 2},
+            file("describe-tasks/new-unhealthy.json"),
+            file("describe-tasks/new-healthy.json"),
+        ],
+    }));
+    deploy(&fake, &[])
+        .success()
+        .stdout(predicate::str::contains("Service deployment successful."));
+    assert_eq!(fake.calls_of("describe-tasks").len(), 4);
+    assert_eq!(fake.calls_of("describe-services").len(), 5);
+}
+
+#[test]
+fn desired_count_zero_skips_the_running_check() {
+    let fake = scenario(json!({
+        "describe-services": [
+            file("describe-services/web-desired-zero.json"),
+            file("describe-services/web-done-zero.json"),
+        ],
+        "describe-task-definition": [file("describe-task-definition/web-1.json")],
+    }));
+    let assert = deploy(&fake, &["-D", "0"]).success();
+    let stdout = stdout_of(&assert);
+    assert_eq!(
+        lines(&stdout)[3..],
+        [
+            "Skipping check for running task definition, as desired-count <= 0",
+            "Waiting for service deployment to complete...",
+            "Service deployment successful.",
+        ]
+    );
+    let update = &fake.calls_of("update-service")[0];
+    assert_eq!(arg_value(update, "--desired-count").as_deref(), Some("0"));
+}
+
+#[test]
+fn slow_start_within_the_timeout() {
+    let fake = scenario(json!({
+        "describe-services": [
+            file("describe-services/web-steady.json"),
+            {"json": starting(), "times": 3},
+            {"fixture": "describe-services/web-rolling.json", "times": 2},
+            file("describe-services/web-done.json"),
+        ],
+        "describe-task-definition": [file("describe-task-definition/web-1.json")],
+    }));
+    let assert = deploy(&fake, &[]).success();
+    assert_eq!(lines(&stdout_of(&assert)).len(), 6);
+    assert_eq!(fake.calls_of("describe-services").len(), 1 + 3 + 2 + 1);
+    let stderr = stderr_of(&assert);
+    assert!(
+        stderr.contains("2 desired, 2 pending, 0 running"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("2 desired, 1 pending, 1 running"),
+        "{stderr}"
+    );
+    // A line per change of the counts, not per poll.
+    assert_eq!(count(&stderr, "2 desired, 2 pending, 0 running"), 1);
+    assert_eq!(count(&stderr, "has started 1 tasks: (task 5b1e0c2f"), 1);
+}
+
+#[test]
+fn timeout_without_rollback_fails_with_the_script_line() {
+    let fake = scenario(json!({
+        "describe-services": [file("describe-services/web-steady.json"), answer(starting())],
+        "describe-task-definition": [file("describe-task-definition/web-1.json")],
+    }));
+    let assert = fake
+        .cmd()
+        .args([
+            "-c",
+            "prod",
+            "-n",
+            "web",
+            "-i",
+            IMAGE,
+            "--poll-interval",
+            "0.05",
+            "-t",
+            "1",
+        ])
+        .assert()
+        .code(1);
+    let stdout = stdout_of(&assert);
+    assert!(
+        stdout.ends_with("ERROR: New task definition not running within 1 seconds\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Rolling back"));
+    assert_eq!(fake.calls_of("update-service").len(), 1);
+}
+
+#[test]
+fn timeout_with_rollback_points_the_service_back() {
+    let fake = scenario(json!({
+        "describe-services": [
+            file("describe-services/web-steady.json"),
+            answer(starting()),
+            {"json": rolled_back(), "after": {"update-service": 2}},
+        ],
+        "describe-task-definition": [file("describe-task-definition/web-1.json")],
+        "update-service": [{"builtin": true}, answer(rollback_answer())],
+    }));
+    let assert = fake
+        .cmd()
+        .args([
+            "-c",
+            "prod",
+            "-n",
+            "web",
+            "-i",
+            IMAGE,
+            "--poll-interval",
+            "0.05",
+            "-t",
+            "1",
+        ])
+        .arg("--enable-rollback")
+        .assert()
+        .code(1);
+    let stdout = stdout_of(&assert);
+    assert_eq!(
+        lines(&stdout)[3..],
+        [
+            "ERROR: New task definition not running within 1 seconds",
+            &format!("Rolling back to {WEB_1}"),
+        ]
+    );
+    let updates = fake.calls_of("update-service");
+    assert_eq!(updates.len(), 2);
+    assert_eq!(
+        arg_value(&updates[1], "--task-definition").as_deref(),
+        Some(WEB_1)
+    );
+    assert!(
+        stderr_of(&assert).contains("rollback complete"),
+        "{}",
+        stderr_of(&assert)
+    );
+    // The rollback was waited for: a poll after the second update-service.
+    assert_eq!(
+        fake.ops().last().map(String::as_str),
+        Some("describe-services")
+    );
+}
+
+#[test]
+fn failed_rollout_fails_fast_with_its_reason_and_rolls_back() {
+    let fake = scenario(json!({
+        "describe-services": [
+            file("describe-services/web-steady.json"),
+            file("describe-services/web-failed.json"),
+            {"json": rolled_back(), "after": {"update-service": 2}},
+        ],
+        "describe-task-definition": [file("describe-task-definition/web-1.json")],
+        "update-service": [{"builtin": true}, answer(rollback_answer())],
+        "list-tasks": [answer(json!({"taskArns": [TASK_B]}))],
+        "describe-tasks": [file("describe-tasks/new-stopped.json")],
+    }));
+    // A long timeout: failing fast must not wait it out.
+    let assert = fake
+        .cmd()
+        .args([
+            "-c",
+            "prod",
+            "-n",
+            "web",
+            "-i",
+            IMAGE,
+            "--poll-interval",
+            "0.05",
+            "-t",
+            "600",
+        ])
+        .arg("--enable-rollback")
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(1);
+    let stdout = stdout_of(&assert);
+    assert!(
+        stdout.ends_with(&format!("Rolling back to {WEB_1}\n")),
+        "{stdout}"
+    );
+    let stderr = stderr_of(&assert);
+    assert!(
+        stderr.contains("ECS deployment circuit breaker: tasks failed to start."),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Essential container in task exited"),
+        "{stderr}"
+    );
+    let updates = fake.calls_of("update-service");
+    assert_eq!(updates.len(), 2);
+    assert_eq!(
+        arg_value(&updates[1], "--task-definition").as_deref(),
+        Some(WEB_1)
+    );
+    // Only one poll before the failure was seen.
+    let ops = fake.ops();
+    let first_update = ops.iter().position(|o| o == "update-service").unwrap();
+    assert_eq!(ops[first_update + 1], "describe-services");
+    assert_eq!(ops[first_update + 2], "list-tasks");
+    assert_eq!(ops[first_update + 4], "update-service");
+}
+
+#[test]
+fn circuit_breaker_rollback_is_not_done_twice() {
+    let fake = scenario(json!({
+        "describe-services": [
+            file("describe-services/web-steady.json"),
+            file("describe-services/web-failed-rolled-back.json"),
+        ],
+        "describe-task-definition": [file("describe-task-definition/web-1.json")],
+        "list-tasks": [answer(json!({"taskArns": [TASK_B]}))],
+        "describe-tasks": [file("describe-tasks/new-stopped.json")],
+    }));
+    let assert = deploy(&fake, &["--enable-rollback"]).code(1);
+    assert!(!stdout_of(&assert).contains("Rolling back"));
+    let stderr = stderr_of(&assert);
+    assert!(stderr.contains("already"), "{stderr}");
+    assert!(stderr.contains("rolling back to deploymentId"), "{stderr}");
+    assert_eq!(fake.calls_of("update-service").len(), 1);
+}
+
+#[test]
+fn stopped_tasks_are_reported_once_each_with_reason_and_exit_codes() {
+    let mut pull_failed = fixture("describe-tasks/new-pull-failed.json");
+    pull_failed["tasks"][0]["taskArn"] = json!(TASK_C);
+    let fake = scenario(json!({
+        "describe-services": [
+            file("describe-services/web-steady.json"),
+            {"json": rolling_with_failures(1), "times": 2},
+            {"json": rolling_with_failures(2), "times": 2},
+            file("describe-services/web-done.json"),
+        ],
+        "describe-task-definition": [file("describe-task-definition/web-1.json")],
+        "list-tasks": [
+            answer(json!({"taskArns": [TASK_B]})),
+            answer(json!({"taskArns": [TASK_C, TASK_B]})),
+        ],
+        "describe-tasks": [
+            {"fixture": "describe-tasks/new-stopped.json", "when": {"--tasks": TASK_B}},
+            {"json": pull_failed, "when": {"--tasks": TASK_C}},
+        ],
+    }));
+    let assert = deploy(&fake, &[]).success();
+    let stderr = stderr_of(&assert);
+    assert_eq!(
+        count(
+            &stderr,
+            "task 7c2f1d3e0a9b4c8d9e4f3b2a1c0d9e8f stopped: Essential container in task exited \
+             [app: exit code 1; log-router: exit code 0]"
+        ),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(
+        count(
+            &stderr,
+            "task c0ffee00c0ffee00c0ffee00c0ffee00 stopped: CannotPullContainerError"
+        ),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("app: no exit code (CannotPullContainerError"),
+        "{stderr}"
+    );
+    let lists = fake.calls_of("list-tasks");
+    assert_eq!(lists.len(), 2);
+    assert!(
+        lists
+            .iter()
+            .all(|c| arg_value(c, "--desired-status").as_deref() == Some("STOPPED"))
+    );
+    // The task already reported is not described again.
+    let described: Vec<Vec<String>> = fake
+        .calls_of("describe-tasks")
+        .iter()
+        .map(tasks_arg)
+        .collect();
+    assert_eq!(
+        described,
+        [vec![TASK_B.to_string()], vec![TASK_C.to_string()]]
+    );
+}
+
+#[test]
+fn throttled_polls_are_reported_and_survived() {
+    let fake = scenario(json!({
+        "describe-services": [
+            file("describe-services/web-steady.json"),
+            {"exit": 254, "stderr": THROTTLED, "times": 2},
+            file("describe-services/web-rolling.json"),
+            {"exit": 255, "stderr": "\nCould not connect to the endpoint URL: \"https://ecs.us-east-1.amazonaws.com/\""},
+            file("describe-services/web-done.json"),
+        ],
+        "describe-task-definition": [file("describe-task-definition/web-1-healthcheck.json")],
+        "list-tasks": [
+            {"exit": 254, "stderr": THROTTLED.replace("DescribeServices", "ListTasks")},
+            file("list-tasks/new-one.json"),
+        ],
+        "describe-tasks": [file("describe-tasks/new-healthy.json")],
+    }));
+    let assert = deploy(&fake, &[]).success();
+    let stderr = stderr_of(&assert);
+    assert_eq!(
+        count(&stderr, "describe-services failed (transient), will retry"),
+        3,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("could not check task health, will retry"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Rate exceeded"), "{stderr}");
+    assert_eq!(fake.calls_of("update-service").len(), 1);
+}
+
+#[test]
+fn more_than_a_hundred_tasks_are_paged_and_described_in_chunks() {
+    let arns = task_arns("f", 0..150);
+    let fake = scenario(json!({
+        "describe-services": [file("describe-services/web-steady.json"), file("describe-services/web-done.json")],
+        "describe-task-definition": [file("describe-task-definition/web-1-healthcheck.json")],
+        "list-tasks": [
+            {"json": {"taskArns": arns[..100], "nextToken": "page-2"}, "when": {"--starting-token": null}},
+            {"json": {"taskArns": arns[100..]}, "when": {"--starting-token": "page-2"}},
+        ],
+        "describe-tasks": [
+            answer(running_tasks(&arns[..100], "UNKNOWN")),
+            answer(running_tasks(&arns[100..], "HEALTHY")),
+        ],
+    }));
+    deploy(&fake, &[]).success();
+    assert_eq!(fake.calls_of("list-tasks").len(), 2);
+    let described: Vec<Vec<String>> = fake
+        .calls_of("describe-tasks")
+        .iter()
+        .map(tasks_arg)
+        .collect();
+    assert_eq!(described.len(), 2);
+    assert_eq!(described[0], arns[..100]);
+    assert_eq!(described[1], arns[100..]);
+}
+
+#[test]
+fn missing_service_is_named_and_nothing_is_registered() {
+    let fake = scenario(json!({
+        "describe-services": [file("describe-services/missing.json")],
+    }));
+    let assert = deploy(&fake, &[]).code(1);
+    let stderr = stderr_of(&assert);
+    assert!(
+        stderr.contains("service 'web' was not found in cluster 'prod'"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("MISSING"), "{stderr}");
+    assert_eq!(fake.ops(), ["describe-services"]);
+}
+
+#[test]
+fn missing_cluster_is_named() {
+    let fake = scenario(json!({
+        "describe-services": [{"exit": 254, "stderr": "\nAn error occurred (ClusterNotFoundException) when calling the DescribeServices operation: Cluster not found."}],
+    }));
+    let assert = deploy(&fake, &[]).code(254);
+    let stderr = stderr_of(&assert);
+    assert!(stderr.contains("cluster 'prod' was not found"), "{stderr}");
+    assert_eq!(fake.ops(), ["describe-services"]);
+}
+
+#[test]
+fn code_deploy_service_is_refused_before_any_change() {
+    let fake = scenario(json!({
+        "describe-services": [file("describe-services/web-code-deploy.json")],
+    }));
+    let assert = deploy(&fake, &[]).failure();
+    let stderr = stderr_of(&assert);
+    assert!(stderr.contains("CODE_DEPLOY"), "{stderr}");
+    assert!(stderr.contains("nothing was changed"), "{stderr}");
+    assert_eq!(fake.ops(), ["describe-services"]);
+}
+
+#[test]
+fn assumed_role_credentials_reach_later_calls_and_the_profile_is_dropped() {
+    let fake = scenario(json!({
+        "describe-services": [file("describe-services/web-steady.json"), file("describe-services/web-done.json")],
+        "describe-task-definition": [file("describe-task-definition/web-1.json")],
+    }));
+    let role = "arn:aws:iam::123456789012:role/deployer";
+    fake.cmd()
+        .env("AWS_PROFILE", "from-env")
+        .args([
+            "-c",
+            "prod",
+            "-n",
+            "web",
+            "-i",
+            IMAGE,
+            "--poll-interval",
+            "0.05",
+            "-t",
+            "5",
+        ])
+        .args(["-a", role, "-p", "ci", "-r", "eu-west-1"])
+        .args(["-k", "AKIAORIGINALKEY00001", "-s", "originalSecret"])
+        .assert()
+        .success();
+    let calls = fake.calls();
+    assert_eq!(fake.ops()[0], "sts assume-role");
+    assert_eq!(fake.ops().len(), 6);
+    let sts = &calls[0];
+    assert_eq!(arg_value(sts, "--role-arn").as_deref(), Some(role));
+    assert_eq!(arg_value(sts, "--profile").as_deref(), Some("ci"));
+    assert_eq!(arg_value(sts, "--region").as_deref(), Some("eu-west-1"));
+    assert_eq!(sts["env"]["AWS_ACCESS_KEY_ID"], "AKIAORIGINALKEY00001");
+    for call in &calls[1..] {
+        let argv: Vec<&str> = call["argv"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(!argv.contains(&"--profile"), "{argv:?}");
+        assert_eq!(arg_value(call, "--region").as_deref(), Some("eu-west-1"));
+        let env = &call["env"];
+        assert_eq!(env["AWS_ACCESS_KEY_ID"], "ASIAFAKEASSUMEDKEY01");
+        assert_eq!(
+            env["AWS_SECRET_ACCESS_KEY"],
+            "fakeAssumedSecretKey/0123456789"
+        );
+        assert_eq!(env["AWS_SESSION_TOKEN"], "FakeSessionToken//abcdef");
+        assert!(env.get("AWS_PROFILE").is_none(), "{env}");
+        assert_eq!(env["AWS_PAGER"], "");
+    }
+}
+
+fn revisions(range: std::ops::RangeInclusive<u32>) -> Value {
+    let arns: Vec<String> = range
+        .map(|r| format!("arn:aws:ecs:us-east-1:123456789012:task-definition/web:{r}"))
+        .collect();
+    json!({ "taskDefinitionArns": arns })
+}
+
+fn deregistered(fake: &FakeAws) -> Vec<String> {
+    fake.calls_of("deregister-task-definition")
+        .iter()
+        .filter_map(|c| arg_value(c, "--task-definition"))
+        .map(|arn| arn.rsplit('/').next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn max_definitions_deregisters_exactly_the_oldest_beyond_n() {
+    let fake = FakeAws::new(json!({
+        "next_revision": 6,
+        "ops": {
+            "describe-services": [file("describe-services/web-steady.json"), file("describe-services/web-done.json")],
+            "describe-task-definition": [file("describe-task-definition/web-1.json")],
+            "list-task-definitions": [answer(revisions(1..=6))],
+        }
+    }));
+    // web-done shows web:2; phase 2 only needs our deployment to be the only one.
+    let assert = deploy(&fake, &["--max-definitions", "2"]).success();
+    assert_eq!(deregistered(&fake), ["web:1", "web:2", "web:3", "web:4"]);
+    let list = &fake.calls_of("list-task-definitions")[0];
+    assert_eq!(arg_value(list, "--family-prefix").as_deref(), Some("web"));
+    assert_eq!(arg_value(list, "--status").as_deref(), Some("ACTIVE"));
+    assert_eq!(arg_value(list, "--sort").as_deref(), Some("ASC"));
+    let stdout = stdout_of(&assert);
+    assert!(stdout.contains(
+        "Deregistering outdated task revision: arn:aws:ecs:us-east-1:123456789012:task-definition/web:4\n"
+    ));
+    // Only after success: the last status line comes before the deregistrations.
+    let success = stdout.find("Service deployment successful.").unwrap();
+    assert!(success < stdout.find("Deregistering").unwrap());
+}
+
+#[test]
+fn max_definitions_never_deregisters_the_running_revision() {
+    // Two revisions were registered by someone else after ours (web:6).
+    let fake = FakeAws::new(json!({
+        "next_revision": 6,
+        "ops": {
+            "describe-services": [file("describe-services/web-steady.json"), file("describe-services/web-done.json")],
+            "describe-task-definition": [file("describe-task-definition/web-1.json")],
+            "list-task-definitions": [answer(revisions(1..=8))],
+        }
+    }));
+    deploy(&fake, &["--max-definitions", "2"]).success();
+    assert_eq!(
+        deregistered(&fake),
+        ["web:1", "web:2", "web:3", "web:4", "web:5"]
+    );
+}
+
+#[test]
+fn max_definitions_does_nothing_after_a_failure() {
+    let fake = scenario(json!({
+        "describe-services": [file("describe-services/web-steady.json"), file("describe-services/web-failed.json")],
+        "describe-task-definition": [file("describe-task-definition/web-1.json")],
+        "list-tasks": [file("list-tasks/empty.json")],
+        "describe-tasks": [file("describe-tasks/missing.json")],
+        "list-task-definitions": [answer(revisions(1..=6))],
+    }));
+    deploy(&fake, &["--max-definitions", "1"]).code(1);
+    assert!(fake.calls_of("list-task-definitions").is_empty());
+    assert!(deregistered(&fake).is_empty());
+}
+
+#[test]
+fn force_new_deployment_registers_nothing_and_ignores_the_image() {
+    let forced = services("describe-services/web-steady.json", |service| {
+        service["deployments"][0]["id"] = json!(OURS);
+    });
+    let fake = scenario(json!({
+        "describe-services": [file("describe-services/web-steady.json"), answer(forced)],
+    }));
+    let assert = deploy(&fake, &["--force-new-deployment"]).success();
+    assert_eq!(
+        lines(&stdout_of(&assert)),
+        [
+            "Force a new deployment of the service",
+            "Waiting for service deployment to complete...",
+            "Service deployment successful.",
+        ]
+    );
+    let stderr = stderr_of(&assert);
+    assert!(stderr.contains("ignoring -i"), "{stderr}");
+    assert!(stderr.contains(IMAGE), "{stderr}");
+    assert_eq!(
+        fake.ops(),
+        ["describe-services", "update-service", "describe-services"]
+    );
+    let update = &fake.calls_of("update-service")[0];
+    let argv: Vec<&str> = update["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(argv.contains(&"--force-new-deployment"));
+    assert_eq!(arg_value(update, "--task-definition"), None);
+}
+
+#[test]
+fn use_latest_task_def_bases_the_revision_on_the_newest_one() {
+    let fake = FakeAws::new(json!({
+        "next_revision": 3,
+        "ops": {
+            "describe-services": [file("describe-services/web-steady.json"), answer(services("describe-services/web-done.json", |s| {
+                s["deployments"][0]["taskDefinition"] = json!("arn:aws:ecs:us-east-1:123456789012:task-definition/web:3");
+            }))],
+            "describe-task-definition": [file("describe-task-definition/web-2.json")],
+        }
+    }));
+    let assert = deploy(&fake, &["--use-latest-task-def"]).success();
+    let describe = &fake.calls_of("describe-task-definition")[0];
+    assert_eq!(
+        arg_value(describe, "--task-definition").as_deref(),
+        Some("web")
+    );
+    let stdout = stdout_of(&assert);
+    assert!(
+        stdout.contains(&format!("Current task definition: {WEB_2}\n")),
+        "{stdout}"
+    );
+    assert!(stdout.contains(
+        "New task definition: arn:aws:ecs:us-east-1:123456789012:task-definition/web:3\n"
+    ));
+}
+
+#[test]
+fn desired_count_and_percentages_reach_update_service() {
+    let fake = scenario(json!({
+        "describe-services": [file("describe-services/web-steady.json"), file("describe-services/web-done.json")],
+        "describe-task-definition": [file("describe-task-definition/web-1.json")],
+    }));
+    deploy(&fake, &["-D", "3", "-m", "50", "-M", "200"]).success();
+    let update = &fake.calls_of("update-service")[0];
+    assert_eq!(arg_value(update, "--desired-count").as_deref(), Some("3"));
+    assert_eq!(
+        arg_value(update, "--deployment-configuration").as_deref(),
+        Some("maximumPercent=200,minimumHealthyPercent=50")
+    );
+}
+
+#[test]
+fn skip_deployments_check_stops_after_the_running_check() {
+    let fake = scenario(json!({
+        "describe-services": [file("describe-services/web-steady.json"), file("describe-services/web-rolling.json")],
+        "describe-task-definition": [file("describe-task-definition/web-1.json")],
+    }));
+    let assert = deploy(&fake, &["--skip-deployments-check"]).success();
+    assert_eq!(
+        lines(&stdout_of(&assert)).last().copied(),
+        Some("Service updated successfully, new task definition running.")
+    );
+    assert_eq!(fake.ops().len(), 5);
+}
+
+#[test]
+fn an_aws_error_while_watching_rolls_back() {
+    let fake = scenario(json!({
+        "describe-services": [
+            file("describe-services/web-steady.json"),
+            {"exit": 254, "stderr": "\nAn error occurred (AccessDeniedException) when calling the DescribeServices operation: User is not authorized"},
+            {"json": rolled_back(), "after": {"update-service": 2}},
+        ],
+        "describe-task-definition": [file("describe-task-definition/web-1.json")],
+        "update-service": [{"builtin": true}, answer(rollback_answer())],
+    }));
+    let assert = deploy(&fake, &["--enable-rollback"]).code(1);
+    assert!(stdout_of(&assert).contains(&format!("Rolling back to {WEB_1}\n")));
+    let stderr = stderr_of(&assert);
+    assert!(stderr.contains("AccessDeniedException"), "{stderr}");
+    assert_eq!(fake.calls_of("update-service").len(), 2);
+}
+
+#[test]
+fn a_second_deployment_that_never_drains_times_out() {
+    let fake = scenario(json!({
+        "describe-services": [
+            file("describe-services/web-steady.json"),
+            file("describe-services/web-rolling.json"),
+        ],
+        "describe-task-definition": [file("describe-task-definition/web-1.json")],
+    }));
+    let assert = fake
+        .cmd()
+        .args([
+            "-c",
+            "prod",
+            "-n",
+            "web",
+            "-i",
+            IMAGE,
+            "--poll-interval",
+            "0.05",
+            "-t",
+            "1",
+        ])
+        .assert()
+        .code(1);
+    assert!(
+        stdout_of(&assert).ends_with("Waiting for service deployment to complete...\n"),
+        "{}",
+        stdout_of(&assert)
+    );
+    assert!(stderr_of(&assert).contains("more than one deployment after 1 seconds"));
+}
+
+#[test]
+fn an_aws_error_while_watching_without_rollback_exits_with_the_cli_code() {
+    let fake = scenario(json!({
+        "describe-services": [
+            file("describe-services/web-steady.json"),
+            {"exit": 254, "stderr": "\nAn error occurred (AccessDeniedException) when calling the DescribeServices operation: User is not authorized"},
+        ],
+        "describe-task-definition": [file("describe-task-definition/web-1.json")],
+    }));
+    let assert = deploy(&fake, &[]).code(254);
+    assert!(
+        stderr_of(&assert)
+            .contains("describe-services failed: An error occurred (AccessDeniedException)")
+    );
+    assert_eq!(fake.calls_of("update-service").len(), 1);
+}
