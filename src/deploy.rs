@@ -192,6 +192,10 @@ impl Deploy<'_> {
                 change.container, change.old_image, change.new_image
             ));
         }
+        if let ImageChange::TagOnly(_) = self.options.images {
+            let images = new.changes.iter().map(|c| c.new_image.clone()).collect();
+            self.report.record(|o| o.images = images);
+        }
         let mut input = new.input;
         if self.options.copy_task_definition_tags {
             input = taskdef::with_tags(input, &taskdef::tags_of(described)?);
@@ -350,9 +354,20 @@ impl Deploy<'_> {
 
     // After success ---------------------------------------------------------------------
 
-    /// `--max-definitions N`: deregister the oldest ACTIVE revisions of the family beyond
-    /// N, never the one just deployed, and never another family sharing the prefix.
+    /// `--max-definitions N` after a success. The deployment already succeeded, so a
+    /// failure here is a warning, not a failed run.
     fn prune_old_revisions(&self, new_arn: &str) -> Result<()> {
+        if let Err(e) = self.deregister_outdated(new_arn) {
+            self.report.progress(format!(
+                "warning: old revisions were not all deregistered: {e}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Deregister the oldest ACTIVE revisions of the family beyond N, never the one just
+    /// deployed, and never another family that merely shares the prefix.
+    fn deregister_outdated(&self, new_arn: &str) -> Result<()> {
         let keep = self.options.max_definitions as usize;
         if keep == 0 {
             return Ok(());

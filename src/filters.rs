@@ -275,6 +275,19 @@ pub fn run_with(jq: &Jq, input: &Value, vars: &[Value]) -> Result<Value, FilterE
         .unwrap_or(Value::Null))
 }
 
+/// Run `jq` and read its first output as `T` (the shapes the flow works with).
+pub fn extract<T: serde::de::DeserializeOwned>(
+    jq: &Jq,
+    input: &Value,
+    vars: &[Value],
+) -> Result<T, FilterError> {
+    let value = run_with(jq, input, vars)?;
+    serde_json::from_value(value).map_err(|e| FilterError {
+        filter: jq.name,
+        message: format!("unexpected shape of the AWS CLI's answer: {e}"),
+    })
+}
+
 /// Every filter of this module, so a test can compile them all.
 #[cfg(test)]
 pub const ALL: &[Jq] = &[

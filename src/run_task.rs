@@ -5,21 +5,17 @@
 //! it succeeded only when every essential container of the registered definition exited 0.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::deploy::Deploy;
 use crate::error::{Error, Result};
-use crate::filters::{self, Jq};
+use crate::filters;
 use crate::options::RunTask;
 use crate::report::StoppedTask;
 use crate::signals;
-
-/// How often the sleep between polls looks at the signal flag.
-const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -64,15 +60,6 @@ enum Stop {
     Timeout,
     Interrupted,
     Failed(Error),
-}
-
-fn extract<T: DeserializeOwned>(jq: &Jq, input: &Value, vars: &[Value]) -> Result<T> {
-    let value = filters::run_with(jq, input, vars)?;
-    serde_json::from_value(value).map_err(|e| Error::Aws {
-        step: jq.name.to_string(),
-        code: 255,
-        message: format!("unexpected shape of the AWS CLI's answer: {e}"),
-    })
 }
 
 /// `run-task` arguments: each option and each value its own argv element, the network
@@ -163,7 +150,7 @@ pub fn run(deploy: &Deploy, cluster: &str, task_definition: &str, options: &RunT
         "run-task",
         &run_task_args(cluster, task_definition, options),
     )?;
-    let started: Started = extract(&filters::RUN_TASK_STARTED, &answer, &[])?;
+    let started: Started = filters::extract(&filters::RUN_TASK_STARTED, &answer, &[])?;
     let Some(task_arn) = started.task_arn.filter(|arn| !arn.is_empty()) else {
         let why = describe_failures(&started.failures);
         deploy.report.record(|o| {
@@ -210,7 +197,8 @@ fn essential_containers(deploy: &Deploy, task_definition: &str) -> Result<HashSe
         &["--task-definition".to_string(), task_definition.to_string()],
     )?;
     let definition = filters::run(&filters::TASK_DEFINITION, &described)?;
-    let names: Vec<String> = extract(&filters::ESSENTIAL_CONTAINER_NAMES, &definition, &[])?;
+    let names: Vec<String> =
+        filters::extract(&filters::ESSENTIAL_CONTAINER_NAMES, &definition, &[])?;
     Ok(names.into_iter().collect())
 }
 
@@ -269,12 +257,12 @@ impl OneOff<'_, '_> {
             }
             Err(e) => return Err(Stop::Failed(e.into_error("describe-tasks"))),
         };
-        let seen: Observation = extract(
+        let seen: Observation = filters::extract(
             &filters::ONE_OFF_TASK,
             &answer,
             &[Value::String(self.task_arn.clone())],
         )
-        .map_err(Stop::Failed)?;
+        .map_err(|e| Stop::Failed(e.into()))?;
         match seen.task {
             Some(task) => {
                 self.observe_status(&task.last_status);
@@ -417,13 +405,11 @@ impl OneOff<'_, '_> {
 }
 
 fn sleep_until(until: Instant) -> std::result::Result<(), Stop> {
-    while Instant::now() < until {
-        if signals::interrupted() {
-            return Err(Stop::Interrupted);
-        }
-        std::thread::sleep(SIGNAL_CHECK.min(until.saturating_duration_since(Instant::now())));
+    if signals::sleep_until(until) {
+        Ok(())
+    } else {
+        Err(Stop::Interrupted)
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -461,7 +447,7 @@ mod tests {
         let definition = json!({"containerDefinitions": [
             {"name": "a"}, {"name": "b", "essential": false}, {"name": "c", "essential": true}]});
         let names: Vec<String> =
-            extract(&filters::ESSENTIAL_CONTAINER_NAMES, &definition, &[]).unwrap();
+            filters::extract(&filters::ESSENTIAL_CONTAINER_NAMES, &definition, &[]).unwrap();
         assert_eq!(names, ["a", "c"]);
     }
 
@@ -469,7 +455,7 @@ mod tests {
     fn run_task_failures_are_named() {
         let answer =
             json!({"tasks": [], "failures": [{"arn": "arn:ci/x", "reason": "RESOURCE:MEMORY"}]});
-        let started: Started = extract(&filters::RUN_TASK_STARTED, &answer, &[]).unwrap();
+        let started: Started = filters::extract(&filters::RUN_TASK_STARTED, &answer, &[]).unwrap();
         assert!(started.task_arn.is_none());
         assert_eq!(
             describe_failures(&started.failures),
@@ -480,7 +466,8 @@ mod tests {
     #[test]
     fn a_task_not_yet_listed_is_missing() {
         let answer = json!({"tasks": [], "failures": [{"arn": "t", "reason": "MISSING"}]});
-        let seen: Observation = extract(&filters::ONE_OFF_TASK, &answer, &[json!("t")]).unwrap();
+        let seen: Observation =
+            filters::extract(&filters::ONE_OFF_TASK, &answer, &[json!("t")]).unwrap();
         assert!(seen.task.is_none());
         assert_eq!(seen.missing.as_deref(), Some("MISSING"));
     }

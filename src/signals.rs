@@ -3,6 +3,10 @@
 
 use std::sync::Arc;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// How often a sleep looks at the flag.
+const CHECK_EVERY: Duration = Duration::from_millis(50);
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
@@ -22,4 +26,15 @@ pub fn install() {
 
 pub fn interrupted() -> bool {
     flag().load(Ordering::SeqCst)
+}
+
+/// Sleep until `until`, waking early when a signal arrives; false when interrupted.
+pub fn sleep_until(until: Instant) -> bool {
+    while Instant::now() < until {
+        if interrupted() {
+            return false;
+        }
+        std::thread::sleep(CHECK_EVERY.min(until.saturating_duration_since(Instant::now())));
+    }
+    !interrupted()
 }

@@ -6,20 +6,17 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::aws::CallError;
 use crate::deploy::{Deploy, Service};
 use crate::error::{Error, Result};
-use crate::filters::{self, Jq};
+use crate::filters;
 use crate::report::StoppedTask;
 use crate::signals;
 
 /// describe-tasks takes at most 100 ARNs per call.
 const DESCRIBE_TASKS_CHUNK: usize = 100;
-/// How often the sleep between polls looks at the signal flag.
-const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 /// The longest wait between polls while describe-services keeps failing.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(15);
 
@@ -91,15 +88,6 @@ struct Container {
     reason: String,
 }
 
-fn extract<T: DeserializeOwned>(jq: &Jq, input: &Value, vars: &[Value]) -> Result<T> {
-    let value = filters::run_with(jq, input, vars)?;
-    serde_json::from_value(value).map_err(|e| Error::Aws {
-        step: jq.name.to_string(),
-        code: 255,
-        message: format!("unexpected answer from the AWS CLI: {e}"),
-    })
-}
-
 fn unexpected(e: Error) -> CallError {
     CallError {
         code: 255,
@@ -115,7 +103,7 @@ impl Rollout {
         task_definition: &str,
         health_checked: bool,
     ) -> Result<Rollout> {
-        let update: UpdateAnswer = extract(&filters::UPDATE_ROLLOUT, answer, &[])?;
+        let update: UpdateAnswer = filters::extract(&filters::UPDATE_ROLLOUT, answer, &[])?;
         Ok(Rollout {
             deployment_id: update.deployment_id,
             task_definition: task_definition.to_string(),
@@ -270,7 +258,7 @@ impl<'a> Watch<'a> {
         let interval = self.deploy.options.poll_interval;
         if let Some(previous) = self.last_poll {
             // The previous phase's last poll was just made: keep the cadence.
-            self.sleep_until((previous + interval).min(deadline))?;
+            sleep_until((previous + interval).min(deadline))?;
         }
         let mut failures = 0;
         loop {
@@ -292,18 +280,8 @@ impl<'a> Watch<'a> {
             if Instant::now() >= deadline {
                 return Err(Stop::Timeout);
             }
-            self.sleep_until((started + wait).min(deadline))?;
+            sleep_until((started + wait).min(deadline))?;
         }
-    }
-
-    fn sleep_until(&self, until: Instant) -> std::result::Result<(), Stop> {
-        while Instant::now() < until {
-            if signals::interrupted() {
-                return Err(Stop::Interrupted);
-            }
-            std::thread::sleep(SIGNAL_CHECK.min(until.saturating_duration_since(Instant::now())));
-        }
-        Ok(())
     }
 
     fn service_args(&self) -> Vec<String> {
@@ -336,7 +314,7 @@ impl<'a> Watch<'a> {
             }
             Err(e) => return Err(Stop::Aws(e)),
         };
-        let snapshot: Snapshot = extract(&filters::ROLLOUT_SNAPSHOT, &answer, &[])
+        let snapshot: Snapshot = filters::extract(&filters::ROLLOUT_SNAPSHOT, &answer, &[])
             .map_err(|e| Stop::Failed(e.to_string()))?;
         self.observe(&snapshot);
         self.last = Some(snapshot.clone());
@@ -422,8 +400,8 @@ impl<'a> Watch<'a> {
                 args.extend(["--starting-token".to_string(), token.clone()]);
             }
             let answer = self.deploy.aws.poll("list-tasks", &args)?;
-            let page: ArnPage =
-                extract(&filters::TASK_ARN_PAGE, &answer, &[]).map_err(unexpected)?;
+            let page: ArnPage = filters::extract(&filters::TASK_ARN_PAGE, &answer, &[])
+                .map_err(|e| unexpected(e.into()))?;
             arns.extend(page.arns);
             match page.next {
                 Some(next) if !next.is_empty() => token = Some(next),
@@ -443,12 +421,12 @@ impl<'a> Watch<'a> {
             ];
             args.extend(chunk.iter().cloned());
             let answer = self.deploy.aws.poll("describe-tasks", &args)?;
-            let found: Vec<Task> = extract(
+            let found: Vec<Task> = filters::extract(
                 &filters::TASKS_OF_REVISION,
                 &answer,
                 &[json!(self.rollout.task_definition)],
             )
-            .map_err(unexpected)?;
+            .map_err(|e| unexpected(e.into()))?;
             tasks.extend(found);
         }
         Ok(tasks)
@@ -638,5 +616,13 @@ impl<'a> Watch<'a> {
             )),
         }
         Err(Error::Failed(format!("{why} (rolled back to {previous})")))
+    }
+}
+
+fn sleep_until(until: Instant) -> std::result::Result<(), Stop> {
+    if signals::sleep_until(until) {
+        Ok(())
+    } else {
+        Err(Stop::Interrupted)
     }
 }
