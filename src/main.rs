@@ -50,7 +50,7 @@ fn main() -> ExitCode {
         }
         return print_generated(&text);
     }
-    let report = Report::new(cli.output);
+    let report = Report::new(cli.output, cli.dry_run);
     let result = run(&cli, &report);
     if let Err(e) = &result {
         eprintln!("ecs-deploy: {e}");

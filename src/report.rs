@@ -49,13 +49,17 @@ pub struct Outcome {
 
 pub struct Report {
     format: OutputFormat,
+    /// Stdout carries something else (the JSON result, or a dry run's definition), so the
+    /// status lines go to stderr.
+    status_to_stderr: bool,
     outcome: RefCell<Outcome>,
 }
 
 impl Report {
-    pub fn new(format: OutputFormat) -> Report {
+    pub fn new(format: OutputFormat, dry_run: bool) -> Report {
         Report {
             format,
+            status_to_stderr: dry_run || format == OutputFormat::Json,
             outcome: RefCell::new(Outcome {
                 status: "succeeded",
                 ..Outcome::default()
@@ -65,14 +69,13 @@ impl Report {
 
     /// One of the script's status lines: stdout, or stderr when stdout carries JSON.
     pub fn status(&self, line: impl Display) {
-        match self.format {
-            OutputFormat::Text => {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{line}");
-                let _ = out.flush();
-            }
-            OutputFormat::Json => eprintln!("{line}"),
+        if self.status_to_stderr {
+            eprintln!("{line}");
+            return;
         }
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
     }
 
     /// Progress, events and reasons: always stderr, so stdout stays what parsers expect.

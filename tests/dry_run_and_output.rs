@@ -59,14 +59,9 @@ fn assert_only_reads(fake: &FakeAws) {
     }
 }
 
-/// The JSON part of a dry run's stdout (after the script's status lines).
+/// A dry run's stdout: exactly one JSON document, the definition that would be registered.
 fn printed_definition(stdout: &str) -> Value {
-    let start = stdout
-        .find("\n{")
-        .map(|i| i + 1)
-        .or_else(|| stdout.starts_with('{').then_some(0))
-        .unwrap_or_else(|| panic!("no JSON on stdout:\n{stdout}"));
-    serde_json::from_str(&stdout[start..]).unwrap_or_else(|e| panic!("{e}:\n{stdout}"))
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}:\n{stdout}"))
 }
 
 fn diff_lines(stderr: &str) -> Vec<&str> {
@@ -92,12 +87,12 @@ fn dry_run_with_a_service_reads_only_and_diffs_the_image() {
         ["describe-services", "describe-task-definition"]
     );
 
-    // stdout: the script's lines, then the definition that would be registered.
+    // stdout: only the definition that would be registered; the status lines go to stderr.
     assert!(
-        out.stdout
+        out.stderr
             .contains(&format!("Current task definition: {WEB_1}"))
     );
-    assert!(!out.stdout.contains("New task definition"));
+    assert!(!out.stderr.contains("New task definition"));
     let definition = printed_definition(&out.stdout);
     assert_eq!(definition["containerDefinitions"][0]["image"], NEW_IMAGE);
     assert_eq!(definition["family"], "web");
