@@ -1090,6 +1090,9 @@ class EmulatorApp:
                     return self._json(start_response, "400 Bad Request", {"error": str(exc)})
             with LOCK:
                 return self._json(start_response, "200 OK", {k: CONFIG[k] for k in CONFIG_KEYS})
+        if CONFIG["verbose"]:
+            target = environ.get("HTTP_X_AMZ_TARGET", "")
+            log(f"request {target.rsplit('.', 1)[-1] or environ.get('REQUEST_METHOD', '') + ' ' + path}")
         with LOCK:
             tick_all()
             chunks = self.moto_app(environ, start_response)
@@ -1151,8 +1154,8 @@ def main(argv: list[str] | None = None) -> int:
     for key in CONFIG_KEYS:
         CONFIG[key] = getattr(args, key)
     CONFIG["verbose"] = args.verbose
-    if not args.verbose:
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # werkzeug's access log says only "POST /"; --verbose logs each request's ECS action
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     install()
     app = EmulatorApp(DomainDispatcherApplication(create_backend_app))

@@ -1,0 +1,1011 @@
+//! End-to-end tests: the built `ecs-deploy` drives the real `aws` CLI, which talks to the
+//! local ECS emulator (`scripts/ecs_emulator.py`, moto underneath) on 127.0.0.1.
+//!
+//! Every test starts its own emulator on a free port and stops it when the test ends,
+//! panicking or not, so the tests run in parallel. Nothing but 127.0.0.1 is contacted:
+//! AWS_ENDPOINT_URL points at the emulator, the credentials are dummies, and the AWS CLI
+//! reads an empty config file instead of the user's.
+//!
+//! Without python3 + moto or the `aws` CLI, the tests skip with a loud message, except in
+//! CI (`CI=true`), where that is a failure. `E2E_VERBOSE=1` prints every ecs-deploy run
+//! (arguments, exit code, stdout, stderr, emulator log).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Once, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ecs-deploy");
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Short delays, so that a rollout takes a few seconds.
+const FAST: &[&str] = &[
+    "--task-start-delay",
+    "1",
+    "--healthy-delay",
+    "1",
+    "--drain-delay",
+    "1",
+    "--run-task-duration",
+    "1",
+];
+
+/// Variables of the developer's (or CI's) shell that could send the AWS CLI elsewhere,
+/// change what it prints, or make ecs-deploy write step outputs.
+const SCRUBBED: &[&str] = &[
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_REGION",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CA_BUNDLE",
+    "AWS_MAX_ATTEMPTS",
+    "AWS_RETRY_MODE",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "GITHUB_OUTPUT",
+    "GITHUB_ACTIONS",
+];
+
+// -----------------------------------------------------------------------------------------
+// Prerequisites
+// -----------------------------------------------------------------------------------------
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// The Python interpreter itself (not a pyenv shim: killing the child must kill the
+/// emulator), once moto's server imports; or why the emulator cannot run here.
+fn python() -> &'static Result<PathBuf, String> {
+    static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    FOUND.get_or_init(|| {
+        let aws = Command::new("aws").arg("--version").output();
+        if !aws.as_ref().is_ok_and(|o| o.status.success()) {
+            return Err("the aws CLI is not on PATH (pip install awscli)".into());
+        }
+        let probe = Command::new("python3")
+            .args(["-c", "import sys, moto.server; print(sys.executable)"])
+            .stderr(Stdio::null())
+            .output();
+        match probe {
+            Ok(out) if out.status.success() => {
+                let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+                if path.is_empty() {
+                    Err("python3 did not name its executable".into())
+                } else {
+                    Ok(PathBuf::from(path))
+                }
+            }
+            Ok(_) => Err("moto is not installed (pip install 'moto[server]')".into()),
+            Err(e) => Err(format!("python3 cannot be run ({e})")),
+        }
+    })
+}
+
+/// Say loudly that a test is skipped, straight to the process's stderr: libtest captures
+/// `eprintln!` of passing tests, and a skip must not look like a pass.
+fn skip(why: &str) {
+    static BANNER: Once = Once::new();
+    let mut stderr = std::io::stderr().lock();
+    BANNER.call_once(|| {
+        let bar = "=".repeat(78);
+        let _ = writeln!(
+            stderr,
+            "\n{bar}\nSKIPPED: {why}\n  the end-to-end tests need python3 with moto and the aws CLI;\n  \
+             with CI=true they fail instead of skipping\n{bar}"
+        );
+    });
+    let name = thread::current().name().unwrap_or("e2e test").to_string();
+    let _ = writeln!(stderr, "SKIPPED: {name}: {why}");
+}
+
+// -----------------------------------------------------------------------------------------
+// The emulator
+// -----------------------------------------------------------------------------------------
+
+struct Emulator {
+    child: Child,
+    port: u16,
+    dir: TempDir,
+    empty_config: PathBuf,
+}
+
+impl Emulator {
+    /// Start an emulator with `FAST` delays and `flags`; `None` when the test must skip.
+    fn start(flags: &[&str]) -> Option<Emulator> {
+        let python = match python() {
+            Ok(path) => path,
+            Err(why) if in_ci() => {
+                panic!("e2e: the ECS emulator cannot start: {why}. CI=true, so this is a failure")
+            }
+            Err(why) => {
+                skip(why);
+                return None;
+            }
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("ecs-deploy-e2e.")
+            .tempdir()
+            .expect("temp dir");
+        let port_file = dir.path().join("port");
+        let log = File::create(dir.path().join("emulator.log")).expect("emulator log");
+        let empty_config = dir.path().join("aws-config");
+        File::create(&empty_config).expect("empty aws config");
+        let child = Command::new(python)
+            .arg(repo_root().join("scripts").join("ecs_emulator.py"))
+            .args(["--port", "0", "--port-file"])
+            .arg(&port_file)
+            .args(FAST)
+            .args(flags)
+            .arg("--verbose")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn the emulator");
+        // From here on, Drop stops the process whatever happens.
+        let mut emulator = Emulator {
+            child,
+            port: 0,
+            dir,
+            empty_config,
+        };
+        let started = Instant::now();
+        loop {
+            if let Ok(text) = fs::read_to_string(&port_file)
+                && let Ok(port) = text.trim().parse::<u16>()
+            {
+                emulator.port = port;
+                return Some(emulator);
+            }
+            if let Ok(Some(status)) = emulator.child.try_wait() {
+                panic!(
+                    "the emulator exited during start-up ({status}):\n{}",
+                    emulator.log()
+                );
+            }
+            if started.elapsed() > START_TIMEOUT {
+                panic!(
+                    "the emulator was not ready within {START_TIMEOUT:?}:\n{}",
+                    emulator.log()
+                );
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("emulator.log")).unwrap_or_default()
+    }
+
+    /// The environment of every child: the emulator, dummy credentials, no user config.
+    fn environ(&self, command: &mut Command) {
+        for name in SCRUBBED {
+            command.env_remove(name);
+        }
+        command
+            .env(
+                "AWS_ENDPOINT_URL",
+                format!("http://127.0.0.1:{}", self.port),
+            )
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", &self.empty_config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &self.empty_config)
+            .env("AWS_PAGER", "")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+    }
+
+    /// `aws --output json ecs ARGS...`, which must succeed; its JSON answer.
+    fn aws(&self, args: &[&str]) -> Value {
+        let mut command = Command::new("aws");
+        command.args(["--output", "json", "ecs"]).args(args);
+        self.environ(&mut command);
+        let out = command.output().expect("run aws");
+        assert!(
+            out.status.success(),
+            "aws ecs {} failed ({}):\n{}\nemulator log:\n{}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        if out.stdout.iter().all(u8::is_ascii_whitespace) {
+            return Value::Null;
+        }
+        serde_json::from_slice(&out.stdout).expect("aws printed JSON")
+    }
+
+    /// Write `value` to a file of the test's temp dir; its `file://` URL.
+    fn json_file(&self, name: &str, value: &Value) -> String {
+        let path = self.dir.path().join(name);
+        fs::write(&path, serde_json::to_vec_pretty(value).unwrap()).expect("write JSON");
+        format!("file://{}", path.display())
+    }
+
+    fn create_cluster(&self, name: &str) {
+        self.aws(&["create-cluster", "--cluster-name", name]);
+    }
+
+    /// Register a task definition (the RegisterTaskDefinition input); its ARN.
+    fn register(&self, definition: &Value) -> String {
+        let url = self.json_file("register.json", definition);
+        let answer = self.aws(&["register-task-definition", "--cli-input-json", &url]);
+        text(&answer["taskDefinition"]["taskDefinitionArn"])
+    }
+
+    /// A service of `count` tasks with the circuit breaker set as given.
+    fn create_service(
+        &self,
+        cluster: &str,
+        name: &str,
+        task_definition: &str,
+        count: u32,
+        breaker: Breaker,
+    ) {
+        let (enable, rollback) = match breaker {
+            Breaker::Off => (false, false),
+            Breaker::On => (true, false),
+            Breaker::WithRollback => (true, true),
+        };
+        let input = json!({
+            "cluster": cluster,
+            "serviceName": name,
+            "taskDefinition": task_definition,
+            "desiredCount": count,
+            "deploymentConfiguration": {
+                "maximumPercent": 200,
+                "minimumHealthyPercent": 100,
+                "deploymentCircuitBreaker": {"enable": enable, "rollback": rollback},
+            },
+        });
+        let url = self.json_file("service.json", &input);
+        self.aws(&["create-service", "--cli-input-json", &url]);
+    }
+
+    fn service(&self, cluster: &str, name: &str) -> Value {
+        let answer = self.aws(&[
+            "describe-services",
+            "--cluster",
+            cluster,
+            "--services",
+            name,
+        ]);
+        answer["services"][0].clone()
+    }
+
+    fn task_definition(&self, task_definition: &str) -> Value {
+        self.aws(&[
+            "describe-task-definition",
+            "--task-definition",
+            task_definition,
+            "--include",
+            "TAGS",
+        ])
+    }
+
+    fn active_revisions(&self, family: &str) -> Vec<String> {
+        let answer = self.aws(&[
+            "list-task-definitions",
+            "--family-prefix",
+            family,
+            "--status",
+            "ACTIVE",
+        ]);
+        strings(&answer["taskDefinitionArns"])
+    }
+
+    /// The running tasks of a service, described.
+    fn running_tasks(&self, cluster: &str, service: &str) -> Vec<Value> {
+        let listed = self.aws(&[
+            "list-tasks",
+            "--cluster",
+            cluster,
+            "--service-name",
+            service,
+        ]);
+        let arns = strings(&listed["taskArns"]);
+        if arns.is_empty() {
+            return Vec::new();
+        }
+        let mut args = vec!["describe-tasks", "--cluster", cluster, "--tasks"];
+        args.extend(arns.iter().map(String::as_str));
+        self.aws(&args)["tasks"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Poll (bounded) until the service has a single COMPLETED deployment; that service.
+    fn settled_service(&self, cluster: &str, name: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let service = self.service(cluster, name);
+            let deployments = service["deployments"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if deployments.len() == 1 && deployments[0]["rolloutState"] == "COMPLETED" {
+                return service;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "service {name} did not settle: {service:#}"
+            );
+            thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Run ecs-deploy against this emulator: fast polling, 30 s per phase, then `args`.
+    fn ecs_deploy(&self, args: &[&str]) -> Run {
+        let mut command = Command::new(BIN);
+        command
+            .args(["--poll-interval", "0.5", "-t", "30"])
+            .args(args);
+        self.environ(&mut command);
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = command.output().expect("run ecs-deploy");
+        let run = Run {
+            args: args.iter().map(ToString::to_string).collect(),
+            code: status.code(),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            emulator_log: self.log(),
+        };
+        if std::env::var_os("E2E_VERBOSE").is_some() {
+            eprintln!("{run}");
+        }
+        run
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            eprintln!("--- emulator log (port {}) ---\n{}", self.port, self.log());
+        }
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .stderr(Stdio::null())
+                .status();
+            let asked = Instant::now();
+            while asked.elapsed() < STOP_TIMEOUT {
+                if !matches!(self.child.try_wait(), Ok(None)) {
+                    return;
+                }
+                thread::sleep(Duration::from_millis(50));
+            }
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Breaker {
+    Off,
+    On,
+    WithRollback,
+}
+
+/// One finished ecs-deploy run.
+struct Run {
+    args: Vec<String>,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    emulator_log: String,
+}
+
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ecs-deploy {}\nexit code: {:?}\n--- stdout ---\n{}--- stderr ---\n{}--- emulator log ---\n{}",
+            self.args.join(" "),
+            self.code,
+            self.stdout,
+            self.stderr,
+            self.emulator_log
+        )
+    }
+}
+
+impl Run {
+    fn lines(&self) -> Vec<&str> {
+        self.stdout.lines().collect()
+    }
+
+    fn assert_code(&self, code: i32) {
+        assert_eq!(self.code, Some(code), "unexpected exit code\n{self}");
+    }
+
+    fn assert_stdout(&self, expected: &[String]) {
+        assert_eq!(
+            self.lines(),
+            expected,
+            "stdout is not the script's lines\n{self}"
+        );
+    }
+}
+
+// -----------------------------------------------------------------------------------------
+// Small helpers
+// -----------------------------------------------------------------------------------------
+
+fn text(value: &Value) -> String {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {value}"))
+        .to_string()
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|items| items.iter().map(text).collect())
+        .unwrap_or_default()
+}
+
+/// `...:task-definition/FAMILY:REV` with the revision replaced.
+fn revision(arn: &str, revision: u32) -> String {
+    let (base, _) = arn.rsplit_once(':').expect("revision in ARN");
+    format!("{base}:{revision}")
+}
+
+fn images(described: &Value) -> Vec<String> {
+    described["taskDefinition"]["containerDefinitions"]
+        .as_array()
+        .expect("containers")
+        .iter()
+        .map(|c| text(&c["image"]))
+        .collect()
+}
+
+fn web_definition(image: &str, health_check: bool) -> Value {
+    let mut container = json!({
+        "name": "web",
+        "image": image,
+        "memory": 128,
+        "essential": true,
+        "portMappings": [{"containerPort": 80, "protocol": "tcp"}],
+        "environment": [{"name": "GREETING", "value": "hello"}],
+    });
+    if health_check {
+        container["healthCheck"] = json!({
+            "command": ["CMD-SHELL", "curl -f http://localhost/ || exit 1"],
+            "interval": 5,
+            "timeout": 2,
+            "retries": 3,
+        });
+    }
+    json!({"family": "web", "containerDefinitions": [container]})
+}
+
+/// Cluster `demo` with service `web` (2 tasks of nginx:1.26); the service's ARN of web:1.
+fn demo_service(emulator: &Emulator, health_check: bool, breaker: Breaker) -> String {
+    emulator.create_cluster("demo");
+    let arn = emulator.register(&web_definition("nginx:1.26", health_check));
+    emulator.create_service("demo", "web", &arn, 2, breaker);
+    arn
+}
+
+// -----------------------------------------------------------------------------------------
+// Tests
+// -----------------------------------------------------------------------------------------
+
+#[test]
+fn service_deploy_succeeds_and_runs_the_new_image() {
+    let Some(emu) = Emulator::start(&[]) else {
+        return;
+    };
+    let old = demo_service(&emu, true, Breaker::WithRollback);
+    let new = revision(&old, 2);
+
+    let run = emu.ecs_deploy(&["-c", "demo", "-n", "web", "-i", "nginx:1.27"]);
+
+    run.assert_code(0);
+    run.assert_stdout(&[
+        "Using image name: nginx:1.27".into(),
+        format!("Current task definition: {old}"),
+        format!("New task definition: {new}"),
+        "Service updated successfully, new task definition running.".into(),
+        "Waiting for service deployment to complete...".into(),
+        "Service deployment successful.".into(),
+    ]);
+    let service = emu.settled_service("demo", "web");
+    assert_eq!(service["taskDefinition"], new.as_str(), "{run}");
+    assert_eq!(service["runningCount"], 2, "{service:#}");
+    assert_eq!(images(&emu.task_definition(&new)), ["nginx:1.27"]);
+    let tasks = emu.running_tasks("demo", "web");
+    assert_eq!(tasks.len(), 2, "{tasks:#?}");
+    for task in &tasks {
+        assert_eq!(task["taskDefinitionArn"], new.as_str(), "{task:#}");
+        assert_eq!(task["healthStatus"], "HEALTHY", "{task:#}");
+    }
+}
+
+#[test]
+fn failed_rollout_is_rolled_back_by_ecs_deploy() {
+    // The service's breaker stops the rollout but does not roll back: ecs-deploy does.
+    let Some(emu) = Emulator::start(&["--fail-image", "broken"]) else {
+        return;
+    };
+    let old = demo_service(&emu, false, Breaker::On);
+    let new = revision(&old, 2);
+
+    let run = emu.ecs_deploy(&[
+        "-c",
+        "demo",
+        "-n",
+        "web",
+        "-i",
+        "nginx:broken",
+        "--enable-rollback",
+    ]);
+
+    run.assert_code(1);
+    run.assert_stdout(&[
+        "Using image name: nginx:broken".into(),
+        format!("Current task definition: {old}"),
+        format!("New task definition: {new}"),
+        format!("Rolling back to {old}"),
+    ]);
+    assert!(
+        run.stderr.contains("circuit breaker"),
+        "the breaker's reason is not reported\n{run}"
+    );
+    assert!(
+        run.stderr.contains("Essential container in task exited"),
+        "the stopped tasks are not reported\n{run}"
+    );
+    let service = emu.settled_service("demo", "web");
+    assert_eq!(service["taskDefinition"], old.as_str(), "{service:#}");
+    for task in emu.running_tasks("demo", "web") {
+        assert_eq!(task["taskDefinitionArn"], old.as_str(), "{task:#}");
+    }
+}
+
+#[test]
+fn failed_rollout_already_rolled_back_by_ecs_is_not_rolled_back_twice() {
+    let Some(emu) = Emulator::start(&["--fail-image", "broken"]) else {
+        return;
+    };
+    let old = demo_service(&emu, false, Breaker::WithRollback);
+    let new = revision(&old, 2);
+
+    let run = emu.ecs_deploy(&[
+        "-c",
+        "demo",
+        "-n",
+        "web",
+        "-i",
+        "nginx:broken",
+        "--enable-rollback",
+    ]);
+
+    run.assert_code(1);
+    // No "Rolling back to" line: ECS's breaker already restored the old revision.
+    run.assert_stdout(&[
+        "Using image name: nginx:broken".into(),
+        format!("Current task definition: {old}"),
+        format!("New task definition: {new}"),
+    ]);
+    assert!(run.stderr.contains("circuit breaker"), "{run}");
+    assert!(run.stderr.contains("not rolling back twice"), "{run}");
+    let service = emu.settled_service("demo", "web");
+    assert_eq!(service["taskDefinition"], old.as_str(), "{service:#}");
+    // One update (ecs-deploy's) and one rollback (the breaker's), nothing more.
+    let rollbacks = service["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["message"].as_str().unwrap_or("").contains("rolling back"))
+        .count();
+    assert_eq!(rollbacks, 1, "{service:#}");
+}
+
+#[test]
+fn task_definition_mode_registers_a_new_revision() {
+    let Some(emu) = Emulator::start(&[]) else {
+        return;
+    };
+    let old = emu.register(&web_definition("nginx:1.26", false));
+    let new = revision(&old, 2);
+
+    let run = emu.ecs_deploy(&["-d", "web", "-i", "nginx:1.27"]);
+
+    run.assert_code(0);
+    run.assert_stdout(&[
+        "Using image name: nginx:1.27".into(),
+        format!("Current task definition: {old}"),
+        format!("New task definition: {new}"),
+        "Task definition updated successfully".into(),
+    ]);
+    assert_eq!(images(&emu.task_definition(&new)), ["nginx:1.27"]);
+    assert_eq!(images(&emu.task_definition(&old)), ["nginx:1.26"]);
+    assert_eq!(emu.active_revisions("web"), [old, new]);
+}
+
+/// A one-off job: a non-essential sidecar first (always exits 0), then the essential
+/// container, which exits with `exit_code`.
+fn job_definition(exit_code: i32) -> Value {
+    json!({
+        "family": "job",
+        "containerDefinitions": [
+            {"name": "sidecar", "image": "busybox:1.36", "memory": 32, "essential": false},
+            {
+                "name": "job",
+                "image": "example/job:1",
+                "memory": 64,
+                "essential": true,
+                "environment": [{"name": "EMULATOR_EXIT_CODE", "value": exit_code.to_string()}],
+            },
+        ],
+    })
+}
+
+fn run_task_lines(old: &str, new: &str, run: &Run) -> Vec<String> {
+    let task = run
+        .lines()
+        .iter()
+        .find_map(|l| l.strip_prefix("Executed task: "))
+        .unwrap_or_else(|| panic!("no 'Executed task' line\n{run}"))
+        .to_string();
+    assert!(task.contains(":task/"), "not a task ARN: {task}");
+    vec![
+        "Using image name: example/job:2".into(),
+        format!("Current task definition: {old}"),
+        format!("New task definition: {new}"),
+        format!("Run task: {new}"),
+        format!("Executed task: {task}"),
+        "Task finished with status: STOPPED".into(),
+        format!("Task {task} executed successfully!"),
+    ]
+}
+
+#[test]
+fn run_task_waits_for_success() {
+    let Some(emu) = Emulator::start(&[]) else {
+        return;
+    };
+    emu.create_cluster("jobs");
+    let old = emu.register(&job_definition(0));
+    let new = revision(&old, 2);
+
+    let run = emu.ecs_deploy(&[
+        "-c",
+        "jobs",
+        "-d",
+        "job",
+        "-i",
+        "example/job:2",
+        "--run-task",
+        "--wait-for-success",
+    ]);
+
+    run.assert_code(0);
+    run.assert_stdout(&run_task_lines(&old, &new, &run));
+    assert_eq!(
+        images(&emu.task_definition(&new)),
+        ["busybox:1.36", "example/job:2"]
+    );
+}
+
+#[test]
+fn run_task_reports_the_essential_containers_exit_code() {
+    let Some(emu) = Emulator::start(&[]) else {
+        return;
+    };
+    emu.create_cluster("jobs");
+    let old = emu.register(&job_definition(3));
+    let new = revision(&old, 2);
+
+    let run = emu.ecs_deploy(&[
+        "-c",
+        "jobs",
+        "-d",
+        "job",
+        "-i",
+        "example/job:2",
+        "--run-task",
+        "--wait-for-success",
+    ]);
+
+    run.assert_code(1);
+    let mut expected = run_task_lines(&old, &new, &run);
+    *expected.last_mut().unwrap() = "Task execution failed with exit code: 3".into();
+    run.assert_stdout(&expected);
+    assert!(run.stderr.contains("job (essential): exit code 3"), "{run}");
+}
+
+#[test]
+fn max_definitions_deregisters_the_oldest_revisions() {
+    let Some(emu) = Emulator::start(&[]) else {
+        return;
+    };
+    emu.create_cluster("demo");
+    let first = emu.register(&web_definition("nginx:1.24", false));
+    emu.register(&web_definition("nginx:1.25", false));
+    let third = emu.register(&web_definition("nginx:1.26", false));
+    emu.create_service("demo", "web", &third, 2, Breaker::Off);
+    let fourth = revision(&first, 4);
+
+    let run = emu.ecs_deploy(&[
+        "-c",
+        "demo",
+        "-n",
+        "web",
+        "-i",
+        "nginx:1.27",
+        "--max-definitions",
+        "2",
+    ]);
+
+    run.assert_code(0);
+    run.assert_stdout(&[
+        "Using image name: nginx:1.27".into(),
+        format!("Current task definition: {third}"),
+        format!("New task definition: {fourth}"),
+        "Service updated successfully, new task definition running.".into(),
+        "Waiting for service deployment to complete...".into(),
+        "Service deployment successful.".into(),
+        format!("Deregistering outdated task revision: {first}"),
+        format!(
+            "Deregistering outdated task revision: {}",
+            revision(&first, 2)
+        ),
+    ]);
+    assert_eq!(emu.active_revisions("web"), [third, fourth.clone()]);
+    assert_eq!(
+        emu.service("demo", "web")["taskDefinition"],
+        fourth.as_str()
+    );
+}
+
+#[test]
+fn copy_task_definition_tags_tags_the_new_revision() {
+    let Some(emu) = Emulator::start(&[]) else {
+        return;
+    };
+    let mut definition = web_definition("nginx:1.26", false);
+    definition["tags"] = json!([
+        {"key": "team", "value": "blue"},
+        {"key": "cost-center", "value": "42"},
+    ]);
+    let old = emu.register(&definition);
+    let new = revision(&old, 2);
+
+    let run = emu.ecs_deploy(&[
+        "-d",
+        "web",
+        "-i",
+        "nginx:1.27",
+        "--copy-task-definition-tags",
+    ]);
+
+    run.assert_code(0);
+    let tags = |arn: &str| -> BTreeSet<(String, String)> {
+        let described = emu.task_definition(arn);
+        described["tags"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|t| (text(&t["key"]), text(&t["value"])))
+            .collect()
+    };
+    let expected: BTreeSet<(String, String)> = [("cost-center", "42"), ("team", "blue")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(tags(&old), expected);
+    assert_eq!(tags(&new), expected, "{run}");
+}
+
+#[test]
+fn force_new_deployment_replaces_the_tasks_on_the_same_revision() {
+    let Some(emu) = Emulator::start(&[]) else {
+        return;
+    };
+    let current = demo_service(&emu, false, Breaker::WithRollback);
+    let before = emu.service("demo", "web");
+    let old_tasks: BTreeSet<String> = emu
+        .running_tasks("demo", "web")
+        .iter()
+        .map(|t| text(&t["taskArn"]))
+        .collect();
+    assert_eq!(old_tasks.len(), 2);
+
+    let run = emu.ecs_deploy(&["-c", "demo", "-n", "web", "--force-new-deployment"]);
+
+    run.assert_code(0);
+    run.assert_stdout(&[
+        "Force a new deployment of the service".into(),
+        "Waiting for service deployment to complete...".into(),
+        "Service deployment successful.".into(),
+    ]);
+    assert_eq!(emu.active_revisions("web"), vec![current.clone()]);
+    let after = emu.settled_service("demo", "web");
+    assert_eq!(after["taskDefinition"], current.as_str());
+    assert_ne!(
+        after["deployments"][0]["id"], before["deployments"][0]["id"],
+        "no new deployment\n{run}"
+    );
+    let tasks = emu.running_tasks("demo", "web");
+    assert_eq!(tasks.len(), 2, "{tasks:#?}");
+    for task in &tasks {
+        assert!(!old_tasks.contains(&text(&task["taskArn"])), "{task:#}");
+        assert_eq!(task["taskDefinitionArn"], current.as_str());
+    }
+}
+
+/// The keys of the RegisterTaskDefinition input (tags aside: they need their own flag).
+const REGISTRABLE: &[&str] = &[
+    "family",
+    "taskRoleArn",
+    "executionRoleArn",
+    "networkMode",
+    "containerDefinitions",
+    "volumes",
+    "placementConstraints",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "pidMode",
+    "ipcMode",
+    "proxyConfiguration",
+    "inferenceAccelerators",
+    "ephemeralStorage",
+    "runtimePlatform",
+    "enableFaultInjection",
+];
+
+/// The registrable part of a described definition, with every image blanked out.
+fn registrable_without_images(described: &Value) -> Value {
+    let definition = &described["taskDefinition"];
+    let mut kept = serde_json::Map::new();
+    for key in REGISTRABLE {
+        if let Some(value) = definition.get(*key).filter(|v| !v.is_null()) {
+            kept.insert((*key).to_string(), value.clone());
+        }
+    }
+    if let Some(containers) = kept
+        .get_mut("containerDefinitions")
+        .and_then(Value::as_array_mut)
+    {
+        for container in containers {
+            container["image"] = json!("<image>");
+        }
+    }
+    Value::Object(kept)
+}
+
+#[test]
+fn task_definition_fields_survive_the_round_trip() {
+    let Some(emu) = Emulator::start(&[]) else {
+        return;
+    };
+    let definition = json!({
+        "family": "fields",
+        "taskRoleArn": "arn:aws:iam::123456789012:role/app",
+        "executionRoleArn": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+        "networkMode": "host",
+        "containerDefinitions": [
+            {
+                "name": "app",
+                "image": "registry.example.com:5000/team/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                "cpu": 256,
+                "memory": 512,
+                "essential": true,
+                "command": ["serve", "--port", "8080"],
+                "environment": [{"name": "MODE", "value": "production"}],
+                "mountPoints": [{"sourceVolume": "data", "containerPath": "/data", "readOnly": false}],
+                "healthCheck": {"command": ["CMD", "true"], "interval": 10, "timeout": 3, "retries": 2},
+                "ulimits": [{"name": "nofile", "softLimit": 4096, "hardLimit": 8192}],
+                "secrets": [
+                    {"name": "DB_PASSWORD", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/db"},
+                ],
+                "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "app"}},
+                "dependsOn": [{"containerName": "log-router", "condition": "START"}],
+                "linuxParameters": {"initProcessEnabled": true},
+            },
+            {
+                "name": "log-router",
+                "image": "fluent/fluent-bit:3.0",
+                "memory": 64,
+                "essential": false,
+            },
+        ],
+        "volumes": [{"name": "data", "host": {"sourcePath": "/srv/data"}}],
+        "placementConstraints": [
+            {"type": "memberOf", "expression": "attribute:ecs.instance-type =~ m5.*"},
+        ],
+        "requiresCompatibilities": ["EC2"],
+        "cpu": "512",
+        "memory": "1024",
+        "pidMode": "host",
+        "ipcMode": "host",
+        "ephemeralStorage": {"sizeInGiB": 40},
+        "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+        "enableFaultInjection": true,
+    });
+    let old = emu.register(&definition);
+    let new = revision(&old, 2);
+    let before = emu.task_definition(&old);
+
+    let run = emu.ecs_deploy(&[
+        "-d",
+        "fields",
+        "-i",
+        "registry.example.com:5000/team/app:2.0",
+    ]);
+
+    run.assert_code(0);
+    let after = emu.task_definition(&new);
+    assert_eq!(
+        images(&after),
+        [
+            "registry.example.com:5000/team/app:2.0",
+            "fluent/fluent-bit:3.0"
+        ],
+        "{run}"
+    );
+    let before_fields = registrable_without_images(&before);
+    // Otherwise the comparison below would prove nothing about that key.
+    for key in definition.as_object().unwrap().keys() {
+        assert!(
+            before_fields.get(key).is_some(),
+            "the emulator dropped {key} on register: {before:#}"
+        );
+    }
+    assert_eq!(
+        registrable_without_images(&after),
+        before_fields,
+        "the new revision differs from the old one beyond the image\n{run}"
+    );
+}
+
+/// Sanity check of the harness itself: the emulator really stops when dropped.
+#[test]
+fn emulator_stops_when_dropped() {
+    let Some(emu) = Emulator::start(&[]) else {
+        return;
+    };
+    let pid = emu.child.id();
+    let port = emu.port;
+    drop(emu);
+    let alive = Path::new(&format!("/proc/{pid}")).exists()
+        && fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| !stat.contains(") Z "));
+    assert!(!alive, "emulator {pid} still runs");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "port {port} still answers"
+    );
+}
