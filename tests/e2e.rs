@@ -1009,3 +1009,100 @@ fn emulator_stops_when_dropped() {
         "port {port} still answers"
     );
 }
+
+// Beyond the issue's list: arguments whose syntax only the real CLI can judge.
+
+#[test]
+fn run_task_on_fargate_takes_a_json_network_configuration() {
+    let Some(emu) = Emulator::start(&[]) else {
+        return;
+    };
+    emu.create_cluster("jobs");
+    let old = emu.register(&json!({
+        "family": "fargate-job",
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256",
+        "memory": "512",
+        "containerDefinitions": [{"name": "job", "image": "example/job:1", "essential": true}],
+    }));
+    let new = revision(&old, 2);
+
+    let run = emu.ecs_deploy(&[
+        "-c",
+        "jobs",
+        "-d",
+        "fargate-job",
+        "-i",
+        "example/job:2",
+        "--run-task",
+        "--launch-type",
+        "FARGATE",
+        "--platform-version",
+        "1.4.0",
+        "--network-configuration",
+        r#"{"awsvpcConfiguration": {"subnets": ["subnet-0a1b2c3d"], "securityGroups": ["sg-0a1b2c3d"], "assignPublicIp": "DISABLED"}}"#,
+        "--wait-for-success",
+    ]);
+
+    run.assert_code(0);
+    run.assert_stdout(&run_task_lines(&old, &new, &run));
+    let task_arn = run
+        .lines()
+        .iter()
+        .find_map(|l| l.strip_prefix("Executed task: "))
+        .unwrap()
+        .to_string();
+    let task = &emu.aws(&["describe-tasks", "--cluster", "jobs", "--tasks", &task_arn])["tasks"][0];
+    assert_eq!(task["launchType"], "FARGATE", "{task:#}");
+    assert_eq!(task["platformVersion"], "1.4.0", "{task:#}");
+    let details = task["attachments"][0]["details"].to_string();
+    assert!(details.contains("subnet-0a1b2c3d"), "{task:#}");
+}
+
+#[test]
+fn tag_only_desired_count_and_percentages_reach_the_service() {
+    let Some(emu) = Emulator::start(&[]) else {
+        return;
+    };
+    emu.create_cluster("demo");
+    let mut definition = web_definition("nginx:1.26", false);
+    definition["containerDefinitions"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({
+            "name": "sidecar",
+            "image": "registry.example.com:5000/tools/agent@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "memory": 32,
+            "essential": false,
+        }));
+    let old = emu.register(&definition);
+    emu.create_service("demo", "web", &old, 2, Breaker::Off);
+    let new = revision(&old, 2);
+
+    let run = emu.ecs_deploy(&[
+        "-c", "demo", "-n", "web", "-to", "1.27", "-i", "ignored", "-D", "3", "-m", "50", "-M",
+        "150",
+    ]);
+
+    run.assert_code(0);
+    run.assert_stdout(&[
+        "Using image name: 1.27".into(),
+        format!("Current task definition: {old}"),
+        format!("New task definition: {new}"),
+        "Service updated successfully, new task definition running.".into(),
+        "Waiting for service deployment to complete...".into(),
+        "Service deployment successful.".into(),
+    ]);
+    assert_eq!(
+        images(&emu.task_definition(&new)),
+        ["nginx:1.27", "registry.example.com:5000/tools/agent:1.27"]
+    );
+    let service = emu.settled_service("demo", "web");
+    assert_eq!(service["taskDefinition"], new.as_str());
+    assert_eq!(service["desiredCount"], 3, "{service:#}");
+    assert_eq!(service["runningCount"], 3, "{service:#}");
+    let config = &service["deploymentConfiguration"];
+    assert_eq!(config["minimumHealthyPercent"], 50, "{service:#}");
+    assert_eq!(config["maximumPercent"], 150, "{service:#}");
+}
