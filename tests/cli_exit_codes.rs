@@ -7,28 +7,39 @@ mod common;
 use std::path::Path;
 
 use assert_cmd::assert::Assert;
-use common::FakeAws;
+use common::{FakeAws, stderr_of as stderr, stdout_of as stdout};
 use serde_json::{Value, json};
 
 const ECR_APP: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web-app";
 const WEB_1: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
 
-fn stdout(assert: &Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
-}
-
-fn stderr(assert: &Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
-}
-
-/// Run with these arguments against a fake that answers describe-task-definition with
-/// `web-1.json`; return the fake (for its log) and the finished run.
-fn run(args: &[&str]) -> (FakeAws, Assert) {
-    let fake = FakeAws::new(json!({"ops": {
+/// A fake that answers describe-task-definition with `web-1.json`.
+fn web_1_fake() -> FakeAws {
+    FakeAws::new(json!({"ops": {
         "describe-task-definition": [{"fixture": "describe-task-definition/web-1.json"}]
-    }}));
+    }}))
+}
+
+/// Run with these arguments against [`web_1_fake`]; return the fake (for its log) and
+/// the finished run.
+fn run(args: &[&str]) -> (FakeAws, Assert) {
+    let fake = web_1_fake();
     let assert = fake.cmd().args(args).assert();
     (fake, assert)
+}
+
+/// `-d web -i repo/app:1` followed by `extra`.
+fn web_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["-d", "web", "-i", "repo/app:1"];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// `-d web -i ECR_APP:2.0.0` against `fake`, run.
+fn deploy_2_0_0(fake: &FakeAws) -> Assert {
+    fake.cmd()
+        .args(["-d", "web", "-i", &format!("{ECR_APP}:2.0.0")])
+        .assert()
 }
 
 /// The run exits with `code`, writes a reason to stderr and makes no aws call.
@@ -79,9 +90,9 @@ fn help_exits_0() {
 
 #[test]
 fn unknown_flag_is_a_usage_error() {
-    let err = argument_error(&["-d", "web", "-i", "repo/app:1", "--no-such-flag"], 3);
+    let err = argument_error(&web_args(&["--no-such-flag"]), 3);
     assert!(err.contains("--no-such-flag"), "{err}");
-    argument_error(&["-d", "web", "-i", "repo/app:1", "-x"], 3);
+    argument_error(&web_args(&["-x"]), 3);
 }
 
 #[test]
@@ -96,7 +107,7 @@ fn malformed_numbers_are_usage_errors() {
         ("-M", "200%"),
         ("--max", ""),
     ] {
-        let err = argument_error(&["-d", "web", "-i", "repo/app:1", flag, value], 3);
+        let err = argument_error(&web_args(&[flag, value]), 3);
         assert!(err.contains(value), "{flag} {value}: {err}");
     }
 }
@@ -123,52 +134,30 @@ fn dash_to_is_one_flag() {
     assert!(stdout(&assert.success()).contains("Using image name: 1.2.4"));
 }
 
+/// The usage error (3) of `-d web -i repo/app:1 --task-definition-file FILE`.
+fn definition_file_error(file: &Path) -> String {
+    argument_error(
+        &web_args(&["--task-definition-file", file.to_str().unwrap()]),
+        3,
+    )
+}
+
 #[test]
 fn task_definition_file_that_is_not_json_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("taskdef.json");
     std::fs::write(&file, "family: web\ncontainerDefinitions: []\n").unwrap();
-    let err = argument_error(
-        &[
-            "-d",
-            "web",
-            "-i",
-            "repo/app:1",
-            "--task-definition-file",
-            file.to_str().unwrap(),
-        ],
-        3,
-    );
+    let err = definition_file_error(&file);
     assert!(err.contains("not valid JSON"), "{err}");
     assert!(err.contains("taskdef.json"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 
     let missing = dir.path().join("missing.json");
-    let err = argument_error(
-        &[
-            "-d",
-            "web",
-            "-i",
-            "repo/app:1",
-            "--task-definition-file",
-            missing.to_str().unwrap(),
-        ],
-        3,
-    );
+    let err = definition_file_error(&missing);
     assert!(err.contains("missing.json"), "{err}");
 
     std::fs::write(&file, "[1, 2]").unwrap();
-    let err = argument_error(
-        &[
-            "-d",
-            "web",
-            "-i",
-            "repo/app:1",
-            "--task-definition-file",
-            file.to_str().unwrap(),
-        ],
-        3,
-    );
+    let err = definition_file_error(&file);
     assert!(err.contains("task definition"), "{err}");
 
     // Valid JSON of the wrong shape is caught before any aws call, too.
@@ -187,17 +176,7 @@ fn task_definition_file_that_is_not_json_is_a_usage_error() {
         ),
     ] {
         std::fs::write(&file, text).unwrap();
-        let err = argument_error(
-            &[
-                "-d",
-                "web",
-                "-i",
-                "repo/app:1",
-                "--task-definition-file",
-                file.to_str().unwrap(),
-            ],
-            3,
-        );
+        let err = definition_file_error(&file);
         assert!(err.contains(problem), "{text}: {err}");
     }
 }
@@ -275,53 +254,33 @@ fn no_image_exits_8() {
 #[test]
 fn max_definitions_not_a_number_exits_9() {
     for value in ["two", "3x", "", "1.5", "--"] {
-        let err = argument_error(
-            &["-d", "web", "-i", "repo/app:1", "--max-definitions", value],
-            9,
-        );
+        let err = argument_error(&web_args(&["--max-definitions", value]), 9);
         assert!(err.contains("--max-definitions"), "{value}: {err}");
     }
 }
 
 #[test]
 fn launch_type_without_run_task_exits_10() {
-    argument_error(
-        &["-d", "web", "-i", "repo/app:1", "--launch-type", "FARGATE"],
-        10,
-    );
+    argument_error(&web_args(&["--launch-type", "FARGATE"]), 10);
 }
 
 #[test]
 fn network_configuration_or_wait_for_success_without_run_task_exit_11() {
     let err = argument_error(
-        &[
-            "-d",
-            "web",
-            "-i",
-            "repo/app:1",
+        &web_args(&[
             "--network-configuration",
             r#"{"awsvpcConfiguration":{"subnets":["subnet-1"]}}"#,
-        ],
+        ]),
         11,
     );
     assert!(err.contains("--network-configuration"), "{err}");
-    let err = argument_error(&["-d", "web", "-i", "repo/app:1", "--wait-for-success"], 11);
+    let err = argument_error(&web_args(&["--wait-for-success"]), 11);
     assert!(err.contains("--wait-for-success"), "{err}");
 }
 
 #[test]
 fn platform_version_without_run_task_exits_12() {
-    argument_error(
-        &[
-            "-d",
-            "web",
-            "-i",
-            "repo/app:1",
-            "--platform-version",
-            "1.4.0",
-        ],
-        12,
-    );
+    argument_error(&web_args(&["--platform-version", "1.4.0"]), 12);
 }
 
 #[test]
@@ -444,11 +403,7 @@ fn a_failing_describe_exits_with_the_aws_code_and_names_the_step() {
         255,
         "\nAn error occurred (ClientException) when calling the DescribeTaskDefinition operation: Unable to describe task definition.\n",
     );
-    let assert = fake
-        .cmd()
-        .args(["-d", "web", "-i", &format!("{ECR_APP}:2.0.0")])
-        .assert()
-        .code(255);
+    let assert = deploy_2_0_0(&fake).code(255);
     let err = stderr(&assert);
     let line = err
         .lines()
@@ -471,11 +426,7 @@ fn a_failing_register_exits_with_the_aws_code_and_names_the_step() {
         252,
         "\nParameter validation failed:\nInvalid length for parameter family, value: 0, valid min length: 1\n",
     );
-    let assert = fake
-        .cmd()
-        .args(["-d", "web", "-i", &format!("{ECR_APP}:2.0.0")])
-        .assert()
-        .code(252);
+    let assert = deploy_2_0_0(&fake).code(252);
     let err = stderr(&assert);
     assert!(
         err.lines().any(|l| l.contains(
@@ -496,11 +447,7 @@ fn a_failing_register_exits_with_the_aws_code_and_names_the_step() {
 #[test]
 fn a_failure_without_a_message_still_names_the_step() {
     let fake = failing("register-task-definition", 254, "");
-    let assert = fake
-        .cmd()
-        .args(["-d", "web", "-i", &format!("{ECR_APP}:2.0.0")])
-        .assert()
-        .code(254);
+    let assert = deploy_2_0_0(&fake).code(254);
     let err = stderr(&assert);
     assert!(err.contains("register-task-definition failed:"), "{err}");
     assert!(err.contains("254"), "{err}");
@@ -511,11 +458,7 @@ fn output_that_is_not_json_is_an_error_not_a_crash() {
     let fake = FakeAws::new(json!({"ops": {
         "describe-task-definition": [{"stdout_raw": "<html>proxy error</html>"}]
     }}));
-    let assert = fake
-        .cmd()
-        .args(["-d", "web", "-i", &format!("{ECR_APP}:2.0.0")])
-        .assert()
-        .code(255);
+    let assert = deploy_2_0_0(&fake).code(255);
     let err = stderr(&assert);
     assert!(err.contains("describe-task-definition failed"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
@@ -525,9 +468,7 @@ fn output_that_is_not_json_is_an_error_not_a_crash() {
 
 #[test]
 fn tag_env_var_unset_falls_back_to_latest() {
-    let fake = FakeAws::new(json!({"ops": {
-        "describe-task-definition": [{"fixture": "describe-task-definition/web-1.json"}]
-    }}));
+    let fake = web_1_fake();
     let assert = fake
         .cmd()
         .env_remove("ECS_DEPLOY_TEST_UNSET_TAG")
@@ -550,19 +491,14 @@ fn tag_env_var_unset_falls_back_to_latest() {
 
 #[test]
 fn tag_env_var_empty_falls_back_to_latest_and_set_supplies_the_tag() {
-    let fake = FakeAws::new(json!({"ops": {
-        "describe-task-definition": [{"fixture": "describe-task-definition/web-1.json"}]
-    }}));
-    fake.cmd()
-        .env("CI_TAG", "")
-        .args(["-d", "web", "-i", ECR_APP, "-e", "CI_TAG"])
-        .assert()
-        .success();
-    fake.cmd()
-        .env("CI_TAG", "build-42")
-        .args(["-d", "web", "-i", ECR_APP, "-e", "CI_TAG"])
-        .assert()
-        .success();
+    let fake = web_1_fake();
+    for tag in ["", "build-42"] {
+        fake.cmd()
+            .env("CI_TAG", tag)
+            .args(["-d", "web", "-i", ECR_APP, "-e", "CI_TAG"])
+            .assert()
+            .success();
+    }
     let images: Vec<Value> = fake
         .registered()
         .iter()

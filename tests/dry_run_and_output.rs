@@ -14,6 +14,9 @@ const WEB_1: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
 const WEB_2: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2";
 const OUR_DEPLOYMENT: &str = "ecs-svc/1111111111111111111";
 
+/// `-c prod -n web -i NEW_IMAGE`: the service deploy of these tests.
+const SERVICE: &[&str] = &["-c", "prod", "-n", "web", "-i", NEW_IMAGE];
+
 /// Environment values of `web-1.json` that must never show unless asked for.
 const SECRETS: &[&str] = &["s3cr3t-db-pass", "tok-should-never-leak"];
 
@@ -48,6 +51,13 @@ fn run(cmd: &mut assert_cmd::Command) -> Run {
     }
 }
 
+/// `ecs-deploy -c prod -n web -i NEW_IMAGE --dry-run` against `fake`, not yet run.
+fn dry_run_service(fake: &FakeAws) -> assert_cmd::Command {
+    let mut cmd = fake.cmd();
+    cmd.args(SERVICE).arg("--dry-run");
+    cmd
+}
+
 fn assert_only_reads(fake: &FakeAws) {
     let ops = fake.ops();
     assert!(!ops.is_empty(), "no aws call was made");
@@ -76,10 +86,7 @@ fn diff_lines(stderr: &str) -> Vec<&str> {
 #[test]
 fn dry_run_with_a_service_reads_only_and_diffs_the_image() {
     let fake = read_only_fake();
-    let out = run(fake
-        .cmd()
-        .args(["-c", "prod", "-n", "web", "-i", NEW_IMAGE, "--dry-run"])
-        .env_remove("NO_COLOR"));
+    let out = run(dry_run_service(&fake).env_remove("NO_COLOR"));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_only_reads(&fake);
     assert_eq!(
@@ -132,9 +139,7 @@ fn dry_run_with_a_service_reads_only_and_diffs_the_image() {
 #[test]
 fn dry_run_keys_are_sorted_in_the_diff() {
     let fake = read_only_fake();
-    let out = run(fake
-        .cmd()
-        .args(["-c", "prod", "-n", "web", "-i", NEW_IMAGE, "--dry-run"]));
+    let out = run(&mut dry_run_service(&fake));
     assert_eq!(out.code, 0, "{}", out.stderr);
     // Context lines around the image: sorted keys put environmentFiles/essential before
     // image and logConfiguration after it (the definition's own order is different).
@@ -186,9 +191,7 @@ fn edited_file(dir: &Path) -> std::path::PathBuf {
 fn dry_run_with_a_file_masks_changed_env_values_but_shows_the_change() {
     let fake = read_only_fake();
     let file = edited_file(fake.dir());
-    let out = run(fake
-        .cmd()
-        .args(["-c", "prod", "-n", "web", "-i", NEW_IMAGE, "--dry-run"])
+    let out = run(dry_run_service(&fake)
         .arg("--task-definition-file")
         .arg(&file));
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -252,10 +255,7 @@ fn show_env_values_unmasks_the_diff_and_the_definition() {
 #[test]
 fn colour_is_forced_by_clicolor_force_and_disabled_by_no_color() {
     let fake = read_only_fake();
-    let args = ["-c", "prod", "-n", "web", "-i", NEW_IMAGE, "--dry-run"];
-    let coloured = run(fake
-        .cmd()
-        .args(args)
+    let coloured = run(dry_run_service(&fake)
         .env("CLICOLOR_FORCE", "1")
         .env_remove("NO_COLOR"));
     assert_eq!(coloured.code, 0, "{}", coloured.stderr);
@@ -271,9 +271,7 @@ fn colour_is_forced_by_clicolor_force_and_disabled_by_no_color() {
         "stdout is never coloured"
     );
 
-    let plain = run(fake
-        .cmd()
-        .args(args)
+    let plain = run(dry_run_service(&fake)
         .env("CLICOLOR_FORCE", "1")
         .env("NO_COLOR", "1"));
     assert_eq!(plain.code, 0, "{}", plain.stderr);
@@ -304,10 +302,7 @@ fn dry_run_force_new_deployment_makes_no_update() {
 #[test]
 fn dry_run_with_json_output_puts_the_definition_in_the_result() {
     let fake = read_only_fake();
-    let out = run(fake
-        .cmd()
-        .args(["-c", "prod", "-n", "web", "-i", NEW_IMAGE, "--dry-run"])
-        .args(["--output", "json"]));
+    let out = run(dry_run_service(&fake).args(["--output", "json"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_only_reads(&fake);
     let result: Value = serde_json::from_str(&out.stdout).expect("stdout is one JSON object");
@@ -330,12 +325,14 @@ fn dry_run_with_json_output_puts_the_definition_in_the_result() {
 
 const FAST: &[&str] = &["-t", "1", "--poll-interval", "0.1"];
 
+/// The service deploy with quick polls and a short timeout, in text mode.
+fn text_args() -> Vec<&'static str> {
+    [SERVICE, FAST].concat()
+}
+
+/// [`text_args`] with `--output json`.
 fn deploy_args() -> Vec<&'static str> {
-    let mut args = vec![
-        "-c", "prod", "-n", "web", "-i", NEW_IMAGE, "--output", "json",
-    ];
-    args.extend(FAST);
-    args
+    [SERVICE, &["--output", "json"][..], FAST].concat()
 }
 
 fn result_of(out: &Run) -> Value {
@@ -392,9 +389,7 @@ fn json_result_of_a_successful_deploy() {
 #[test]
 fn text_output_stays_the_script_lines() {
     let fake = successful_fake();
-    let mut args = vec!["-c", "prod", "-n", "web", "-i", NEW_IMAGE];
-    args.extend(FAST);
-    let out = run(fake.cmd().args(args).env("GITHUB_ACTIONS", "true"));
+    let out = run(fake.cmd().args(text_args()).env("GITHUB_ACTIONS", "true"));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stdout.lines().collect::<Vec<_>>(),
@@ -452,12 +447,7 @@ fn json_result_of_a_failed_rollout_with_rollback() {
         "{stopped:?}"
     );
     // The rollback pointed the service back at web:1.
-    let updates = fake.calls_of("update-service");
-    assert_eq!(updates.len(), 2);
-    assert_eq!(
-        common::arg_value(&updates[1], "--task-definition").as_deref(),
-        Some(WEB_1)
-    );
+    fake.assert_last_task_definition("update-service", 2, WEB_1);
     assert!(out.stderr.contains(&format!("Rolling back to {WEB_1}")));
 
     // GitHub Actions: step outputs appended, annotation on stderr (stdout stays JSON).
@@ -526,9 +516,7 @@ fn json_result_of_a_timeout() {
 fn github_output_is_written_in_text_mode_too() {
     let fake = successful_fake();
     let output = fake.dir().join("github_output");
-    let mut args = vec!["-c", "prod", "-n", "web", "-i", NEW_IMAGE];
-    args.extend(FAST);
-    let out = run(fake.cmd().args(args).env("GITHUB_OUTPUT", &output));
+    let out = run(fake.cmd().args(text_args()).env("GITHUB_OUTPUT", &output));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         std::fs::read_to_string(&output).unwrap(),

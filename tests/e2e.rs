@@ -10,6 +10,8 @@
 //! CI (`CI=true`), where that is a failure. `E2E_VERBOSE=1` prints every ecs-deploy run
 //! (arguments, exit code, stdout, stderr, emulator log).
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fmt;
 use std::fs::{self, File};
@@ -20,6 +22,7 @@ use std::sync::{Once, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::{REGISTRABLE, repo_root};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -65,10 +68,6 @@ const SCRUBBED: &[&str] = &[
 // -----------------------------------------------------------------------------------------
 // Prerequisites
 // -----------------------------------------------------------------------------------------
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
@@ -516,6 +515,43 @@ fn demo_service(emulator: &Emulator, health_check: bool, breaker: Breaker) -> St
     arn
 }
 
+/// `ecs-deploy -c demo -n web -i IMAGE EXTRA...` against this emulator.
+fn deploy_web(emulator: &Emulator, image: &str, extra: &[&str]) -> Run {
+    let args = [&["-c", "demo", "-n", "web", "-i", image][..], extra].concat();
+    emulator.ecs_deploy(&args)
+}
+
+/// The script's first stdout lines: `image` registered as `new`, based on `old`.
+fn registered_lines(image: &str, old: &str, new: &str) -> Vec<String> {
+    vec![
+        format!("Using image name: {image}"),
+        format!("Current task definition: {old}"),
+        format!("New task definition: {new}"),
+    ]
+}
+
+/// The script's stdout for a service deploy of `image` from `old` to `new` that succeeds.
+fn service_lines(image: &str, old: &str, new: &str) -> Vec<String> {
+    let mut lines = registered_lines(image, old, new);
+    lines.extend([
+        "Service updated successfully, new task definition running.".into(),
+        "Waiting for service deployment to complete...".into(),
+        "Service deployment successful.".into(),
+    ]);
+    lines
+}
+
+/// An emulator whose `broken` image fails, the demo service with `breaker`, and a deploy
+/// of `nginx:broken` with `--enable-rollback`: the emulator, the old and the new revision
+/// and the run; `None` when the test must skip.
+fn broken_rollout(breaker: Breaker) -> Option<(Emulator, String, String, Run)> {
+    let emu = Emulator::start(&["--fail-image", "broken"])?;
+    let old = demo_service(&emu, false, breaker);
+    let new = revision(&old, 2);
+    let run = deploy_web(&emu, "nginx:broken", &["--enable-rollback"]);
+    Some((emu, old, new, run))
+}
+
 // -----------------------------------------------------------------------------------------
 // Tests
 // -----------------------------------------------------------------------------------------
@@ -528,17 +564,10 @@ fn service_deploy_succeeds_and_runs_the_new_image() {
     let old = demo_service(&emu, true, Breaker::WithRollback);
     let new = revision(&old, 2);
 
-    let run = emu.ecs_deploy(&["-c", "demo", "-n", "web", "-i", "nginx:1.27"]);
+    let run = deploy_web(&emu, "nginx:1.27", &[]);
 
     run.assert_code(0);
-    run.assert_stdout(&[
-        "Using image name: nginx:1.27".into(),
-        format!("Current task definition: {old}"),
-        format!("New task definition: {new}"),
-        "Service updated successfully, new task definition running.".into(),
-        "Waiting for service deployment to complete...".into(),
-        "Service deployment successful.".into(),
-    ]);
+    run.assert_stdout(&service_lines("nginx:1.27", &old, &new));
     let service = emu.settled_service("demo", "web");
     assert_eq!(service["taskDefinition"], new.as_str(), "{run}");
     assert_eq!(service["runningCount"], 2, "{service:#}");
@@ -554,29 +583,14 @@ fn service_deploy_succeeds_and_runs_the_new_image() {
 #[test]
 fn failed_rollout_is_rolled_back_by_ecs_deploy() {
     // The service's breaker stops the rollout but does not roll back: ecs-deploy does.
-    let Some(emu) = Emulator::start(&["--fail-image", "broken"]) else {
+    let Some((emu, old, new, run)) = broken_rollout(Breaker::On) else {
         return;
     };
-    let old = demo_service(&emu, false, Breaker::On);
-    let new = revision(&old, 2);
-
-    let run = emu.ecs_deploy(&[
-        "-c",
-        "demo",
-        "-n",
-        "web",
-        "-i",
-        "nginx:broken",
-        "--enable-rollback",
-    ]);
 
     run.assert_code(1);
-    run.assert_stdout(&[
-        "Using image name: nginx:broken".into(),
-        format!("Current task definition: {old}"),
-        format!("New task definition: {new}"),
-        format!("Rolling back to {old}"),
-    ]);
+    let mut expected = registered_lines("nginx:broken", &old, &new);
+    expected.push(format!("Rolling back to {old}"));
+    run.assert_stdout(&expected);
     assert!(
         run.stderr.contains("circuit breaker"),
         "the breaker's reason is not reported\n{run}"
@@ -594,29 +608,13 @@ fn failed_rollout_is_rolled_back_by_ecs_deploy() {
 
 #[test]
 fn failed_rollout_already_rolled_back_by_ecs_is_not_rolled_back_twice() {
-    let Some(emu) = Emulator::start(&["--fail-image", "broken"]) else {
+    let Some((emu, old, new, run)) = broken_rollout(Breaker::WithRollback) else {
         return;
     };
-    let old = demo_service(&emu, false, Breaker::WithRollback);
-    let new = revision(&old, 2);
-
-    let run = emu.ecs_deploy(&[
-        "-c",
-        "demo",
-        "-n",
-        "web",
-        "-i",
-        "nginx:broken",
-        "--enable-rollback",
-    ]);
 
     run.assert_code(1);
     // No "Rolling back to" line: ECS's breaker already restored the old revision.
-    run.assert_stdout(&[
-        "Using image name: nginx:broken".into(),
-        format!("Current task definition: {old}"),
-        format!("New task definition: {new}"),
-    ]);
+    run.assert_stdout(&registered_lines("nginx:broken", &old, &new));
     assert!(run.stderr.contains("circuit breaker"), "{run}");
     assert!(run.stderr.contains("not rolling back twice"), "{run}");
     let service = emu.settled_service("demo", "web");
@@ -642,12 +640,9 @@ fn task_definition_mode_registers_a_new_revision() {
     let run = emu.ecs_deploy(&["-d", "web", "-i", "nginx:1.27"]);
 
     run.assert_code(0);
-    run.assert_stdout(&[
-        "Using image name: nginx:1.27".into(),
-        format!("Current task definition: {old}"),
-        format!("New task definition: {new}"),
-        "Task definition updated successfully".into(),
-    ]);
+    let mut expected = registered_lines("nginx:1.27", &old, &new);
+    expected.push("Task definition updated successfully".into());
+    run.assert_stdout(&expected);
     assert_eq!(images(&emu.task_definition(&new)), ["nginx:1.27"]);
     assert_eq!(images(&emu.task_definition(&old)), ["nginx:1.26"]);
     assert_eq!(emu.active_revisions("web"), [old, new]);
@@ -679,26 +674,24 @@ fn run_task_lines(old: &str, new: &str, run: &Run) -> Vec<String> {
         .unwrap_or_else(|| panic!("no 'Executed task' line\n{run}"))
         .to_string();
     assert!(task.contains(":task/"), "not a task ARN: {task}");
-    vec![
-        "Using image name: example/job:2".into(),
-        format!("Current task definition: {old}"),
-        format!("New task definition: {new}"),
+    let mut lines = registered_lines("example/job:2", old, new);
+    lines.extend([
         format!("Run task: {new}"),
         format!("Executed task: {task}"),
         "Task finished with status: STOPPED".into(),
         format!("Task {task} executed successfully!"),
-    ]
+    ]);
+    lines
 }
 
-#[test]
-fn run_task_waits_for_success() {
-    let Some(emu) = Emulator::start(&[]) else {
-        return;
-    };
+/// An emulator with cluster `jobs` and [`job_definition`]`(exit_code)` registered, then
+/// `ecs-deploy -c jobs -d job -i example/job:2 --run-task --wait-for-success`: the
+/// emulator, the old and the new revision and the run; `None` when the test must skip.
+fn run_job(exit_code: i32) -> Option<(Emulator, String, String, Run)> {
+    let emu = Emulator::start(&[])?;
     emu.create_cluster("jobs");
-    let old = emu.register(&job_definition(0));
+    let old = emu.register(&job_definition(exit_code));
     let new = revision(&old, 2);
-
     let run = emu.ecs_deploy(&[
         "-c",
         "jobs",
@@ -709,6 +702,14 @@ fn run_task_waits_for_success() {
         "--run-task",
         "--wait-for-success",
     ]);
+    Some((emu, old, new, run))
+}
+
+#[test]
+fn run_task_waits_for_success() {
+    let Some((emu, old, new, run)) = run_job(0) else {
+        return;
+    };
 
     run.assert_code(0);
     run.assert_stdout(&run_task_lines(&old, &new, &run));
@@ -720,23 +721,9 @@ fn run_task_waits_for_success() {
 
 #[test]
 fn run_task_reports_the_essential_containers_exit_code() {
-    let Some(emu) = Emulator::start(&[]) else {
+    let Some((_emu, old, new, run)) = run_job(3) else {
         return;
     };
-    emu.create_cluster("jobs");
-    let old = emu.register(&job_definition(3));
-    let new = revision(&old, 2);
-
-    let run = emu.ecs_deploy(&[
-        "-c",
-        "jobs",
-        "-d",
-        "job",
-        "-i",
-        "example/job:2",
-        "--run-task",
-        "--wait-for-success",
-    ]);
 
     run.assert_code(1);
     let mut expected = run_task_lines(&old, &new, &run);
@@ -757,31 +744,18 @@ fn max_definitions_deregisters_the_oldest_revisions() {
     emu.create_service("demo", "web", &third, 2, Breaker::Off);
     let fourth = revision(&first, 4);
 
-    let run = emu.ecs_deploy(&[
-        "-c",
-        "demo",
-        "-n",
-        "web",
-        "-i",
-        "nginx:1.27",
-        "--max-definitions",
-        "2",
-    ]);
+    let run = deploy_web(&emu, "nginx:1.27", &["--max-definitions", "2"]);
 
     run.assert_code(0);
-    run.assert_stdout(&[
-        "Using image name: nginx:1.27".into(),
-        format!("Current task definition: {third}"),
-        format!("New task definition: {fourth}"),
-        "Service updated successfully, new task definition running.".into(),
-        "Waiting for service deployment to complete...".into(),
-        "Service deployment successful.".into(),
+    let mut expected = service_lines("nginx:1.27", &third, &fourth);
+    expected.extend([
         format!("Deregistering outdated task revision: {first}"),
         format!(
             "Deregistering outdated task revision: {}",
             revision(&first, 2)
         ),
     ]);
+    run.assert_stdout(&expected);
     assert_eq!(emu.active_revisions("web"), [third, fourth.clone()]);
     assert_eq!(
         emu.service("demo", "web")["taskDefinition"],
@@ -865,27 +839,6 @@ fn force_new_deployment_replaces_the_tasks_on_the_same_revision() {
         assert_eq!(task["taskDefinitionArn"], current.as_str());
     }
 }
-
-/// The keys of the RegisterTaskDefinition input (tags aside: they need their own flag).
-const REGISTRABLE: &[&str] = &[
-    "family",
-    "taskRoleArn",
-    "executionRoleArn",
-    "networkMode",
-    "containerDefinitions",
-    "volumes",
-    "placementConstraints",
-    "requiresCompatibilities",
-    "cpu",
-    "memory",
-    "pidMode",
-    "ipcMode",
-    "proxyConfiguration",
-    "inferenceAccelerators",
-    "ephemeralStorage",
-    "runtimePlatform",
-    "enableFaultInjection",
-];
 
 /// The registrable part of a described definition, with every image blanked out.
 fn registrable_without_images(described: &Value) -> Value {
@@ -1086,14 +1039,7 @@ fn tag_only_desired_count_and_percentages_reach_the_service() {
     ]);
 
     run.assert_code(0);
-    run.assert_stdout(&[
-        "Using image name: 1.27".into(),
-        format!("Current task definition: {old}"),
-        format!("New task definition: {new}"),
-        "Service updated successfully, new task definition running.".into(),
-        "Waiting for service deployment to complete...".into(),
-        "Service deployment successful.".into(),
-    ]);
+    run.assert_stdout(&service_lines("1.27", &old, &new));
     assert_eq!(
         images(&emu.task_definition(&new)),
         ["nginx:1.27", "registry.example.com:5000/tools/agent:1.27"]

@@ -2,9 +2,12 @@
 //! line and the task-definition rebuild gives an answer or an error, never a panic; and
 //! the answers keep their promises (round trips, no nulls, only registrable keys).
 
+mod common;
+
 use std::ffi::OsString;
 
 use clap::Parser;
+use common::{REGISTRABLE, contains_null};
 use ecs_deploy::cli::{self, Cli};
 use ecs_deploy::image::{self, ImageRef, Pin};
 use ecs_deploy::options::{ImageChange, Options};
@@ -13,26 +16,6 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
 const CASES: u32 = 256;
-
-const REGISTRABLE: &[&str] = &[
-    "family",
-    "taskRoleArn",
-    "executionRoleArn",
-    "networkMode",
-    "containerDefinitions",
-    "volumes",
-    "placementConstraints",
-    "requiresCompatibilities",
-    "cpu",
-    "memory",
-    "pidMode",
-    "ipcMode",
-    "proxyConfiguration",
-    "inferenceAccelerators",
-    "ephemeralStorage",
-    "runtimePlatform",
-    "enableFaultInjection",
-];
 
 // ------------------------------------------------------------------ strategies
 
@@ -234,15 +217,6 @@ fn image_change() -> impl Strategy<Value = ImageChange> {
         "[A-Za-z0-9._-]{1,10}".prop_map(ImageChange::TagOnly),
         Just(ImageChange::None),
     ]
-}
-
-fn contains_null(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::Object(map) => map.values().any(contains_null),
-        Value::Array(items) => items.iter().any(contains_null),
-        _ => false,
-    }
 }
 
 // ------------------------------------------------------------------------ images

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{FakeAws, arg_value, fixture};
+use common::{FakeAws, arg_value, fixture, stderr_of as stderr, stdout_of as stdout};
 use serde_json::{Value, json};
 
 const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web-app:2.0.0";
@@ -13,6 +13,8 @@ const OLD_ARN: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/migrat
 const NEW_ARN: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/migrate:2";
 const TASK_ARN: &str =
     "arn:aws:ecs:us-east-1:123456789012:task/prod/9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+/// `-c prod -d migrate -i IMAGE`: the target of every run here.
+const MIGRATE: &[&str] = &["-c", "prod", "-d", "migrate", "-i", IMAGE];
 
 fn step(fixture: &str) -> Value {
     json!({ "fixture": fixture })
@@ -57,21 +59,30 @@ fn scenario(definitions: Value, run_task: Value, describe_tasks: Vec<Value>) -> 
     }))
 }
 
-/// `ecs-deploy -c prod -d migrate -i IMAGE --run-task` plus `extra`, with quick polling.
-fn run(fake: &FakeAws, extra: &[&str]) -> assert_cmd::assert::Assert {
+/// The usual scenario: the `-d migrate` definitions, a run-task that starts the task, and
+/// these describe-tasks answers.
+fn started(describe_tasks: Vec<Value>) -> FakeAws {
+    scenario(
+        definitions(),
+        step("run-task/migrate-started.json"),
+        describe_tasks,
+    )
+}
+
+/// `ecs-deploy -c prod -d migrate -i IMAGE --run-task` with quick polling and `-t timeout`,
+/// plus `extra`.
+fn run_within(fake: &FakeAws, timeout: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
     let mut cmd = fake.cmd();
-    cmd.args(["-c", "prod", "-d", "migrate", "-i", IMAGE, "--run-task"])
-        .args(["--poll-interval", "0.1", "-t", "20"])
+    cmd.args(MIGRATE)
+        .arg("--run-task")
+        .args(["--poll-interval", "0.1", "-t", timeout])
         .args(extra);
     cmd.assert()
 }
 
-fn stdout(assert: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
-}
-
-fn stderr(assert: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+/// [`run_within`] with a 20 s timeout.
+fn run(fake: &FakeAws, extra: &[&str]) -> assert_cmd::assert::Assert {
+    run_within(fake, "20", extra)
 }
 
 fn lines(text: &[&str]) -> String {
@@ -80,15 +91,11 @@ fn lines(text: &[&str]) -> String {
 
 #[test]
 fn waits_for_success_with_the_exact_calls_and_lines() {
-    let fake = scenario(
-        definitions(),
-        step("run-task/migrate-started.json"),
-        vec![
-            step("describe-tasks/migrate-pending.json"),
-            step("describe-tasks/migrate-running.json"),
-            step("describe-tasks/migrate-stopped-ok.json"),
-        ],
-    );
+    let fake = started(vec![
+        step("describe-tasks/migrate-pending.json"),
+        step("describe-tasks/migrate-running.json"),
+        step("describe-tasks/migrate-stopped-ok.json"),
+    ]);
     let assert = run(&fake, &["--wait-for-success"]).success();
     assert_eq!(
         stdout(&assert),
@@ -161,11 +168,7 @@ fn waits_for_success_with_the_exact_calls_and_lines() {
 
 #[test]
 fn without_waiting_the_task_is_started_and_reported() {
-    let fake = scenario(
-        definitions(),
-        step("run-task/migrate-started.json"),
-        vec![step("describe-tasks/migrate-running.json")],
-    );
+    let fake = started(vec![step("describe-tasks/migrate-running.json")]);
     let assert = run(
         &fake,
         &["--launch-type", "FARGATE", "--platform-version", "1.4.0"],
@@ -195,14 +198,10 @@ fn without_waiting_the_task_is_started_and_reported() {
 
 #[test]
 fn a_failing_essential_container_after_the_first_fails_the_run() {
-    let fake = scenario(
-        definitions(),
-        step("run-task/migrate-started.json"),
-        vec![
-            step("describe-tasks/migrate-running.json"),
-            step("describe-tasks/migrate-stopped-fail.json"),
-        ],
-    );
+    let fake = started(vec![
+        step("describe-tasks/migrate-running.json"),
+        step("describe-tasks/migrate-stopped-fail.json"),
+    ]);
     let assert = run(&fake, &["--wait-for-success", "--max-definitions", "1"]).code(1);
     let out = stdout(&assert);
     assert!(
@@ -250,11 +249,7 @@ fn a_failing_non_essential_container_is_not_a_failure() {
 
 #[test]
 fn the_stopped_reason_is_reported() {
-    let fake = scenario(
-        definitions(),
-        step("run-task/migrate-started.json"),
-        vec![step("describe-tasks/migrate-pull-failed.json")],
-    );
+    let fake = started(vec![step("describe-tasks/migrate-pull-failed.json")]);
     let assert = run(&fake, &["--wait-for-success", "--output", "json"]).code(1);
     let err = stderr(&assert);
     // With --output json the status lines move to stderr.
@@ -299,11 +294,7 @@ fn run_task_failures_are_an_error_naming_the_reason() {
 
 #[test]
 fn the_network_configuration_reaches_aws_as_one_untouched_argument() {
-    let fake = scenario(
-        definitions(),
-        step("run-task/migrate-started.json"),
-        vec![step("describe-tasks/migrate-running.json")],
-    );
+    let fake = started(vec![step("describe-tasks/migrate-running.json")]);
     let marker = fake.dir().join("pwned");
     let marker_text = marker.display().to_string();
     let config = format!(
@@ -327,11 +318,7 @@ fn the_network_configuration_reaches_aws_as_one_untouched_argument() {
 
 #[test]
 fn the_network_configuration_file_form_is_passed_as_given() {
-    let fake = scenario(
-        definitions(),
-        step("run-task/migrate-started.json"),
-        vec![step("describe-tasks/migrate-running.json")],
-    );
+    let fake = started(vec![step("describe-tasks/migrate-running.json")]);
     run(
         &fake,
         &["--network-configuration", "file:///etc/ecs/net config.json"],
@@ -346,15 +333,8 @@ fn the_network_configuration_file_form_is_passed_as_given() {
 
 #[test]
 fn a_task_that_does_not_stop_in_time_times_out() {
-    let fake = scenario(
-        definitions(),
-        step("run-task/migrate-started.json"),
-        vec![step("describe-tasks/migrate-running.json")],
-    );
-    let mut cmd = fake.cmd();
-    cmd.args(["-c", "prod", "-d", "migrate", "-i", IMAGE, "--run-task"])
-        .args(["--wait-for-success", "--poll-interval", "0.1", "-t", "1"]);
-    let assert = cmd.assert().code(1);
+    let fake = started(vec![step("describe-tasks/migrate-running.json")]);
+    let assert = run_within(&fake, "1", &["--wait-for-success"]).code(1);
     let out = stdout(&assert);
     assert!(
         out.ends_with(&lines(&[
@@ -369,14 +349,10 @@ fn a_task_that_does_not_stop_in_time_times_out() {
 
 #[test]
 fn transient_describe_tasks_failures_are_retried() {
-    let fake = scenario(
-        definitions(),
-        step("run-task/migrate-started.json"),
-        vec![
-            json!({"exit": 254, "stderr": "An error occurred (ThrottlingException) when calling the DescribeTasks operation (reached max retries: 2): Rate exceeded"}),
-            step("describe-tasks/migrate-stopped-ok.json"),
-        ],
-    );
+    let fake = started(vec![
+        json!({"exit": 254, "stderr": "An error occurred (ThrottlingException) when calling the DescribeTasks operation (reached max retries: 2): Rate exceeded"}),
+        step("describe-tasks/migrate-stopped-ok.json"),
+    ]);
     let assert = run(&fake, &["--wait-for-success"]).success();
     assert!(stderr(&assert).contains("describe-tasks failed, will retry"));
     assert_eq!(fake.calls_of("describe-tasks").len(), 2);
@@ -384,22 +360,13 @@ fn transient_describe_tasks_failures_are_retried() {
 
 #[test]
 fn old_revisions_are_pruned_after_a_successful_run() {
-    let fake = scenario(
-        definitions(),
-        step("run-task/migrate-started.json"),
-        vec![step("describe-tasks/migrate-stopped-ok.json")],
-    );
+    let fake = started(vec![step("describe-tasks/migrate-stopped-ok.json")]);
     let assert = run(&fake, &["--wait-for-success", "--max-definitions", "1"]).success();
     assert!(stdout(&assert).ends_with(&lines(&[
         &format!("Task {TASK_ARN} executed successfully!"),
         &format!("Deregistering outdated task revision: {OLD_ARN}"),
     ])));
-    let deregistered = fake.calls_of("deregister-task-definition");
-    assert_eq!(deregistered.len(), 1);
-    assert_eq!(
-        arg_value(&deregistered[0], "--task-definition").as_deref(),
-        Some(OLD_ARN)
-    );
+    fake.assert_last_task_definition("deregister-task-definition", 1, OLD_ARN);
 }
 
 #[test]
@@ -419,8 +386,7 @@ fn run_task_options_without_run_task_keep_the_script_exit_codes() {
     for (extra, code) in cases {
         let fake = FakeAws::empty();
         let mut cmd = fake.cmd();
-        cmd.args(["-c", "prod", "-d", "migrate", "-i", IMAGE])
-            .args(extra);
+        cmd.args(MIGRATE).args(extra);
         cmd.assert().code(code);
         assert!(fake.calls().is_empty(), "{extra:?} called aws");
     }
@@ -428,14 +394,11 @@ fn run_task_options_without_run_task_keep_the_script_exit_codes() {
 
 #[test]
 fn a_signal_while_waiting_leaves_the_task_running_and_names_it() {
-    let fake = scenario(
-        definitions(),
-        step("run-task/migrate-started.json"),
-        vec![step("describe-tasks/migrate-running.json")],
-    );
+    let fake = started(vec![step("describe-tasks/migrate-running.json")]);
     let mut command = fake.command();
     command
-        .args(["-c", "prod", "-d", "migrate", "-i", IMAGE, "--run-task"])
+        .args(MIGRATE)
+        .arg("--run-task")
         .args(["--wait-for-success", "--poll-interval", "0.1", "-t", "120"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());

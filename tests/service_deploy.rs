@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{FakeAws, arg_value, fixture};
+use std::time::Duration;
+
+use common::{FakeAws, arg_value, fixture, stderr_of, stdout_of};
 use predicates::prelude::*;
 use serde_json::{Value, json};
 
@@ -16,8 +18,19 @@ const TASK_B: &str =
     "arn:aws:ecs:us-east-1:123456789012:task/prod/7c2f1d3e0a9b4c8d9e4f3b2a1c0d9e8f";
 const TASK_C: &str =
     "arn:aws:ecs:us-east-1:123456789012:task/prod/c0ffee00c0ffee00c0ffee00c0ffee00";
+const ACCESS_DENIED: &str = "\nAn error occurred (AccessDeniedException) when calling the \
+                             DescribeServices operation: User is not authorized";
 const THROTTLED: &str = "\nAn error occurred (ThrottlingException) when calling the DescribeServices \
                          operation (reached max retries: 2): Rate exceeded";
+
+/// The aws calls of a rollout that goes well at the first poll.
+const ROLLOUT_OPS: &[&str] = &[
+    "describe-services",
+    "describe-task-definition",
+    "register-task-definition",
+    "update-service",
+    "describe-services",
+];
 
 fn file(path: &str) -> Value {
     json!({ "fixture": path })
@@ -96,26 +109,78 @@ fn running_tasks(arns: &[String], health: &str) -> Value {
     json!({ "tasks": tasks, "failures": [] })
 }
 
+/// Ops answering that task B of our deployment stopped (its container exited 1).
+fn task_b_stopped() -> Value {
+    json!({
+        "list-tasks": [answer(json!({"taskArns": [TASK_B]}))],
+        "describe-tasks": [file("describe-tasks/new-stopped.json")],
+    })
+}
+
 fn scenario(ops: Value) -> FakeAws {
     FakeAws::new(json!({ "ops": ops }))
 }
 
-/// `ecs-deploy -c prod -n web -i IMAGE` with fast polls and a short timeout, plus `extra`.
-fn deploy(fake: &FakeAws, extra: &[&str]) -> assert_cmd::assert::Assert {
-    fake.cmd()
-        .args(["-c", "prod", "-n", "web", "-i", IMAGE])
-        .args(["--poll-interval", "0.05", "-t", "5"])
+/// A scenario where the service starts on web:1 (web-steady) and answers `later` to the
+/// describe-services polls after that; web:1 is `describe-task-definition/web-1.json`, and
+/// `more` adds (or replaces) the answers of other ops.
+fn from_steady_and(later: &[Value], more: Value) -> FakeAws {
+    let mut polls = vec![file("describe-services/web-steady.json")];
+    polls.extend_from_slice(later);
+    let mut ops = json!({
+        "describe-services": polls,
+        "describe-task-definition": [file("describe-task-definition/web-1.json")],
+    });
+    for (op, answers) in more.as_object().expect("ops by name") {
+        ops[op] = answers.clone();
+    }
+    scenario(ops)
+}
+
+/// [`from_steady_and`] without other ops.
+fn from_steady(later: &[Value]) -> FakeAws {
+    from_steady_and(later, json!({}))
+}
+
+/// The first poll after the update answers `trouble`; once a second update-service (the
+/// rollback) has been answered, the service is back on web:1. `more` as in
+/// [`from_steady_and`].
+fn rolling_back_after(trouble: Value, more: Value) -> FakeAws {
+    let mut more = more;
+    more["update-service"] = json!([{"builtin": true}, answer(rollback_answer())]);
+    let rolled_back = json!({"json": rolled_back(), "after": {"update-service": 2}});
+    from_steady_and(&[trouble, rolled_back], more)
+}
+
+/// `ecs-deploy -c prod -n web -i IMAGE` with fast polls and `-t timeout`, plus `extra`,
+/// not yet run (a test may still set its environment).
+fn deploy_cmd(fake: &FakeAws, timeout: &str, extra: &[&str]) -> assert_cmd::Command {
+    let mut cmd = fake.cmd();
+    cmd.args(["-c", "prod", "-n", "web", "-i", IMAGE])
+        .args(["--poll-interval", "0.05", "-t", timeout])
         .args(extra)
-        .timeout(std::time::Duration::from_secs(60))
-        .assert()
+        .timeout(Duration::from_secs(60));
+    cmd
 }
 
-fn stdout_of(assert: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
+/// Run [`deploy_cmd`] with a `timeout`-second limit per phase.
+fn deploy_within(fake: &FakeAws, timeout: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
+    deploy_cmd(fake, timeout, extra).assert()
 }
 
-fn stderr_of(assert: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+/// Run [`deploy_cmd`] with a short (5 s) timeout.
+fn deploy(fake: &FakeAws, extra: &[&str]) -> assert_cmd::assert::Assert {
+    deploy_within(fake, "5", extra)
+}
+
+/// The argv (after `aws`) of one logged call.
+fn argv_of(call: &Value) -> Vec<&str> {
+    call["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect()
 }
 
 fn lines(text: &str) -> Vec<&str> {
@@ -124,17 +189,20 @@ fn lines(text: &str) -> Vec<&str> {
 
 /// The arguments following `--tasks` in a describe-tasks call.
 fn tasks_arg(call: &Value) -> Vec<String> {
-    let argv: Vec<&str> = call["argv"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let argv = argv_of(call);
     let at = argv.iter().position(|a| *a == "--tasks").unwrap();
     argv[at + 1..]
         .iter()
         .take_while(|a| !a.starts_with("--"))
         .map(|a| a.to_string())
+        .collect()
+}
+
+/// The tasks named by each describe-tasks call, in order.
+fn described_tasks(fake: &FakeAws) -> Vec<Vec<String>> {
+    fake.calls_of("describe-tasks")
+        .iter()
+        .map(tasks_arg)
         .collect()
 }
 
@@ -144,10 +212,7 @@ fn count(haystack: &str, needle: &str) -> usize {
 
 #[test]
 fn happy_path_takes_five_calls_and_prints_the_script_lines() {
-    let fake = scenario(json!({
-        "describe-services": [file("describe-services/web-steady.json"), file("describe-services/web-done.json")],
-        "describe-task-definition": [file("describe-task-definition/web-1.json")],
-    }));
+    let fake = from_steady(&[file("describe-services/web-done.json")]);
     let assert = deploy(&fake, &[]).success();
     assert_eq!(
         lines(&stdout_of(&assert)),
@@ -160,16 +225,7 @@ fn happy_path_takes_five_calls_and_prints_the_script_lines() {
             "Service deployment successful.",
         ]
     );
-    assert_eq!(
-        fake.ops(),
-        [
-            "describe-services",
-            "describe-task-definition",
-            "register-task-definition",
-            "update-service",
-            "describe-services",
-        ]
-    );
+    assert_eq!(fake.ops(), ROLLOUT_OPS);
     let calls = fake.calls();
     assert_eq!(arg_value(&calls[0], "--cluster").as_deref(), Some("prod"));
     assert_eq!(arg_value(&calls[0], "--services").as_deref(), Some("web"));
@@ -210,15 +266,7 @@ fn health_check_waits_for_healthy_in_at_most_seven_calls() {
         .stdout(predicate::str::contains("Service deployment successful."));
     assert_eq!(
         fake.ops(),
-        [
-            "describe-services",
-            "describe-task-definition",
-            "register-task-definition",
-            "update-service",
-            "describe-services",
-            "list-tasks",
-            "describe-tasks",
-        ]
+        [ROLLOUT_OPS, &["list-tasks", "describe-tasks"]].concat()
     );
     let list = &fake.calls_of("list-tasks")[0];
     assert_eq!(arg_value(list, "--service-name").as_deref(), Some("web"));
@@ -272,15 +320,11 @@ fn desired_count_zero_skips_the_running_check() {
 
 #[test]
 fn slow_start_within_the_timeout() {
-    let fake = scenario(json!({
-        "describe-services": [
-            file("describe-services/web-steady.json"),
-            {"json": starting(), "times": 3},
-            {"fixture": "describe-services/web-rolling.json", "times": 2},
-            file("describe-services/web-done.json"),
-        ],
-        "describe-task-definition": [file("describe-task-definition/web-1.json")],
-    }));
+    let fake = from_steady(&[
+        json!({"json": starting(), "times": 3}),
+        json!({"fixture": "describe-services/web-rolling.json", "times": 2}),
+        file("describe-services/web-done.json"),
+    ]);
     let assert = deploy(&fake, &[]).success();
     assert_eq!(lines(&stdout_of(&assert)).len(), 6);
     assert_eq!(fake.calls_of("describe-services").len(), 1 + 3 + 2 + 1);
@@ -300,26 +344,8 @@ fn slow_start_within_the_timeout() {
 
 #[test]
 fn timeout_without_rollback_fails_with_the_script_line() {
-    let fake = scenario(json!({
-        "describe-services": [file("describe-services/web-steady.json"), answer(starting())],
-        "describe-task-definition": [file("describe-task-definition/web-1.json")],
-    }));
-    let assert = fake
-        .cmd()
-        .args([
-            "-c",
-            "prod",
-            "-n",
-            "web",
-            "-i",
-            IMAGE,
-            "--poll-interval",
-            "0.05",
-            "-t",
-            "1",
-        ])
-        .assert()
-        .code(1);
+    let fake = from_steady(&[answer(starting())]);
+    let assert = deploy_within(&fake, "1", &[]).code(1);
     let stdout = stdout_of(&assert);
     assert!(
         stdout.ends_with("ERROR: New task definition not running within 1 seconds\n"),
@@ -331,32 +357,8 @@ fn timeout_without_rollback_fails_with_the_script_line() {
 
 #[test]
 fn timeout_with_rollback_points_the_service_back() {
-    let fake = scenario(json!({
-        "describe-services": [
-            file("describe-services/web-steady.json"),
-            answer(starting()),
-            {"json": rolled_back(), "after": {"update-service": 2}},
-        ],
-        "describe-task-definition": [file("describe-task-definition/web-1.json")],
-        "update-service": [{"builtin": true}, answer(rollback_answer())],
-    }));
-    let assert = fake
-        .cmd()
-        .args([
-            "-c",
-            "prod",
-            "-n",
-            "web",
-            "-i",
-            IMAGE,
-            "--poll-interval",
-            "0.05",
-            "-t",
-            "1",
-        ])
-        .arg("--enable-rollback")
-        .assert()
-        .code(1);
+    let fake = rolling_back_after(answer(starting()), json!({}));
+    let assert = deploy_within(&fake, "1", &["--enable-rollback"]).code(1);
     let stdout = stdout_of(&assert);
     assert_eq!(
         lines(&stdout)[3..],
@@ -365,12 +367,7 @@ fn timeout_with_rollback_points_the_service_back() {
             &format!("Rolling back to {WEB_1}"),
         ]
     );
-    let updates = fake.calls_of("update-service");
-    assert_eq!(updates.len(), 2);
-    assert_eq!(
-        arg_value(&updates[1], "--task-definition").as_deref(),
-        Some(WEB_1)
-    );
+    fake.assert_last_task_definition("update-service", 2, WEB_1);
     assert!(
         stderr_of(&assert).contains("rollback complete"),
         "{}",
@@ -385,36 +382,9 @@ fn timeout_with_rollback_points_the_service_back() {
 
 #[test]
 fn failed_rollout_fails_fast_with_its_reason_and_rolls_back() {
-    let fake = scenario(json!({
-        "describe-services": [
-            file("describe-services/web-steady.json"),
-            file("describe-services/web-failed.json"),
-            {"json": rolled_back(), "after": {"update-service": 2}},
-        ],
-        "describe-task-definition": [file("describe-task-definition/web-1.json")],
-        "update-service": [{"builtin": true}, answer(rollback_answer())],
-        "list-tasks": [answer(json!({"taskArns": [TASK_B]}))],
-        "describe-tasks": [file("describe-tasks/new-stopped.json")],
-    }));
+    let fake = rolling_back_after(file("describe-services/web-failed.json"), task_b_stopped());
     // A long timeout: failing fast must not wait it out.
-    let assert = fake
-        .cmd()
-        .args([
-            "-c",
-            "prod",
-            "-n",
-            "web",
-            "-i",
-            IMAGE,
-            "--poll-interval",
-            "0.05",
-            "-t",
-            "600",
-        ])
-        .arg("--enable-rollback")
-        .timeout(std::time::Duration::from_secs(60))
-        .assert()
-        .code(1);
+    let assert = deploy_within(&fake, "600", &["--enable-rollback"]).code(1);
     let stdout = stdout_of(&assert);
     assert!(
         stdout.ends_with(&format!("Rolling back to {WEB_1}\n")),
@@ -429,12 +399,7 @@ fn failed_rollout_fails_fast_with_its_reason_and_rolls_back() {
         stderr.contains("Essential container in task exited"),
         "{stderr}"
     );
-    let updates = fake.calls_of("update-service");
-    assert_eq!(updates.len(), 2);
-    assert_eq!(
-        arg_value(&updates[1], "--task-definition").as_deref(),
-        Some(WEB_1)
-    );
+    fake.assert_last_task_definition("update-service", 2, WEB_1);
     // Only one poll before the failure was seen.
     let ops = fake.ops();
     let first_update = ops.iter().position(|o| o == "update-service").unwrap();
@@ -445,15 +410,10 @@ fn failed_rollout_fails_fast_with_its_reason_and_rolls_back() {
 
 #[test]
 fn circuit_breaker_rollback_is_not_done_twice() {
-    let fake = scenario(json!({
-        "describe-services": [
-            file("describe-services/web-steady.json"),
-            file("describe-services/web-failed-rolled-back.json"),
-        ],
-        "describe-task-definition": [file("describe-task-definition/web-1.json")],
-        "list-tasks": [answer(json!({"taskArns": [TASK_B]}))],
-        "describe-tasks": [file("describe-tasks/new-stopped.json")],
-    }));
+    let fake = from_steady_and(
+        &[file("describe-services/web-failed-rolled-back.json")],
+        task_b_stopped(),
+    );
     let assert = deploy(&fake, &["--enable-rollback"]).code(1);
     assert!(!stdout_of(&assert).contains("Rolling back"));
     let stderr = stderr_of(&assert);
@@ -466,23 +426,23 @@ fn circuit_breaker_rollback_is_not_done_twice() {
 fn stopped_tasks_are_reported_once_each_with_reason_and_exit_codes() {
     let mut pull_failed = fixture("describe-tasks/new-pull-failed.json");
     pull_failed["tasks"][0]["taskArn"] = json!(TASK_C);
-    let fake = scenario(json!({
-        "describe-services": [
-            file("describe-services/web-steady.json"),
-            {"json": rolling_with_failures(1), "times": 2},
-            {"json": rolling_with_failures(2), "times": 2},
+    let fake = from_steady_and(
+        &[
+            json!({"json": rolling_with_failures(1), "times": 2}),
+            json!({"json": rolling_with_failures(2), "times": 2}),
             file("describe-services/web-done.json"),
         ],
-        "describe-task-definition": [file("describe-task-definition/web-1.json")],
-        "list-tasks": [
-            answer(json!({"taskArns": [TASK_B]})),
-            answer(json!({"taskArns": [TASK_C, TASK_B]})),
-        ],
-        "describe-tasks": [
-            {"fixture": "describe-tasks/new-stopped.json", "when": {"--tasks": TASK_B}},
-            {"json": pull_failed, "when": {"--tasks": TASK_C}},
-        ],
-    }));
+        json!({
+            "list-tasks": [
+                answer(json!({"taskArns": [TASK_B]})),
+                answer(json!({"taskArns": [TASK_C, TASK_B]})),
+            ],
+            "describe-tasks": [
+                {"fixture": "describe-tasks/new-stopped.json", "when": {"--tasks": TASK_B}},
+                {"json": pull_failed, "when": {"--tasks": TASK_C}},
+            ],
+        }),
+    );
     let assert = deploy(&fake, &[]).success();
     let stderr = stderr_of(&assert);
     assert_eq!(
@@ -514,11 +474,7 @@ fn stopped_tasks_are_reported_once_each_with_reason_and_exit_codes() {
             .all(|c| arg_value(c, "--desired-status").as_deref() == Some("STOPPED"))
     );
     // The task already reported is not described again.
-    let described: Vec<Vec<String>> = fake
-        .calls_of("describe-tasks")
-        .iter()
-        .map(tasks_arg)
-        .collect();
+    let described = described_tasks(&fake);
     assert_eq!(
         described,
         [vec![TASK_B.to_string()], vec![TASK_C.to_string()]]
@@ -574,11 +530,7 @@ fn more_than_a_hundred_tasks_are_paged_and_described_in_chunks() {
     }));
     deploy(&fake, &[]).success();
     assert_eq!(fake.calls_of("list-tasks").len(), 2);
-    let described: Vec<Vec<String>> = fake
-        .calls_of("describe-tasks")
-        .iter()
-        .map(tasks_arg)
-        .collect();
+    let described = described_tasks(&fake);
     assert_eq!(described.len(), 2);
     assert_eq!(described[0], arns[..100]);
     assert_eq!(described[1], arns[100..]);
@@ -624,27 +576,16 @@ fn code_deploy_service_is_refused_before_any_change() {
 
 #[test]
 fn assumed_role_credentials_reach_later_calls_and_the_profile_is_dropped() {
-    let fake = scenario(json!({
-        "describe-services": [file("describe-services/web-steady.json"), file("describe-services/web-done.json")],
-        "describe-task-definition": [file("describe-task-definition/web-1.json")],
-    }));
+    let fake = from_steady(&[file("describe-services/web-done.json")]);
     let role = "arn:aws:iam::123456789012:role/deployer";
-    fake.cmd()
+    let credentials = ["-k", "AKIAORIGINALKEY00001", "-s", "originalSecret"];
+    let extra = [
+        ["-a", role, "-p", "ci", "-r", "eu-west-1"].as_slice(),
+        &credentials,
+    ]
+    .concat();
+    deploy_cmd(&fake, "5", &extra)
         .env("AWS_PROFILE", "from-env")
-        .args([
-            "-c",
-            "prod",
-            "-n",
-            "web",
-            "-i",
-            IMAGE,
-            "--poll-interval",
-            "0.05",
-            "-t",
-            "5",
-        ])
-        .args(["-a", role, "-p", "ci", "-r", "eu-west-1"])
-        .args(["-k", "AKIAORIGINALKEY00001", "-s", "originalSecret"])
         .assert()
         .success();
     let calls = fake.calls();
@@ -656,12 +597,7 @@ fn assumed_role_credentials_reach_later_calls_and_the_profile_is_dropped() {
     assert_eq!(arg_value(sts, "--region").as_deref(), Some("eu-west-1"));
     assert_eq!(sts["env"]["AWS_ACCESS_KEY_ID"], "AKIAORIGINALKEY00001");
     for call in &calls[1..] {
-        let argv: Vec<&str> = call["argv"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
+        let argv = argv_of(call);
         assert!(!argv.contains(&"--profile"), "{argv:?}");
         assert_eq!(arg_value(call, "--region").as_deref(), Some("eu-west-1"));
         let env = &call["env"];
@@ -683,6 +619,19 @@ fn revisions(range: std::ops::RangeInclusive<u32>) -> Value {
     json!({ "taskDefinitionArns": arns })
 }
 
+/// A rollout that goes well, in which our new revision is web:6 and list-task-definitions
+/// answers `listed`.
+fn pruning(listed: Value) -> FakeAws {
+    FakeAws::new(json!({
+        "next_revision": 6,
+        "ops": {
+            "describe-services": [file("describe-services/web-steady.json"), file("describe-services/web-done.json")],
+            "describe-task-definition": [file("describe-task-definition/web-1.json")],
+            "list-task-definitions": [answer(listed)],
+        }
+    }))
+}
+
 fn deregistered(fake: &FakeAws) -> Vec<String> {
     fake.calls_of("deregister-task-definition")
         .iter()
@@ -693,14 +642,7 @@ fn deregistered(fake: &FakeAws) -> Vec<String> {
 
 #[test]
 fn max_definitions_deregisters_exactly_the_oldest_beyond_n() {
-    let fake = FakeAws::new(json!({
-        "next_revision": 6,
-        "ops": {
-            "describe-services": [file("describe-services/web-steady.json"), file("describe-services/web-done.json")],
-            "describe-task-definition": [file("describe-task-definition/web-1.json")],
-            "list-task-definitions": [answer(revisions(1..=6))],
-        }
-    }));
+    let fake = pruning(revisions(1..=6));
     // web-done shows web:2; phase 2 only needs our deployment to be the only one.
     let assert = deploy(&fake, &["--max-definitions", "2"]).success();
     assert_eq!(deregistered(&fake), ["web:1", "web:2", "web:3", "web:4"]);
@@ -720,14 +662,7 @@ fn max_definitions_deregisters_exactly_the_oldest_beyond_n() {
 #[test]
 fn max_definitions_never_deregisters_the_running_revision() {
     // Two revisions were registered by someone else after ours (web:6).
-    let fake = FakeAws::new(json!({
-        "next_revision": 6,
-        "ops": {
-            "describe-services": [file("describe-services/web-steady.json"), file("describe-services/web-done.json")],
-            "describe-task-definition": [file("describe-task-definition/web-1.json")],
-            "list-task-definitions": [answer(revisions(1..=8))],
-        }
-    }));
+    let fake = pruning(revisions(1..=8));
     deploy(&fake, &["--max-definitions", "2"]).success();
     assert_eq!(
         deregistered(&fake),
@@ -737,13 +672,14 @@ fn max_definitions_never_deregisters_the_running_revision() {
 
 #[test]
 fn max_definitions_does_nothing_after_a_failure() {
-    let fake = scenario(json!({
-        "describe-services": [file("describe-services/web-steady.json"), file("describe-services/web-failed.json")],
-        "describe-task-definition": [file("describe-task-definition/web-1.json")],
-        "list-tasks": [file("list-tasks/empty.json")],
-        "describe-tasks": [file("describe-tasks/missing.json")],
-        "list-task-definitions": [answer(revisions(1..=6))],
-    }));
+    let fake = from_steady_and(
+        &[file("describe-services/web-failed.json")],
+        json!({
+            "list-tasks": [file("list-tasks/empty.json")],
+            "describe-tasks": [file("describe-tasks/missing.json")],
+            "list-task-definitions": [answer(revisions(1..=6))],
+        }),
+    );
     deploy(&fake, &["--max-definitions", "1"]).code(1);
     assert!(fake.calls_of("list-task-definitions").is_empty());
     assert!(deregistered(&fake).is_empty());
@@ -774,13 +710,7 @@ fn force_new_deployment_registers_nothing_and_ignores_the_image() {
         ["describe-services", "update-service", "describe-services"]
     );
     let update = &fake.calls_of("update-service")[0];
-    let argv: Vec<&str> = update["argv"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    assert!(argv.contains(&"--force-new-deployment"));
+    assert!(argv_of(update).contains(&"--force-new-deployment"));
     assert_eq!(arg_value(update, "--task-definition"), None);
 }
 
@@ -813,10 +743,7 @@ fn use_latest_task_def_bases_the_revision_on_the_newest_one() {
 
 #[test]
 fn desired_count_and_percentages_reach_update_service() {
-    let fake = scenario(json!({
-        "describe-services": [file("describe-services/web-steady.json"), file("describe-services/web-done.json")],
-        "describe-task-definition": [file("describe-task-definition/web-1.json")],
-    }));
+    let fake = from_steady(&[file("describe-services/web-done.json")]);
     deploy(&fake, &["-D", "3", "-m", "50", "-M", "200"]).success();
     let update = &fake.calls_of("update-service")[0];
     assert_eq!(arg_value(update, "--desired-count").as_deref(), Some("3"));
@@ -828,10 +755,7 @@ fn desired_count_and_percentages_reach_update_service() {
 
 #[test]
 fn skip_deployments_check_stops_after_the_running_check() {
-    let fake = scenario(json!({
-        "describe-services": [file("describe-services/web-steady.json"), file("describe-services/web-rolling.json")],
-        "describe-task-definition": [file("describe-task-definition/web-1.json")],
-    }));
+    let fake = from_steady(&[file("describe-services/web-rolling.json")]);
     let assert = deploy(&fake, &["--skip-deployments-check"]).success();
     assert_eq!(
         lines(&stdout_of(&assert)).last().copied(),
@@ -842,15 +766,7 @@ fn skip_deployments_check_stops_after_the_running_check() {
 
 #[test]
 fn an_aws_error_while_watching_rolls_back() {
-    let fake = scenario(json!({
-        "describe-services": [
-            file("describe-services/web-steady.json"),
-            {"exit": 254, "stderr": "\nAn error occurred (AccessDeniedException) when calling the DescribeServices operation: User is not authorized"},
-            {"json": rolled_back(), "after": {"update-service": 2}},
-        ],
-        "describe-task-definition": [file("describe-task-definition/web-1.json")],
-        "update-service": [{"builtin": true}, answer(rollback_answer())],
-    }));
+    let fake = rolling_back_after(json!({"exit": 254, "stderr": ACCESS_DENIED}), json!({}));
     let assert = deploy(&fake, &["--enable-rollback"]).code(1);
     assert!(stdout_of(&assert).contains(&format!("Rolling back to {WEB_1}\n")));
     let stderr = stderr_of(&assert);
@@ -860,29 +776,8 @@ fn an_aws_error_while_watching_rolls_back() {
 
 #[test]
 fn a_second_deployment_that_never_drains_times_out() {
-    let fake = scenario(json!({
-        "describe-services": [
-            file("describe-services/web-steady.json"),
-            file("describe-services/web-rolling.json"),
-        ],
-        "describe-task-definition": [file("describe-task-definition/web-1.json")],
-    }));
-    let assert = fake
-        .cmd()
-        .args([
-            "-c",
-            "prod",
-            "-n",
-            "web",
-            "-i",
-            IMAGE,
-            "--poll-interval",
-            "0.05",
-            "-t",
-            "1",
-        ])
-        .assert()
-        .code(1);
+    let fake = from_steady(&[file("describe-services/web-rolling.json")]);
+    let assert = deploy_within(&fake, "1", &[]).code(1);
     assert!(
         stdout_of(&assert).ends_with("Waiting for service deployment to complete...\n"),
         "{}",
@@ -893,13 +788,7 @@ fn a_second_deployment_that_never_drains_times_out() {
 
 #[test]
 fn an_aws_error_while_watching_without_rollback_exits_with_the_cli_code() {
-    let fake = scenario(json!({
-        "describe-services": [
-            file("describe-services/web-steady.json"),
-            {"exit": 254, "stderr": "\nAn error occurred (AccessDeniedException) when calling the DescribeServices operation: User is not authorized"},
-        ],
-        "describe-task-definition": [file("describe-task-definition/web-1.json")],
-    }));
+    let fake = from_steady(&[json!({"exit": 254, "stderr": ACCESS_DENIED})]);
     let assert = deploy(&fake, &[]).code(254);
     assert!(
         stderr_of(&assert)

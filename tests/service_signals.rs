@@ -6,7 +6,7 @@ mod common;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{FakeAws, arg_value, fixture};
+use common::{FakeAws, fixture};
 use serde_json::json;
 
 const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web-app:2.0.0";
@@ -46,16 +46,7 @@ fn never_starting() -> FakeAws {
 }
 
 fn start(fake: &FakeAws, extra: &[&str]) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecs-deploy"));
-    for name in [
-        "AWS_PROFILE",
-        "AWS_DEFAULT_REGION",
-        "AWS_REGION",
-        "FAKE_AWS_LATENCY",
-    ] {
-        cmd.env_remove(name);
-    }
-    cmd.envs(fake.envs())
+    fake.command()
         .args(["-c", "prod", "-n", "web", "-i", IMAGE])
         .args(["--poll-interval", "0.1", "-t", "60"])
         .args(extra)
@@ -125,12 +116,7 @@ fn interrupted_with_rollback(signal: &str) {
         "{stdout}"
     );
     assert!(stderr.contains("interrupted"), "{stderr}");
-    let updates = fake.calls_of("update-service");
-    assert_eq!(updates.len(), 2);
-    assert_eq!(
-        arg_value(&updates[1], "--task-definition").as_deref(),
-        Some(WEB_1)
-    );
+    fake.assert_last_task_definition("update-service", 2, WEB_1);
 }
 
 #[test]

@@ -5,44 +5,56 @@
 mod common;
 
 use assert_cmd::assert::Assert;
-use common::{FakeAws, arg_value, fixture, fixture_path};
+use common::{
+    FakeAws, REGISTRABLE, arg_value, contains_null, fixture, fixture_path, stderr_of as stderr,
+    stdout_of as stdout,
+};
 use serde_json::{Map, Value, json};
 
 const ECR_APP: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web-app";
 const ARN_PREFIX: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/";
 const SECRET_ENV_VALUES: &[&str] = &["s3cr3t-db-pass", "tok-should-never-leak"];
 
-/// The keys of the RegisterTaskDefinition input (tags aside), as SPEC §4 lists them.
-const REGISTRABLE: &[&str] = &[
-    "family",
-    "taskRoleArn",
-    "executionRoleArn",
-    "networkMode",
-    "containerDefinitions",
-    "volumes",
-    "placementConstraints",
-    "requiresCompatibilities",
-    "cpu",
-    "memory",
-    "pidMode",
-    "ipcMode",
-    "proxyConfiguration",
-    "inferenceAccelerators",
-    "ephemeralStorage",
-    "runtimePlatform",
-    "enableFaultInjection",
-];
-
 fn arn(reference: &str) -> String {
     format!("{ARN_PREFIX}{reference}")
 }
 
-fn stdout(assert: &Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
+/// Run `ecs-deploy ARGS` against `fake`.
+fn run(fake: &FakeAws, args: &[&str]) -> Assert {
+    fake.cmd().args(args).assert()
 }
 
-fn stderr(assert: &Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+/// `ecs-deploy -d web -i ECR_APP:2.0.0 EXTRA` against `fake`, not yet run.
+fn web_cmd(fake: &FakeAws, extra: &[&str]) -> assert_cmd::Command {
+    let mut cmd = fake.cmd();
+    cmd.args(["-d", "web", "-i", &format!("{ECR_APP}:2.0.0")])
+        .args(extra);
+    cmd
+}
+
+/// Run [`web_cmd`], which must succeed.
+fn deploy_web(fake: &FakeAws, extra: &[&str]) -> Assert {
+    web_cmd(fake, extra).assert().success()
+}
+
+/// A fake for `--max-definitions`: web:1 is described, `listed` is the answer of
+/// list-task-definitions, and the new revision is web:5.
+fn listing(listed: Value) -> FakeAws {
+    FakeAws::new(json!({
+        "next_revision": 5,
+        "ops": {
+            "describe-task-definition": [{"fixture": "describe-task-definition/web-1.json"}],
+            "list-task-definitions": [listed]
+        }
+    }))
+}
+
+/// The `--task-definition` of every deregister-task-definition call.
+fn deregistered(fake: &FakeAws) -> Vec<String> {
+    fake.calls_of("deregister-task-definition")
+        .iter()
+        .map(|c| arg_value(c, "--task-definition").unwrap())
+        .collect()
 }
 
 /// A fake whose describe-task-definition answers with this fixture.
@@ -95,15 +107,6 @@ fn assert_same_json(got: &Value, want: &Value) {
     );
 }
 
-fn contains_null(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::Object(map) => map.values().any(contains_null),
-        Value::Array(items) => items.iter().any(contains_null),
-        _ => false,
-    }
-}
-
 fn images_of(input: &Value) -> Vec<String> {
     input["containerDefinitions"]
         .as_array()
@@ -119,11 +122,7 @@ fn images_of(input: &Value) -> Vec<String> {
 fn two_calls_exact_argv_and_exact_status_lines() {
     let fake = describing("web-1.json");
     let image = format!("{ECR_APP}:2.0.0");
-    let assert = fake
-        .cmd()
-        .args(["-d", "web", "-i", &image])
-        .assert()
-        .success();
+    let assert = run(&fake, &["-d", "web", "-i", &image]).success();
     assert_eq!(
         stdout(&assert),
         format!(
@@ -165,10 +164,7 @@ fn two_calls_exact_argv_and_exact_status_lines() {
 fn the_registered_json_keeps_every_registrable_field_in_order() {
     let fake = describing("web-1.json");
     let image = format!("{ECR_APP}:2.0.0");
-    fake.cmd()
-        .args(["-d", "web:1", "-i", &image])
-        .assert()
-        .success();
+    run(&fake, &["-d", "web:1", "-i", &image]).success();
     let registered = fake.registered();
     assert_eq!(registered.len(), 1);
     let got = &registered[0];
@@ -214,10 +210,7 @@ fn the_registered_json_keeps_every_registrable_field_in_order() {
 #[test]
 fn ec2_definition_keeps_ipc_mode_and_task_level_sizes() {
     let fake = describing("worker-ec2-5.json");
-    fake.cmd()
-        .args(["-d", "worker", "-i", "nginx:1.27"])
-        .assert()
-        .success();
+    run(&fake, &["-d", "worker", "-i", "nginx:1.27"]).success();
     let described = fixture("describe-task-definition/worker-ec2-5.json");
     let got = &fake.registered()[0];
     assert_same_json(got, &expected_input(&described, &[("proxy", "nginx:1.27")]));
@@ -237,10 +230,11 @@ fn ec2_definition_keeps_ipc_mode_and_task_level_sizes() {
 #[test]
 fn an_arn_is_passed_through_as_given() {
     let fake = describing("web-1.json");
-    fake.cmd()
-        .args(["-d", &arn("web:1"), "-i", &format!("{ECR_APP}:2.0.0")])
-        .assert()
-        .success();
+    run(
+        &fake,
+        &["-d", &arn("web:1"), "-i", &format!("{ECR_APP}:2.0.0")],
+    )
+    .success();
     assert_eq!(
         arg_value(&fake.calls()[0], "--task-definition").as_deref(),
         Some(arn("web:1").as_str())
@@ -252,18 +246,18 @@ fn an_arn_is_passed_through_as_given() {
 #[test]
 fn several_images_one_per_repository() {
     let fake = describing("worker-ec2-5.json");
-    let assert = fake
-        .cmd()
-        .args([
+    let assert = run(
+        &fake,
+        &[
             "-d",
             "worker",
             "-i",
             "registry.example.com:5000/team/tool:3.2",
             "-i",
             "docker.io/library/redis:7.4",
-        ])
-        .assert()
-        .success();
+        ],
+    )
+    .success();
     let out = stdout(&assert);
     assert!(out.starts_with(
         "Using image name: registry.example.com:5000/team/tool:3.2\nUsing image name: docker.io/library/redis:7.4\n"
@@ -281,21 +275,18 @@ fn several_images_one_per_repository() {
 #[test]
 fn two_images_of_one_repository_are_a_usage_error() {
     let fake = describing("worker-ec2-5.json");
-    fake.cmd()
-        .args(["-d", "worker", "-i", "nginx:1", "-i", "library/nginx:2"])
-        .assert()
-        .code(3);
+    run(
+        &fake,
+        &["-d", "worker", "-i", "nginx:1", "-i", "library/nginx:2"],
+    )
+    .code(3);
     assert!(fake.calls().is_empty());
 }
 
 #[test]
 fn tag_only_retags_every_container() {
     let fake = describing("worker-ec2-5.json");
-    let assert = fake
-        .cmd()
-        .args(["-d", "worker", "-i", "ignore", "-to", "2025.11"])
-        .assert()
-        .success();
+    let assert = run(&fake, &["-d", "worker", "-i", "ignore", "-to", "2025.11"]).success();
     assert!(stdout(&assert).starts_with("Using image name: 2025.11\n"));
     assert_eq!(
         images_of(&fake.registered()[0]),
@@ -310,10 +301,7 @@ fn tag_only_retags_every_container() {
 #[test]
 fn tag_only_long_form_on_the_web_family() {
     let fake = describing("web-1.json");
-    fake.cmd()
-        .args(["-d", "web", "-i", "ignore", "--tag-only", "9.9.9"])
-        .assert()
-        .success();
+    run(&fake, &["-d", "web", "-i", "ignore", "--tag-only", "9.9.9"]).success();
     assert_eq!(
         images_of(&fake.registered()[0]),
         [
@@ -343,11 +331,11 @@ fn task_definition_file_wrapped_and_bare() {
     let want = expected_input(&described, &[("app", &image)]);
     for file in [wrapped, bare] {
         let fake = describing("web-1.json");
-        let assert = fake
-            .cmd()
-            .args(["-d", "web", "-i", &image, "--task-definition-file", &file])
-            .assert()
-            .success();
+        let assert = run(
+            &fake,
+            &["-d", "web", "-i", &image, "--task-definition-file", &file],
+        )
+        .success();
         assert!(stdout(&assert).contains("Task definition updated successfully"));
         assert_eq!(
             fake.ops(),
@@ -369,18 +357,18 @@ fn legacy_file_with_nulls_registers_cleanly() {
     }));
     let file = fixture_path("describe-task-definition/legacy-nulls.json");
     let image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/legacy:2020.01";
-    let assert = fake
-        .cmd()
-        .args([
+    let assert = run(
+        &fake,
+        &[
             "-d",
             "legacy",
             "-i",
             image,
             "--task-definition-file",
             file.to_str().unwrap(),
-        ])
-        .assert()
-        .success();
+        ],
+    )
+    .success();
     assert!(stdout(&assert).ends_with(&format!(
         "Current task definition: {}\nNew task definition: {}\nTask definition updated successfully\n",
         arn("legacy:7"),
@@ -401,16 +389,7 @@ fn legacy_file_with_nulls_registers_cleanly() {
 #[test]
 fn copy_task_definition_tags() {
     let fake = describing("web-1-tags.json");
-    fake.cmd()
-        .args([
-            "-d",
-            "web",
-            "-i",
-            &format!("{ECR_APP}:2.0.0"),
-            "--copy-task-definition-tags",
-        ])
-        .assert()
-        .success();
+    deploy_web(&fake, &["--copy-task-definition-tags"]);
     let describe = &fake.calls_of("describe-task-definition")[0];
     assert_eq!(
         describe["argv"],
@@ -443,10 +422,7 @@ fn copy_task_definition_tags() {
 #[test]
 fn without_the_flag_no_tags_are_asked_for_or_sent() {
     let fake = describing("web-1-tags.json");
-    fake.cmd()
-        .args(["-d", "web", "-i", &format!("{ECR_APP}:2.0.0")])
-        .assert()
-        .success();
+    deploy_web(&fake, &[]);
     assert!(arg_value(&fake.calls()[0], "--include").is_none());
     assert!(fake.registered()[0].get("tags").is_none());
 }
@@ -456,10 +432,7 @@ fn without_the_flag_no_tags_are_asked_for_or_sent() {
 #[test]
 fn the_input_file_is_private() {
     let fake = describing("web-1.json");
-    fake.cmd()
-        .args(["-d", "web", "-i", &format!("{ECR_APP}:2.0.0")])
-        .assert()
-        .success();
+    deploy_web(&fake, &[]);
     let register = &fake.calls_of("register-task-definition")[0];
     assert_eq!(register["input_mode"], "600");
     // And it is gone afterwards.
@@ -474,11 +447,7 @@ fn the_input_file_is_private() {
 #[test]
 fn environment_values_never_reach_argv_or_verbose_output() {
     let fake = describing("web-1.json");
-    let assert = fake
-        .cmd()
-        .args(["-v", "-d", "web", "-i", &format!("{ECR_APP}:2.0.0")])
-        .assert()
-        .success();
+    let assert = deploy_web(&fake, &["-v"]);
     let (out, err) = (stdout(&assert), stderr(&assert));
     // -v traces both calls.
     assert!(err.contains("describe-task-definition"), "{err}");
@@ -505,21 +474,7 @@ fn credentials_go_through_the_environment_only() {
     let fake = describing("web-1.json");
     let key = "AKIAEXAMPLEKEY123456";
     let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-    let assert = fake
-        .cmd()
-        .args([
-            "-v",
-            "-k",
-            key,
-            "-s",
-            secret,
-            "-d",
-            "web",
-            "-i",
-            &format!("{ECR_APP}:2.0.0"),
-        ])
-        .assert()
-        .success();
+    let assert = deploy_web(&fake, &["-v", "-k", key, "-s", secret]);
     let calls = fake.calls();
     assert_eq!(calls.len(), 2);
     for call in &calls {
@@ -538,19 +493,7 @@ fn credentials_go_through_the_environment_only() {
 #[test]
 fn region_and_profile_become_global_options() {
     let fake = describing("web-1.json");
-    fake.cmd()
-        .args([
-            "-r",
-            "eu-west-1",
-            "-p",
-            "deploy",
-            "-d",
-            "web",
-            "-i",
-            &format!("{ECR_APP}:2.0.0"),
-        ])
-        .assert()
-        .success();
+    deploy_web(&fake, &["-r", "eu-west-1", "-p", "deploy"]);
     for argv in fake.argvs() {
         assert_eq!(
             argv[..7],
@@ -566,19 +509,7 @@ fn region_and_profile_become_global_options() {
         );
     }
     let fake = describing("web-1.json");
-    fake.cmd()
-        .args([
-            "--region",
-            "eu-west-1",
-            "--profile",
-            "deploy",
-            "-d",
-            "web",
-            "-i",
-            &format!("{ECR_APP}:2.0.0"),
-        ])
-        .assert()
-        .success();
+    deploy_web(&fake, &["--region", "eu-west-1", "--profile", "deploy"]);
     assert!(
         fake.argvs()
             .iter()
@@ -589,11 +520,10 @@ fn region_and_profile_become_global_options() {
 #[test]
 fn children_get_an_empty_pager_and_the_users_environment() {
     let fake = describing("web-1.json");
-    fake.cmd()
+    web_cmd(&fake, &[])
         .env("AWS_PAGER", "less")
         .env("AWS_ENDPOINT_URL", "http://localhost:4566")
         .env("AWS_PROFILE", "from-env")
-        .args(["-d", "web", "-i", &format!("{ECR_APP}:2.0.0")])
         .assert()
         .success();
     for call in fake.calls() {
@@ -609,25 +539,8 @@ fn children_get_an_empty_pager_and_the_users_environment() {
 #[test]
 fn max_definitions_deregisters_the_oldest_beyond_n() {
     // The new revision is web:5, the newest of the listed web:1..web:5.
-    let fake = FakeAws::new(json!({
-        "next_revision": 5,
-        "ops": {
-            "describe-task-definition": [{"fixture": "describe-task-definition/web-1.json"}],
-            "list-task-definitions": [{"fixture": "list-task-definitions/web-active.json"}]
-        }
-    }));
-    let assert = fake
-        .cmd()
-        .args([
-            "-d",
-            "web",
-            "-i",
-            &format!("{ECR_APP}:2.0.0"),
-            "--max-definitions",
-            "3",
-        ])
-        .assert()
-        .success();
+    let fake = listing(json!({"fixture": "list-task-definitions/web-active.json"}));
+    let assert = deploy_web(&fake, &["--max-definitions", "3"]);
     assert_eq!(
         fake.ops(),
         [
@@ -654,11 +567,7 @@ fn max_definitions_deregisters_the_oldest_beyond_n() {
             "ASC"
         ])
     );
-    let deregistered: Vec<String> = fake
-        .calls_of("deregister-task-definition")
-        .iter()
-        .map(|c| arg_value(c, "--task-definition").unwrap())
-        .collect();
+    let deregistered = deregistered(&fake);
     assert_eq!(deregistered, [arn("web:1"), arn("web:2")]);
     let out = stdout(&assert);
     assert!(out.contains(&format!("New task definition: {}", arn("web:5"))));
@@ -678,67 +587,20 @@ fn max_definitions_ignores_other_families_sharing_the_prefix() {
     arns.insert(0, json!(arn("web-admin:1")));
     arns.insert(3, json!(arn("web-admin:2")));
     arns.push(json!(arn("webhooks:9")));
-    let fake = FakeAws::new(json!({
-        "next_revision": 5,
-        "ops": {
-            "describe-task-definition": [{"fixture": "describe-task-definition/web-1.json"}],
-            "list-task-definitions": [{"json": listed}]
-        }
-    }));
-    fake.cmd()
-        .args([
-            "-d",
-            "web",
-            "-i",
-            &format!("{ECR_APP}:2.0.0"),
-            "--max-definitions",
-            "4",
-        ])
-        .assert()
-        .success();
-    let deregistered: Vec<String> = fake
-        .calls_of("deregister-task-definition")
-        .iter()
-        .map(|c| arg_value(c, "--task-definition").unwrap())
-        .collect();
-    assert_eq!(deregistered, [arn("web:1")]);
+    let fake = listing(json!({"json": listed}));
+    deploy_web(&fake, &["--max-definitions", "4"]);
+    assert_eq!(deregistered(&fake), [arn("web:1")]);
 }
 
 #[test]
 fn max_definitions_with_few_revisions_deregisters_nothing() {
-    let fake = FakeAws::new(json!({
-        "next_revision": 5,
-        "ops": {
-            "describe-task-definition": [{"fixture": "describe-task-definition/web-1.json"}],
-            "list-task-definitions": [{"fixture": "list-task-definitions/web-active.json"}]
-        }
-    }));
-    fake.cmd()
-        .args([
-            "-d",
-            "web",
-            "-i",
-            &format!("{ECR_APP}:2.0.0"),
-            "--max-definitions",
-            "5",
-        ])
-        .assert()
-        .success();
+    let fake = listing(json!({"fixture": "list-task-definitions/web-active.json"}));
+    deploy_web(&fake, &["--max-definitions", "5"]);
     assert!(fake.calls_of("deregister-task-definition").is_empty());
     // Zero or negative keeps everything, without even listing.
     for keep in ["0", "-1"] {
         let fake = describing("web-1.json");
-        fake.cmd()
-            .args([
-                "-d",
-                "web",
-                "-i",
-                &format!("{ECR_APP}:2.0.0"),
-                "--max-definitions",
-                keep,
-            ])
-            .assert()
-            .success();
+        deploy_web(&fake, &["--max-definitions", keep]);
         assert_eq!(
             fake.ops(),
             ["describe-task-definition", "register-task-definition"]

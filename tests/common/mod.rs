@@ -118,20 +118,7 @@ impl FakeAws {
 
     /// `ecs-deploy` wired to this fake, with the caller's AWS settings removed.
     pub fn cmd(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ecs-deploy"));
-        for name in SCRUBBED_ENV {
-            cmd.env_remove(name);
-        }
-        for (name, value) in self.envs() {
-            cmd.env(name, value);
-        }
-        // Keep the CLI from reading the developer's ~/.aws if anything ever looks.
-        cmd.env("AWS_CONFIG_FILE", self.dir.path().join("no-aws-config"));
-        cmd.env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            self.dir.path().join("no-aws-credentials"),
-        );
-        cmd
+        assert_cmd::Command::from_std(self.command())
     }
 
     /// Like [`FakeAws::cmd`], as a plain `std::process::Command` (for tests that must
@@ -144,6 +131,7 @@ impl FakeAws {
         for (name, value) in self.envs() {
             cmd.env(name, value);
         }
+        // Keep the CLI from reading the developer's ~/.aws if anything ever looks.
         cmd.env("AWS_CONFIG_FILE", self.dir.path().join("no-aws-config"));
         cmd.env(
             "AWS_SHARED_CREDENTIALS_FILE",
@@ -205,6 +193,60 @@ impl FakeAws {
                     .unwrap_or_default()
             })
             .collect()
+    }
+
+    /// Assert that `op` was called `count` times, the last time with `--task-definition
+    /// task_definition` (e.g. the second update-service of a rollback).
+    pub fn assert_last_task_definition(&self, op: &str, count: usize, task_definition: &str) {
+        let calls = self.calls_of(op);
+        assert_eq!(calls.len(), count);
+        assert_eq!(
+            arg_value(&calls[count - 1], "--task-definition").as_deref(),
+            Some(task_definition)
+        );
+    }
+}
+
+/// Standard output of a finished run, as text.
+pub fn stdout_of(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
+}
+
+/// Standard error of a finished run, as text.
+pub fn stderr_of(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
+
+/// The keys of the RegisterTaskDefinition input (tags aside: they need their own flag),
+/// as SPEC §4 lists them. Written out here on purpose, not taken from `src/`: the tests
+/// are the oracle.
+pub const REGISTRABLE: &[&str] = &[
+    "family",
+    "taskRoleArn",
+    "executionRoleArn",
+    "networkMode",
+    "containerDefinitions",
+    "volumes",
+    "placementConstraints",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "pidMode",
+    "ipcMode",
+    "proxyConfiguration",
+    "inferenceAccelerators",
+    "ephemeralStorage",
+    "runtimePlatform",
+    "enableFaultInjection",
+];
+
+/// Whether a null appears anywhere in `value`.
+pub fn contains_null(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Object(map) => map.values().any(contains_null),
+        Value::Array(items) => items.iter().any(contains_null),
+        _ => false,
     }
 }
 
