@@ -12,5 +12,6 @@ pub mod options;
 pub mod report;
 pub mod run_task;
 pub mod signals;
+pub mod task;
 pub mod taskdef;
 pub mod watch;

@@ -16,6 +16,7 @@ use crate::filters;
 use crate::options::RunTask;
 use crate::report::StoppedTask;
 use crate::signals;
+use crate::task::Container;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -45,14 +46,6 @@ struct Task {
     stopped_reason: String,
     stop_code: String,
     containers: Vec<Container>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Container {
-    name: String,
-    exit_code: Option<i64>,
-    reason: String,
 }
 
 /// Why the wait ended without a stopped task.
@@ -110,9 +103,7 @@ fn describe_failures(failures: &[Failure]) -> String {
 
 /// How one container ended, for stderr and the JSON report.
 fn container_line(container: &Container, essential: bool) -> String {
-    let code = container
-        .exit_code
-        .map_or_else(|| "no exit code".to_string(), |c| format!("exit code {c}"));
+    let code = container.exit_text();
     let kind = if essential {
         "essential"
     } else {

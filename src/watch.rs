@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::filters;
 use crate::report::StoppedTask;
 use crate::signals;
+use crate::task::Container;
 
 /// describe-tasks takes at most 100 ARNs per call.
 const DESCRIBE_TASKS_CHUNK: usize = 100;
@@ -80,14 +81,6 @@ struct Task {
     containers: Vec<Container>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Container {
-    name: String,
-    exit_code: Option<i64>,
-    reason: String,
-}
-
 fn unexpected(e: Error) -> CallError {
     CallError {
         code: 255,
@@ -146,10 +139,7 @@ fn describe_stopped(task: &Task) -> StoppedTask {
         .containers
         .iter()
         .map(|c| {
-            let exit = c.exit_code.map_or_else(
-                || "no exit code".to_string(),
-                |code| format!("exit code {code}"),
-            );
+            let exit = c.exit_text();
             if c.reason.is_empty() {
                 format!("{}: {exit}", c.name)
             } else {
