@@ -95,10 +95,14 @@ fn reason(stderr: &str, code: i32) -> String {
         )
 }
 
+/// The `aws` program on PATH (exit 4 when there is none).
+pub fn find_program() -> Result<PathBuf> {
+    which::which("aws").map_err(|_| Error::AwsNotFound)
+}
+
 impl Aws {
-    /// Find `aws` on PATH and remember how every call must be made.
-    pub fn locate(credentials: &Credentials, verbose: bool) -> Result<Aws> {
-        let program = which::which("aws").map_err(|_| Error::AwsNotFound)?;
+    /// Remember how every call must be made: which program, global options, environment.
+    pub fn new(program: PathBuf, credentials: &Credentials, verbose: bool) -> Aws {
         let mut env = vec![("AWS_PAGER", String::new())];
         let mut secrets = Vec::new();
         if let Some(key) = &credentials.access_key {
@@ -109,7 +113,7 @@ impl Aws {
             env.push(("AWS_SECRET_ACCESS_KEY", secret.clone()));
             secrets.push(secret.clone());
         }
-        Ok(Aws {
+        Aws {
             program,
             region: credentials.region.clone(),
             profile: credentials.profile.clone(),
@@ -118,7 +122,7 @@ impl Aws {
             secrets,
             verbose,
             calls: std::cell::Cell::new(0),
-        })
+        }
     }
 
     /// How many times `aws` has been run so far.

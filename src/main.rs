@@ -5,50 +5,20 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use ecs_deploy::aws::Aws;
+use ecs_deploy::aws::{self, Aws};
 use ecs_deploy::cli::{self, Cli};
 use ecs_deploy::error::Result;
-use ecs_deploy::options::{self, Options};
+use ecs_deploy::options::Options;
 use ecs_deploy::report::Report;
 use ecs_deploy::{deploy, signals};
 
 fn main() -> ExitCode {
-    let args = cli::normalise_args(std::env::args_os());
-    if args.len() <= 1 {
-        // The script prints its usage and exits 3 when called without arguments.
-        println!("{}", Cli::command().render_help());
-        return ExitCode::from(3);
-    }
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match parse_command_line() {
         Ok(cli) => cli,
-        Err(e) if e.use_stderr() => {
-            let _ = e.print();
-            return ExitCode::from(3);
-        }
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
+        Err(code) => return code,
     };
-    if cli.version {
-        println!("{}", env!("CARGO_PKG_VERSION"));
-        return ExitCode::SUCCESS;
-    }
-    // Generated from the clap definition; no other argument is needed (the script's checks
-    // of -n/-d/-c/-i live in Options, which is never reached).
-    if let Some(shell) = cli.completions {
-        let mut text = Vec::new();
-        clap_complete::generate(shell, &mut Cli::command(), "ecs-deploy", &mut text);
-        return print_generated(&text);
-    }
-    if cli.man {
-        let mut text = Vec::new();
-        let command = Cli::command().version(env!("CARGO_PKG_VERSION"));
-        if let Err(e) = clap_mangen::Man::new(command).render(&mut text) {
-            eprintln!("ecs-deploy: cannot render the man page: {e}");
-            return ExitCode::from(1);
-        }
-        return print_generated(&text);
+    if let Some(code) = print_version_or_docs(&cli) {
+        return code;
     }
     let report = Report::new(cli.output, cli.dry_run);
     let result = run(&cli, &report);
@@ -66,6 +36,49 @@ fn main() -> ExitCode {
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
+/// Parse argv (with `-to` normalised); usage problems exit 3, as in the script.
+fn parse_command_line() -> std::result::Result<Cli, ExitCode> {
+    let args = cli::normalise_args(std::env::args_os());
+    if args.len() <= 1 {
+        // The script prints its usage and exits 3 when called without arguments.
+        println!("{}", Cli::command().render_help());
+        return Err(ExitCode::from(3));
+    }
+    Cli::try_parse_from(args).map_err(|e| {
+        let _ = e.print();
+        // --help goes through here too, and is a success.
+        if e.use_stderr() {
+            ExitCode::from(3)
+        } else {
+            ExitCode::SUCCESS
+        }
+    })
+}
+
+/// `--version`, `--completions SHELL` and `--man` need no other argument (the script's
+/// checks of -n/-d/-c/-i live in Options, which is never reached for them).
+fn print_version_or_docs(cli: &Cli) -> Option<ExitCode> {
+    if cli.version {
+        println!("{}", env!("CARGO_PKG_VERSION"));
+        return Some(ExitCode::SUCCESS);
+    }
+    if let Some(shell) = cli.completions {
+        let mut text = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "ecs-deploy", &mut text);
+        return Some(print_generated(&text));
+    }
+    if cli.man {
+        let mut text = Vec::new();
+        let command = Cli::command().version(env!("CARGO_PKG_VERSION"));
+        if let Err(e) = clap_mangen::Man::new(command).render(&mut text) {
+            eprintln!("ecs-deploy: cannot render the man page: {e}");
+            return Some(ExitCode::from(1));
+        }
+        return Some(print_generated(&text));
+    }
+    None
+}
+
 /// Write generated text (completions, man page) to stdout; a closed pipe is not an error.
 fn print_generated(text: &[u8]) -> ExitCode {
     let mut out = std::io::stdout().lock();
@@ -81,9 +94,9 @@ fn print_generated(text: &[u8]) -> ExitCode {
 
 fn run(cli: &Cli, report: &Report) -> Result<()> {
     // The script looks for aws before it checks the arguments (exit 4 comes first).
-    Aws::locate(&options::Credentials::default(), false)?;
+    let program = aws::find_program()?;
     let options = Options::from_cli(cli, &|name| std::env::var(name).ok())?;
-    let mut aws = Aws::locate(&options.credentials, options.verbose)?;
+    let mut aws = Aws::new(program, &options.credentials, options.verbose);
     signals::install();
     if let Some(role) = &options.credentials.assume_role {
         aws.assume_role(role)?;
