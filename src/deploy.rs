@@ -44,6 +44,24 @@ pub fn family_of(task_definition: &str) -> &str {
     }
 }
 
+/// ECS says "Cluster not found." without naming it; say which one, and what to check.
+fn name_missing_cluster(error: Error, cluster: &str) -> Error {
+    match error {
+        Error::Aws {
+            step,
+            code,
+            message,
+        } if message.contains("ClusterNotFound") => Error::Aws {
+            step,
+            code,
+            message: format!(
+                "cluster '{cluster}' was not found; check -c (and the region): {message}"
+            ),
+        },
+        other => other,
+    }
+}
+
 /// A SIGINT/SIGTERM that arrived before the service was touched ends the run there.
 fn stop_if_interrupted(what: &str) -> Result<()> {
     if crate::signals::interrupted() {
@@ -99,20 +117,7 @@ impl Deploy<'_> {
                     arg(service),
                 ],
             )
-            .map_err(|e| match e {
-                Error::Aws {
-                    step,
-                    code,
-                    message,
-                } if message.contains("ClusterNotFound") => Error::Aws {
-                    step,
-                    code,
-                    message: format!(
-                        "cluster '{cluster}' was not found; check -c (and the region): {message}"
-                    ),
-                },
-                other => other,
-            })?;
+            .map_err(|e| name_missing_cluster(e, cluster))?;
         let found = filters::run(&filters::FIRST_SERVICE, &answer)?;
         if found.is_null() {
             let reason = filters::run(&filters::SERVICE_FAILURE_REASON, &answer)?;
