@@ -29,6 +29,12 @@ pub struct Service {
     pub known_events: Vec<String>,
 }
 
+/// A registered revision: its ARN and the definition it was registered from.
+pub struct Registered {
+    pub arn: String,
+    pub definition: Value,
+}
+
 fn arg(text: &str) -> String {
     text.to_string()
 }
@@ -185,7 +191,7 @@ impl Deploy<'_> {
     // Steps 2 and 3 ----------------------------------------------------------------------
 
     /// Build the new definition and register it; `None` on a dry run.
-    fn register_new_revision(&self, described: &Value) -> Result<Option<String>> {
+    fn register_new_revision(&self, described: &Value) -> Result<Option<Registered>> {
         let base = match &self.options.task_definition_file {
             Some(path) => taskdef::parse_file(path)?,
             None => described.clone(),
@@ -220,7 +226,10 @@ impl Deploy<'_> {
         })?;
         self.report
             .record(|o| o.new_task_definition = Some(arn.to_string()));
-        Ok(Some(arn.to_string()))
+        Ok(Some(Registered {
+            arn: arn.to_string(),
+            definition: input,
+        }))
     }
 
     // -d mode --------------------------------------------------------------------------
@@ -232,11 +241,11 @@ impl Deploy<'_> {
             .status(format!("Current task definition: {current_arn}"));
         self.report
             .record(|o| o.previous_task_definition = Some(current_arn.clone()));
-        let Some(new_arn) = self.register_new_revision(&described)? else {
+        let Some(new) = self.register_new_revision(&described)? else {
             return Ok(());
         };
         self.report
-            .status(format!("New task definition: {new_arn}"));
+            .status(format!("New task definition: {}", new.arn));
         if let (
             Some(run),
             Target::TaskDefinition {
@@ -245,14 +254,11 @@ impl Deploy<'_> {
             },
         ) = (&self.options.run_task, &self.options.target)
         {
-            let ran = run_task::run(self, cluster, &new_arn, run);
-            if ran.is_ok() {
-                self.prune_old_revisions(&new_arn)?;
-            }
-            return ran;
+            run_task::run(self, cluster, &new, run)?;
+            return self.prune_old_revisions(&new.arn);
         }
         self.report.status("Task definition updated successfully");
-        self.prune_old_revisions(&new_arn)
+        self.prune_old_revisions(&new.arn)
     }
 
     // The service flow -------------------------------------------------------------------
@@ -269,13 +275,13 @@ impl Deploy<'_> {
             .status(format!("Current task definition: {base_arn}"));
         self.report
             .record(|o| o.previous_task_definition = Some(current.task_definition.clone()));
-        let Some(new_arn) = self.register_new_revision(&described)? else {
+        let Some(new) = self.register_new_revision(&described)? else {
             return Ok(());
         };
+        let new_arn = new.arn;
         self.report
             .status(format!("New task definition: {new_arn}"));
-        let definition = filters::run(&filters::TASK_DEFINITION, &described)?;
-        let health_checked = filters::run(&filters::HAS_ESSENTIAL_HEALTH_CHECK, &definition)?
+        let health_checked = filters::run(&filters::HAS_ESSENTIAL_HEALTH_CHECK, &new.definition)?
             .as_bool()
             .unwrap_or(false);
 

@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::deploy::Deploy;
+use crate::deploy::{Deploy, Registered};
 use crate::error::{Error, Result};
 use crate::filters;
 use crate::options::RunTask;
@@ -124,11 +124,12 @@ struct OneOff<'a, 'b> {
     missing_reported: bool,
 }
 
-pub fn run(deploy: &Deploy, cluster: &str, task_definition: &str, options: &RunTask) -> Result<()> {
-    // Which containers must exit 0 is a property of the definition that runs: read it from
-    // the registered revision (describe-tasks does not say which containers are essential).
+pub fn run(deploy: &Deploy, cluster: &str, new: &Registered, options: &RunTask) -> Result<()> {
+    let task_definition = new.arn.as_str();
+    // Which containers must exit 0 is a property of the definition that runs (describe-tasks
+    // does not say which containers are essential).
     let essential = if options.wait_for_success {
-        Some(essential_containers(deploy, task_definition)?)
+        Some(essential_containers(&new.definition)?)
     } else {
         None
     };
@@ -182,14 +183,9 @@ pub fn run(deploy: &Deploy, cluster: &str, task_definition: &str, options: &RunT
     }
 }
 
-fn essential_containers(deploy: &Deploy, task_definition: &str) -> Result<HashSet<String>> {
-    let described = deploy.aws.ecs(
-        "describe-task-definition",
-        &["--task-definition".to_string(), task_definition.to_string()],
-    )?;
-    let definition = filters::run(&filters::TASK_DEFINITION, &described)?;
+fn essential_containers(definition: &Value) -> Result<HashSet<String>> {
     let names: Vec<String> =
-        filters::extract(&filters::ESSENTIAL_CONTAINER_NAMES, &definition, &[])?;
+        filters::extract(&filters::ESSENTIAL_CONTAINER_NAMES, definition, &[])?;
     Ok(names.into_iter().collect())
 }
 
