@@ -38,7 +38,8 @@ pub const TASK_DEFINITION: Jq = jq(
 pub const TASK_DEFINITION_TAGS: Jq = jq("task definition tags", r#".tags // []"#);
 
 /// The keys `register-task-definition` accepts, in the input's own order, with nulls
-/// dropped at every depth (the AWS CLI rejects a null anywhere in its input).
+/// dropped at every depth, array items included (the AWS CLI rejects a null anywhere in
+/// its input, e.g. `"command": ["run", null]`).
 pub const REGISTRABLE_FIELDS: Jq = jq(
     "registrable fields",
     r#"with_entries(select(.value != null and (.key as $k | [
@@ -46,7 +47,8 @@ pub const REGISTRABLE_FIELDS: Jq = jq(
         "volumes", "placementConstraints", "requiresCompatibilities", "cpu", "memory",
         "pidMode", "ipcMode", "proxyConfiguration", "inferenceAccelerators",
         "ephemeralStorage", "runtimePlatform", "enableFaultInjection"] | any(. == $k))))
-      | walk(if type == "object" then with_entries(select(.value != null)) else . end)"#,
+      | walk(if type == "object" then with_entries(select(.value != null))
+             elif type == "array" then map(select(. != null)) else . end)"#,
 );
 
 /// `[{name, image}]` of every container, in order (image is null when missing).
@@ -70,7 +72,7 @@ pub const HAS_ESSENTIAL_HEALTH_CHECK: Jq = jq(
     r#"any((.containerDefinitions // [])[]; (.essential != false) and .healthCheck != null)"#,
 );
 
-/// Same family, any revision: the family name of an ARN or `family:rev`.
+/// The ARN of a task definition (the inner object of a describe answer).
 pub const TASK_DEFINITION_ARN: Jq = jq("task definition ARN", r#".taskDefinitionArn"#);
 
 /// First (and only) service of a `describe-services` answer, or null.
@@ -169,14 +171,6 @@ pub const ONE_OFF_TASK: Jq = Jq {
     }"#,
     vars: &["$arn"],
 };
-
-/// Nulls dropped at every depth, array items included (`"command": ["a", null]`): the AWS
-/// CLI rejects a null anywhere in the register-task-definition input.
-pub const WITHOUT_NULLS: Jq = jq(
-    "without nulls",
-    r#"walk(if type == "object" then with_entries(select(.value != null))
-           elif type == "array" then map(select(. != null)) else . end)"#,
-);
 
 thread_local! {
     static CACHE: RefCell<HashMap<&'static str, jaq_core::Filter<data::JustLut<Val>>>> =
@@ -312,7 +306,6 @@ pub const ALL: &[Jq] = &[
     RUN_TASK_STARTED,
     ESSENTIAL_CONTAINER_NAMES,
     ONE_OFF_TASK,
-    WITHOUT_NULLS,
 ];
 
 #[cfg(test)]

@@ -92,11 +92,6 @@ impl Report {
         update(&mut self.outcome.borrow_mut());
     }
 
-    #[allow(dead_code)]
-    pub fn outcome(&self) -> Outcome {
-        self.outcome.borrow().clone()
-    }
-
     /// Print the JSON result, when asked for, and talk to GitHub Actions when running
     /// there; called once, at the very end.
     pub fn finish(&self) {

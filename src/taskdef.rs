@@ -138,8 +138,7 @@ pub fn rebuild(current: &Value, change: &ImageChange) -> Result<NewDefinition> {
             .collect(),
     );
     let updated = filters::run_with(&filters::SET_CONTAINER_IMAGES, &definition, &[images_var])?;
-    let registrable = filters::run(&filters::REGISTRABLE_FIELDS, &updated)?;
-    let input = filters::run(&filters::WITHOUT_NULLS, &registrable)?;
+    let input = filters::run(&filters::REGISTRABLE_FIELDS, &updated)?;
     Ok(NewDefinition { input, changes })
 }
 
