@@ -192,11 +192,8 @@ impl Deploy<'_> {
 
     /// Build the new definition and register it; `None` on a dry run.
     fn register_new_revision(&self, described: &Value) -> Result<Option<Registered>> {
-        let base = match &self.options.task_definition_file {
-            Some(path) => taskdef::parse_file(path)?,
-            None => described.clone(),
-        };
-        let new = taskdef::rebuild(&base, &self.options.images)?;
+        let base = self.options.base_definition.as_ref().unwrap_or(described);
+        let new = taskdef::rebuild(base, &self.options.images)?;
         for change in &new.changes {
             self.report.progress(format!(
                 "  {}: {} -> {}",

@@ -1,7 +1,6 @@
 //! Validated settings: the bash script's argument checks, in its order and with its exit
 //! codes, turning the raw command line into what the deploy flow needs.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{Cli, OutputFormat};
@@ -60,7 +59,8 @@ pub struct Options {
     pub timeout: Duration,
     pub poll_interval: Duration,
     pub max_definitions: u32,
-    pub task_definition_file: Option<PathBuf>,
+    /// The `--task-definition-file` JSON, read and checked once, before any aws call.
+    pub base_definition: Option<serde_json::Value>,
     pub enable_rollback: bool,
     pub use_latest_task_def: bool,
     pub skip_deployments_check: bool,
@@ -240,9 +240,10 @@ impl Options {
         }
         let images = images(cli, lookup)?;
         // A base file that cannot be used is a usage error: report it before any aws call.
-        if let (Some(path), false) = (&cli.task_definition_file, cli.force_new_deployment) {
-            crate::taskdef::parse_file(path)?;
-        }
+        let base_definition = match (&cli.task_definition_file, cli.force_new_deployment) {
+            (Some(path), false) => Some(crate::taskdef::parse_file(path)?),
+            _ => None,
+        };
         let ignored_images = if cli.force_new_deployment {
             cli.image.clone()
         } else {
@@ -265,7 +266,7 @@ impl Options {
             timeout,
             poll_interval,
             max_definitions,
-            task_definition_file: cli.task_definition_file.clone(),
+            base_definition,
             enable_rollback: cli.enable_rollback,
             use_latest_task_def: cli.use_latest_task_def,
             skip_deployments_check: cli.skip_deployments_check,
