@@ -119,13 +119,25 @@ pub const TASK_ARN_PAGE: Jq = jq(
     r#"{arns: (.taskArns // []), next: (.nextToken // .NextToken)}"#,
 );
 
+/// The fields of a task the tool reads (see `task::Task`), as a jq object construction.
+macro_rules! task_shape {
+    () => {
+        r#"{
+        taskArn: (.taskArn // ""), lastStatus: (.lastStatus // ""),
+        healthStatus: (.healthStatus // ""), stoppedReason: (.stoppedReason // ""),
+        stopCode: (.stopCode // ""),
+        containers: [(.containers // [])[] | {name: (.name // ""), exitCode, reason: (.reason // "")}]}"#
+    };
+}
+
 /// The tasks of one revision in a `describe-tasks` answer.
 pub const TASKS_OF_REVISION: Jq = Jq {
     name: "tasks of the new revision",
-    code: r#"[(.tasks // [])[] | select(.taskDefinitionArn == $arn) | {
-        taskArn: (.taskArn // ""), lastStatus: (.lastStatus // ""), healthStatus: (.healthStatus // ""),
-        stoppedReason: (.stoppedReason // ""), stopCode: (.stopCode // ""),
-        containers: [(.containers // [])[] | {name: (.name // ""), exitCode, reason: (.reason // "")}]}]"#,
+    code: concat!(
+        "[(.tasks // [])[] | select(.taskDefinitionArn == $arn) | ",
+        task_shape!(),
+        "]"
+    ),
     vars: &["$arn"],
 };
 
@@ -161,14 +173,11 @@ pub const ESSENTIAL_CONTAINER_NAMES: Jq = jq(
 /// and the failure reason ECS gave instead (e.g. MISSING).
 pub const ONE_OFF_TASK: Jq = Jq {
     name: "one-off task",
-    code: r#"{
-        task: ([(.tasks // [])[] | select(.taskArn == $arn)][0] | if . == null then null else {
-            lastStatus: (.lastStatus // ""), stoppedReason: (.stoppedReason // ""),
-            stopCode: (.stopCode // ""),
-            containers: [(.containers // [])[] | {name: (.name // ""), exitCode, reason: (.reason // "")}]
-        } end),
-        missing: ((.failures // [])[0].reason)
-    }"#,
+    code: concat!(
+        "{task: ([(.tasks // [])[] | select(.taskArn == $arn)][0] | if . == null then null else ",
+        task_shape!(),
+        " end), missing: ((.failures // [])[0].reason)}"
+    ),
     vars: &["$arn"],
 };
 

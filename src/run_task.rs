@@ -16,7 +16,7 @@ use crate::filters;
 use crate::options::RunTask;
 use crate::report::StoppedTask;
 use crate::signals;
-use crate::task::Container;
+use crate::task::{Container, Task};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -37,15 +37,6 @@ struct Failure {
 struct Observation {
     task: Option<Task>,
     missing: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Task {
-    last_status: String,
-    stopped_reason: String,
-    stop_code: String,
-    containers: Vec<Container>,
 }
 
 /// Why the wait ended without a stopped task.
@@ -218,7 +209,7 @@ impl OneOff<'_, '_> {
                 return Err(Stop::Timeout);
             }
             let next = Instant::now() + self.deploy.options.poll_interval;
-            sleep_until(next.min(deadline))?;
+            signals::sleep_until(next.min(deadline))?;
         }
     }
 
@@ -391,11 +382,9 @@ impl OneOff<'_, '_> {
     }
 }
 
-fn sleep_until(until: Instant) -> std::result::Result<(), Stop> {
-    if signals::sleep_until(until) {
-        Ok(())
-    } else {
-        Err(Stop::Interrupted)
+impl From<signals::Interrupted> for Stop {
+    fn from(_: signals::Interrupted) -> Stop {
+        Stop::Interrupted
     }
 }
 

@@ -28,13 +28,21 @@ pub fn interrupted() -> bool {
     flag().load(Ordering::SeqCst)
 }
 
-/// Sleep until `until`, waking early when a signal arrives; false when interrupted.
-pub fn sleep_until(until: Instant) -> bool {
+/// A SIGINT/SIGTERM arrived.
+#[derive(Debug)]
+pub struct Interrupted;
+
+/// Sleep until `until`, waking early when a signal arrives.
+pub fn sleep_until(until: Instant) -> Result<(), Interrupted> {
     while Instant::now() < until {
         if interrupted() {
-            return false;
+            return Err(Interrupted);
         }
         std::thread::sleep(CHECK_EVERY.min(until.saturating_duration_since(Instant::now())));
     }
-    !interrupted()
+    if interrupted() {
+        Err(Interrupted)
+    } else {
+        Ok(())
+    }
 }

@@ -1,7 +1,19 @@
-//! Containers of an ECS task as `describe-tasks` reports them; shared by the service watch
-//! (stopped tasks of a rollout) and one-off tasks (`--run-task`).
+//! An ECS task as `describe-tasks` reports it (through `filters::TASKS_OF_REVISION` or
+//! `filters::ONE_OFF_TASK`); shared by the service watch (stopped tasks of a rollout) and
+//! one-off tasks (`--run-task`).
 
 use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Task {
+    pub task_arn: String,
+    pub last_status: String,
+    pub health_status: String,
+    pub stopped_reason: String,
+    pub stop_code: String,
+    pub containers: Vec<Container>,
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::filters;
 use crate::report::StoppedTask;
 use crate::signals;
-use crate::task::Container;
+use crate::task::Task;
 
 /// describe-tasks takes at most 100 ARNs per call.
 const DESCRIBE_TASKS_CHUNK: usize = 100;
@@ -69,16 +69,6 @@ struct Snapshot {
 struct ArnPage {
     arns: Vec<String>,
     next: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Task {
-    task_arn: String,
-    health_status: String,
-    stopped_reason: String,
-    stop_code: String,
-    containers: Vec<Container>,
 }
 
 fn unexpected(e: Error) -> CallError {
@@ -248,7 +238,7 @@ impl<'a> Watch<'a> {
         let interval = self.deploy.options.poll_interval;
         if let Some(previous) = self.last_poll {
             // The previous phase's last poll was just made: keep the cadence.
-            sleep_until((previous + interval).min(deadline))?;
+            signals::sleep_until((previous + interval).min(deadline))?;
         }
         let mut failures = 0;
         loop {
@@ -270,7 +260,7 @@ impl<'a> Watch<'a> {
             if Instant::now() >= deadline {
                 return Err(Stop::Timeout);
             }
-            sleep_until((started + wait).min(deadline))?;
+            signals::sleep_until((started + wait).min(deadline))?;
         }
     }
 
@@ -609,10 +599,8 @@ impl<'a> Watch<'a> {
     }
 }
 
-fn sleep_until(until: Instant) -> std::result::Result<(), Stop> {
-    if signals::sleep_until(until) {
-        Ok(())
-    } else {
-        Err(Stop::Interrupted)
+impl From<signals::Interrupted> for Stop {
+    fn from(_: signals::Interrupted) -> Stop {
+        Stop::Interrupted
     }
 }
