@@ -154,20 +154,7 @@ fn for_each_env_value(definition: &mut Value, mut visit: impl FnMut(&str, &str, 
 
 /// The same value with the keys of every object sorted; arrays keep their order.
 pub fn sort_keys(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            Value::Object(
-                entries
-                    .into_iter()
-                    .map(|(k, v)| (k.clone(), sort_keys(v)))
-                    .collect(),
-            )
-        }
-        Value::Array(items) => Value::Array(items.iter().map(sort_keys).collect()),
-        other => other.clone(),
-    }
+    filters::run(&filters::SORTED_KEYS, value).unwrap_or_else(|_| value.clone())
 }
 
 fn pretty_sorted(value: &Value) -> String {

@@ -181,6 +181,13 @@ pub const ONE_OFF_TASK: Jq = Jq {
     vars: &["$arn"],
 };
 
+/// The same value with the keys of every object sorted (arrays keep their order), so that
+/// a diff shows changes of value, not of key order.
+pub const SORTED_KEYS: Jq = jq(
+    "sorted keys",
+    r#"walk(if type == "object" then to_entries | sort_by(.key) | from_entries else . end)"#,
+);
+
 thread_local! {
     static CACHE: RefCell<HashMap<&'static str, jaq_core::Filter<data::JustLut<Val>>>> =
         RefCell::new(HashMap::new());
@@ -315,6 +322,7 @@ pub const ALL: &[Jq] = &[
     RUN_TASK_STARTED,
     ESSENTIAL_CONTAINER_NAMES,
     ONE_OFF_TASK,
+    SORTED_KEYS,
 ];
 
 #[cfg(test)]

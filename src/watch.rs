@@ -449,9 +449,7 @@ impl<'a> Watch<'a> {
             }
         };
         for task in tasks {
-            if !self.reported_tasks.insert(task.task_arn.clone()) {
-                continue;
-            }
+            self.reported_tasks.insert(task.task_arn.clone());
             let stopped = describe_stopped(&task);
             let containers = if stopped.containers.is_empty() {
                 String::new()
