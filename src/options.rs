@@ -121,14 +121,10 @@ fn target(cli: &Cli) -> Result<Target> {
             }),
         },
         (None, Some(task_definition)) => Ok(Target::TaskDefinition {
-            cluster: cluster_of(cli),
+            cluster: cli.cluster.clone(),
             task_definition: task_definition.clone(),
         }),
     }
-}
-
-fn cluster_of(cli: &Cli) -> Option<String> {
-    cli.cluster.clone()
 }
 
 fn run_task(cli: &Cli) -> Result<Option<RunTask>> {
@@ -163,12 +159,10 @@ fn env_tag(var: Option<&String>, lookup: &dyn Fn(&str) -> Option<String>) -> Opt
         .filter(|value| !value.is_empty())
 }
 
+/// The image change to make; `-i` is known to be present unless `--force-new-deployment`.
 fn images(cli: &Cli, lookup: &dyn Fn(&str) -> Option<String>) -> Result<ImageChange> {
     if cli.force_new_deployment {
         return Ok(ImageChange::None);
-    }
-    if cli.image.is_empty() {
-        return Err(Error::NoImage);
     }
     if let Some(tag) = &cli.tag_only {
         image::check_tag(tag).map_err(|why| Error::BadImage {
