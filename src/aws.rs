@@ -1,5 +1,6 @@
 //! The only place that runs the AWS CLI: argv, environment, temp files for JSON input,
-//! retries of throttled calls, and the `--verbose` trace.
+//! retries of throttled calls, and the `--verbose` trace. What the calls mean is the ECS
+//! layer's business (`ecs.rs`); this module only knows how to run one.
 
 use std::io::Write;
 use std::os::unix::process::CommandExt;
@@ -10,28 +11,60 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::filters;
-use crate::options::Credentials;
 use crate::signals;
 
 /// Attempts for a call that AWS throttles, with exponential backoff between them.
 const THROTTLE_ATTEMPTS: u32 = 4;
 const THROTTLE_FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
+/// How the AWS CLI is to be reached: the user's credentials, region and profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub assume_role: Option<String>,
+}
+
+/// What kind of failure a call ended in, which decides what a waiting loop does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Worth another try: throttling, a network error, an answer that could not be read.
+    Transient,
+    /// The call was given up because SIGINT/SIGTERM arrived.
+    Interrupted,
+    /// Asking again will not help.
+    Fatal,
+}
+
 /// Why one call failed.
 #[derive(Debug, Clone)]
 pub struct CallError {
+    /// The step that failed, e.g. `describe-services` or `sts assume-role`.
+    pub step: String,
     pub code: i32,
     pub message: String,
-    pub transient: bool,
-    pub interrupted: bool,
+    pub kind: Failure,
 }
 
 impl CallError {
-    pub fn into_error(self, step: &str) -> Error {
-        Error::Aws {
+    pub fn new(step: &str, code: i32, message: impl Into<String>, kind: Failure) -> CallError {
+        CallError {
             step: step.to_string(),
-            code: self.code,
-            message: self.message,
+            code,
+            message: message.into(),
+            kind,
+        }
+    }
+}
+
+impl From<CallError> for Error {
+    fn from(e: CallError) -> Error {
+        Error::Aws {
+            step: e.step,
+            code: e.code,
+            message: e.message,
         }
     }
 }
@@ -147,8 +180,7 @@ impl Aws {
             None,
             Interrupt::Finish,
             THROTTLE_ATTEMPTS,
-        );
-        let answer = answer.map_err(|e| e.into_error("sts assume-role"))?;
+        )?;
         let credentials = filters::run(&filters::ASSUMED_CREDENTIALS, &answer)?;
         let [Some(key), Some(secret), Some(token)] = [0, 1, 2].map(|i| {
             credentials
@@ -175,14 +207,18 @@ impl Aws {
     }
 
     /// `aws ecs OP ARGS...`; throttling is retried, any other failure is final.
-    pub fn ecs(&self, op: &str, args: &[String]) -> Result<Value> {
+    pub fn ecs(&self, op: &str, args: &[String]) -> std::result::Result<Value, CallError> {
         self.call("ecs", op, args, None, Interrupt::Finish, THROTTLE_ATTEMPTS)
-            .map_err(|e| e.into_error(op))
     }
 
     /// `aws ecs OP --cli-input-json file://TEMP ARGS...`: the JSON goes through a 0600 temp
     /// file, never argv, because task definitions hold environment values.
-    pub fn ecs_with_input(&self, op: &str, input: &Value, args: &[String]) -> Result<Value> {
+    pub fn ecs_with_input(
+        &self,
+        op: &str,
+        input: &Value,
+        args: &[String],
+    ) -> std::result::Result<Value, CallError> {
         self.call(
             "ecs",
             op,
@@ -191,7 +227,6 @@ impl Aws {
             Interrupt::Finish,
             THROTTLE_ATTEMPTS,
         )
-        .map_err(|e| e.into_error(op))
     }
 
     /// One attempt, for polling loops that handle failures (and their own deadline) themselves.
@@ -250,11 +285,13 @@ impl Aws {
     }
 
     fn write_input(input: &Value) -> std::result::Result<tempfile::NamedTempFile, CallError> {
-        let io_error = |e: std::io::Error| CallError {
-            code: 255,
-            message: format!("cannot write the JSON input to a temp file: {e}"),
-            transient: false,
-            interrupted: false,
+        let io_error = |e: std::io::Error| {
+            CallError::new(
+                "writing the JSON input",
+                255,
+                format!("cannot write the JSON input to a temp file: {e}"),
+                Failure::Fatal,
+            )
         };
         // NamedTempFile creates the file with mode 0600.
         let mut file = tempfile::Builder::new()
@@ -275,6 +312,11 @@ impl Aws {
         input: Option<&Value>,
         interrupt: Interrupt,
     ) -> std::result::Result<Value, CallError> {
+        let step = if service == "ecs" {
+            op.to_string()
+        } else {
+            format!("{service} {op}")
+        };
         let input_file = input.map(Self::write_input).transpose()?;
         let input_path = input_file
             .as_ref()
@@ -300,16 +342,13 @@ impl Aws {
 
         self.calls.set(self.calls.get() + 1);
         let started = Instant::now();
-        let outcome = self.wait(expression, interrupt);
+        let outcome = self.wait(&step, expression, interrupt);
         let elapsed = started.elapsed();
-        let result = match outcome {
-            Err(e) => Err(e),
-            Ok(output) => Self::interpret(&output),
-        };
+        let result = outcome.and_then(|output| Self::interpret(&step, &output));
         if self.verbose {
             let status = match &result {
                 Ok(_) => "exit 0".to_string(),
-                Err(e) if e.interrupted => "abandoned (interrupted)".to_string(),
+                Err(e) if e.kind == Failure::Interrupted => "abandoned (interrupted)".to_string(),
                 Err(e) => format!("exit {}", e.code),
             };
             eprintln!(
@@ -323,14 +362,17 @@ impl Aws {
 
     fn wait(
         &self,
+        step: &str,
         expression: duct::Expression,
         interrupt: Interrupt,
     ) -> std::result::Result<std::process::Output, CallError> {
-        let spawn_error = |e: std::io::Error| CallError {
-            code: 255,
-            message: format!("cannot run {}: {e}", self.program.display()),
-            transient: false,
-            interrupted: false,
+        let spawn_error = |e: std::io::Error| {
+            CallError::new(
+                step,
+                255,
+                format!("cannot run {}: {e}", self.program.display()),
+                Failure::Fatal,
+            )
         };
         let handle = expression.start().map_err(spawn_error)?;
         loop {
@@ -342,36 +384,41 @@ impl Aws {
             }
             if interrupt == Interrupt::Abandon && signals::interrupted() {
                 let _ = handle.kill();
-                return Err(CallError {
-                    code: 130,
-                    message: "interrupted".into(),
-                    transient: false,
-                    interrupted: true,
-                });
+                return Err(CallError::new(
+                    step,
+                    130,
+                    "interrupted",
+                    Failure::Interrupted,
+                ));
             }
         }
     }
 
-    fn interpret(output: &std::process::Output) -> std::result::Result<Value, CallError> {
+    fn interpret(
+        step: &str,
+        output: &std::process::Output,
+    ) -> std::result::Result<Value, CallError> {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let code = output.status.code().unwrap_or(255);
         if code != 0 {
-            return Err(CallError {
-                code,
-                message: reason(&stderr, code),
-                transient: is_transient(&stderr),
-                interrupted: false,
-            });
+            let kind = if is_transient(&stderr) {
+                Failure::Transient
+            } else {
+                Failure::Fatal
+            };
+            return Err(CallError::new(step, code, reason(&stderr, code), kind));
         }
         let stdout = String::from_utf8_lossy(&output.stdout);
         if stdout.trim().is_empty() {
             return Ok(Value::Null);
         }
-        serde_json::from_str(&stdout).map_err(|e| CallError {
-            code: 255,
-            message: format!("the AWS CLI printed something that is not JSON ({e})"),
-            transient: false,
-            interrupted: false,
+        serde_json::from_str(&stdout).map_err(|e| {
+            CallError::new(
+                step,
+                255,
+                format!("the AWS CLI printed something that is not JSON ({e})"),
+                Failure::Fatal,
+            )
         })
     }
 

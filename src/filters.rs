@@ -72,31 +72,35 @@ pub const HAS_ESSENTIAL_HEALTH_CHECK: Jq = jq(
     r#"any((.containerDefinitions // [])[]; (.essential != false) and .healthCheck != null)"#,
 );
 
-/// The ARN of a task definition (the inner object of a describe answer).
-pub const TASK_DEFINITION_ARN: Jq = jq("task definition ARN", r#".taskDefinitionArn"#);
+/// The ARN in a `describe-task-definition` answer or a bare definition (null if none).
+pub const DESCRIBED_ARN: Jq = jq(
+    "task definition ARN",
+    r#"(if type == "object" and has("taskDefinition") then .taskDefinition else . end)
+       | if type == "object" then .taskDefinitionArn else null end"#,
+);
 
-/// First (and only) service of a `describe-services` answer, or null.
-pub const FIRST_SERVICE: Jq = jq("service", r#".services[0]"#);
-
-/// Why a `describe-services` answer has no service, e.g. "MISSING".
-pub const SERVICE_FAILURE_REASON: Jq = jq("failure reason", r#"(.failures // [])[0].reason"#);
-
-/// What the flow needs to know of a service before touching it.
-pub const SERVICE_FACTS: Jq = jq(
-    "service facts",
-    r#"{status, taskDefinition, controller: (.deploymentController.type // "ECS")}"#,
+/// The service of a `describe-services` answer, or why there is none (e.g. "MISSING").
+pub const SERVICE: Jq = jq(
+    "service",
+    r#"if ((.services // [])[0]) == null
+       then {service: null, missing: ((.failures // [])[0].reason)}
+       else .services[0] | {missing: null, service: {
+           status: (.status // "ACTIVE"), taskDefinition: (.taskDefinition // ""),
+           controller: (.deploymentController.type // "ECS"),
+           eventIds: [(.events // [])[] | .id // empty]}}
+       end"#,
 );
 
 /// The ARN that `register-task-definition` gave the new revision.
 pub const REGISTERED_ARN: Jq = jq("registered ARN", r#".taskDefinition.taskDefinitionArn"#);
 
 /// What `update-service` says of the deployment it started.
-pub const UPDATE_ROLLOUT: Jq = jq(
+pub const UPDATED_SERVICE: Jq = jq(
     "update-service answer",
     r#".service | {
         desiredCount: (.desiredCount // 0),
         deploymentId: ([(.deployments // [])[] | select(.status == "PRIMARY")][0].id),
-        seenEvents: [(.events // [])[].id]
+        eventIds: [(.events // [])[] | .id // empty]
     }"#,
 );
 
@@ -119,36 +123,26 @@ pub const TASK_ARN_PAGE: Jq = jq(
     r#"{arns: (.taskArns // []), next: (.nextToken // .NextToken)}"#,
 );
 
-/// The fields of a task the tool reads (see `task::Task`), as a jq object construction.
-macro_rules! task_shape {
-    () => {
-        r#"{
-        taskArn: (.taskArn // ""), lastStatus: (.lastStatus // ""),
-        healthStatus: (.healthStatus // ""), stoppedReason: (.stoppedReason // ""),
-        stopCode: (.stopCode // ""),
-        containers: [(.containers // [])[] | {name: (.name // ""), exitCode, reason: (.reason // "")}]}"#
-    };
-}
-
-/// The tasks of one revision in a `describe-tasks` answer.
-pub const TASKS_OF_REVISION: Jq = Jq {
-    name: "tasks of the new revision",
-    code: concat!(
-        "[(.tasks // [])[] | select(.taskDefinitionArn == $arn) | ",
-        task_shape!(),
-        "]"
-    ),
-    vars: &["$arn"],
-};
+/// The tasks of a `describe-tasks` answer (see `task::Task`), and ECS's reason for each
+/// ARN it did not find (e.g. MISSING right after run-task).
+pub const DESCRIBED_TASKS: Jq = jq(
+    "describe-tasks answer",
+    r#"{
+        tasks: [(.tasks // [])[] | {
+            taskArn: (.taskArn // ""), taskDefinitionArn: (.taskDefinitionArn // ""),
+            lastStatus: (.lastStatus // ""), healthStatus: (.healthStatus // ""),
+            stoppedReason: (.stoppedReason // ""), stopCode: (.stopCode // ""),
+            containers: [(.containers // [])[] |
+                {name: (.name // ""), exitCode, reason: (.reason // "")}]}],
+        missing: [(.failures // [])[] | .reason // ""]
+    }"#,
+);
 
 /// Credentials from `sts assume-role`.
 pub const ASSUMED_CREDENTIALS: Jq = jq(
     "assumed credentials",
     r#".Credentials | [.AccessKeyId, .SecretAccessKey, .SessionToken]"#,
 );
-
-/// Ids of the events a service object (one of `describe-services`) already shows.
-pub const SERVICE_EVENT_IDS: Jq = jq("service event ids", r#"[(.events // [])[] | .id // empty]"#);
 
 /// ARNs of `list-task-definitions`.
 pub const TASK_DEFINITION_ARNS: Jq = jq("task definition ARNs", r#".taskDefinitionArns // []"#);
@@ -168,18 +162,6 @@ pub const ESSENTIAL_CONTAINER_NAMES: Jq = jq(
     "essential containers",
     r#"[(.containerDefinitions // [])[] | select(.essential != false) | .name // ""]"#,
 );
-
-/// One task of a `describe-tasks` answer, by ARN (null while ECS does not show it yet),
-/// and the failure reason ECS gave instead (e.g. MISSING).
-pub const ONE_OFF_TASK: Jq = Jq {
-    name: "one-off task",
-    code: concat!(
-        "{task: ([(.tasks // [])[] | select(.taskArn == $arn)][0] | if . == null then null else ",
-        task_shape!(),
-        " end), missing: ((.failures // [])[0].reason)}"
-    ),
-    vars: &["$arn"],
-};
 
 /// The same value with the keys of every object sorted (arrays keep their order), so that
 /// a diff shows changes of value, not of key order.
@@ -307,21 +289,17 @@ pub const ALL: &[Jq] = &[
     CONTAINER_IMAGES,
     SET_CONTAINER_IMAGES,
     HAS_ESSENTIAL_HEALTH_CHECK,
-    TASK_DEFINITION_ARN,
-    FIRST_SERVICE,
-    SERVICE_FAILURE_REASON,
-    ASSUMED_CREDENTIALS,
-    TASK_DEFINITION_ARNS,
-    SERVICE_FACTS,
+    DESCRIBED_ARN,
+    SERVICE,
     REGISTERED_ARN,
-    UPDATE_ROLLOUT,
+    UPDATED_SERVICE,
     ROLLOUT_SNAPSHOT,
     TASK_ARN_PAGE,
-    TASKS_OF_REVISION,
-    SERVICE_EVENT_IDS,
+    DESCRIBED_TASKS,
+    ASSUMED_CREDENTIALS,
+    TASK_DEFINITION_ARNS,
     RUN_TASK_STARTED,
     ESSENTIAL_CONTAINER_NAMES,
-    ONE_OFF_TASK,
     SORTED_KEYS,
 ];
 

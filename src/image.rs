@@ -28,6 +28,25 @@ impl fmt::Display for ImageRef {
     }
 }
 
+/// How the new revision's images are chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageChange {
+    /// One image per repository (`-i`, repeatable).
+    Images(Vec<ImageRef>),
+    /// Every container keeps its repository and gets this tag (`-to`).
+    TagOnly(String),
+}
+
+impl ImageChange {
+    /// What `Using image name:` shows: each `-i` image, or the `-to` tag.
+    pub fn shown(&self) -> Vec<String> {
+        match self {
+            ImageChange::Images(images) => images.iter().map(ToString::to_string).collect(),
+            ImageChange::TagOnly(tag) => vec![tag.clone()],
+        }
+    }
+}
+
 /// Split any image string into repository and pin, without judging it: images already in a
 /// task definition were accepted by ECS and must be read as they are.
 pub fn split(image: &str) -> ImageRef {

@@ -1,15 +1,21 @@
 //! ecs-deploy as a library: the binary in `main.rs` is a thin shell around these modules,
 //! and the property tests in `tests/` reach the pure parts directly.
+//!
+//! Dependencies point one way: `deploy` drives `watch`, `rollback`, `run_task`, `taskdef`
+//! and `dry_run`; they reach AWS only through the `ecs` layer, which alone runs `aws`.
 
 pub mod aws;
 pub mod cli;
 pub mod deploy;
 pub mod dry_run;
+pub mod ecs;
 pub mod error;
 pub mod filters;
 pub mod image;
 pub mod options;
+pub mod poll;
 pub mod report;
+pub mod rollback;
 pub mod run_task;
 pub mod signals;
 pub mod task;

@@ -7,10 +7,12 @@ use clap::{CommandFactory, Parser};
 
 use ecs_deploy::aws::{self, Aws};
 use ecs_deploy::cli::{self, Cli};
+use ecs_deploy::deploy::Deploy;
+use ecs_deploy::ecs::AwsEcs;
 use ecs_deploy::error::Result;
 use ecs_deploy::options::Options;
-use ecs_deploy::report::Report;
-use ecs_deploy::{deploy, signals};
+use ecs_deploy::report::{Report, Status};
+use ecs_deploy::signals;
 
 fn main() -> ExitCode {
     let cli = match parse_command_line() {
@@ -25,8 +27,8 @@ fn main() -> ExitCode {
     if let Err(e) = &result {
         eprintln!("ecs-deploy: {e}");
         report.record(|o| {
-            if o.status == "succeeded" {
-                o.status = "failed";
+            if o.status == Status::Succeeded {
+                o.status = Status::Failed;
             }
             o.failure_reason.get_or_insert_with(|| e.to_string());
         });
@@ -98,13 +100,11 @@ fn run(cli: &Cli, report: &Report) -> Result<()> {
     let options = Options::from_cli(cli, &|name| std::env::var(name).ok())?;
     let mut aws = Aws::new(program, &options.credentials, options.verbose);
     signals::install();
-    if let Some(role) = &options.credentials.assume_role {
-        aws.assume_role(role)?;
+    let result = match &options.credentials.assume_role {
+        Some(role) => aws.assume_role(role),
+        None => Ok(()),
     }
-    deploy::Deploy {
-        options: &options,
-        aws: &aws,
-        report,
-    }
-    .run()
+    .and_then(|()| Deploy::new(&AwsEcs::new(&aws), report, &options).run());
+    report.record(|o| o.aws_calls = aws.call_count());
+    result
 }

@@ -3,75 +3,79 @@
 
 use std::time::Duration;
 
+use serde_json::Value;
+
+use crate::aws::Credentials;
 use crate::cli::{Cli, OutputFormat};
 use crate::error::{Error, Result};
-use crate::image::{self, ImageRef};
+use crate::image::{self, ImageChange};
 
-/// What to deploy to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    Service {
+/// What the run does; each mode carries exactly the settings that apply to it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    /// `-c -n -i`: register a new revision and point the service at it.
+    Deploy {
         cluster: String,
         service: String,
+        revision: Revision,
     },
-    TaskDefinition {
-        cluster: Option<String>,
+    /// `-c -n --force-new-deployment`: redeploy what the service runs.
+    Redeploy {
+        cluster: String,
+        service: String,
+        /// `-i` given anyway: ignored, as in the script, with a note.
+        ignored_images: Vec<String>,
+    },
+    /// `-d`: register a new revision; with `--run-task`, run it once.
+    Register {
         task_definition: String,
+        revision: Revision,
+        run: Option<RunTask>,
     },
 }
 
-/// How new images are chosen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ImageChange {
-    /// One image per repository (`-i`, repeatable).
-    Images(Vec<ImageRef>),
-    /// Every container keeps its repository and gets this tag (`-to`).
-    TagOnly(String),
-    /// `--force-new-deployment`: no new revision.
-    None,
+/// How the new revision is built.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Revision {
+    pub images: ImageChange,
+    /// The `--task-definition-file` JSON, read and checked once, before any aws call.
+    pub base_definition: Option<Value>,
+    pub use_latest_task_def: bool,
+    pub copy_task_definition_tags: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Credentials {
-    pub access_key: Option<String>,
-    pub secret_key: Option<String>,
-    pub region: Option<String>,
-    pub profile: Option<String>,
-    pub assume_role: Option<String>,
-}
-
+/// `--run-task` and its options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunTask {
+    pub cluster: String,
     pub launch_type: Option<String>,
     pub platform_version: Option<String>,
     pub network_configuration: Option<String>,
     pub wait_for_success: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Options {
-    pub target: Target,
-    pub images: ImageChange,
-    pub credentials: Credentials,
+/// `-D/-m/-M`, passed to update-service as given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scaling {
     pub desired_count: Option<i64>,
     pub min_healthy_percent: Option<u32>,
     pub max_percent: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    pub mode: Mode,
+    pub credentials: Credentials,
+    pub scaling: Scaling,
     pub timeout: Duration,
     pub poll_interval: Duration,
     pub max_definitions: u32,
-    /// The `--task-definition-file` JSON, read and checked once, before any aws call.
-    pub base_definition: Option<serde_json::Value>,
     pub enable_rollback: bool,
-    pub use_latest_task_def: bool,
     pub skip_deployments_check: bool,
-    pub run_task: Option<RunTask>,
-    pub copy_task_definition_tags: bool,
     pub verbose: bool,
     pub dry_run: bool,
     pub show_env_values: bool,
     pub output: OutputFormat,
-    /// `-i` given together with `--force-new-deployment` (ignored, as in the script).
-    pub ignored_images: Vec<String>,
 }
 
 fn number<T: std::str::FromStr>(flag: &str, value: Option<&String>) -> Result<Option<T>> {
@@ -109,6 +113,12 @@ fn max_definitions(value: Option<&String>) -> Result<u32> {
     Ok(digits.parse::<u32>().unwrap_or(u32::MAX))
 }
 
+/// What `-n`, `-d` and `-c` name: a service or a task definition.
+enum Target {
+    Service { cluster: String, service: String },
+    TaskDefinition { task_definition: String },
+}
+
 fn target(cli: &Cli) -> Result<Target> {
     match (&cli.service_name, &cli.task_definition) {
         (None, None) => Err(Error::NoTarget),
@@ -121,12 +131,12 @@ fn target(cli: &Cli) -> Result<Target> {
             }),
         },
         (None, Some(task_definition)) => Ok(Target::TaskDefinition {
-            cluster: cli.cluster.clone(),
             task_definition: task_definition.clone(),
         }),
     }
 }
 
+/// `--run-task` and its options; the options without it are errors 10, 11 and 12.
 fn run_task(cli: &Cli) -> Result<Option<RunTask>> {
     if !cli.run_task {
         if cli.launch_type.is_some() {
@@ -145,7 +155,13 @@ fn run_task(cli: &Cli) -> Result<Option<RunTask>> {
         }
         return Ok(None);
     }
+    let (Some(cluster), Some(_)) = (&cli.cluster, &cli.task_definition) else {
+        return Err(Error::Usage(
+            "--run-task needs -d TASK_DEFINITION and -c CLUSTER".into(),
+        ));
+    };
     Ok(Some(RunTask {
+        cluster: cluster.clone(),
         launch_type: cli.launch_type.clone(),
         platform_version: cli.platform_version.clone(),
         network_configuration: cli.network_configuration.clone(),
@@ -159,11 +175,8 @@ fn env_tag(var: Option<&String>, lookup: &dyn Fn(&str) -> Option<String>) -> Opt
         .filter(|value| !value.is_empty())
 }
 
-/// The image change to make; `-i` is known to be present unless `--force-new-deployment`.
+/// The image change to make; `-i` is known to be present.
 fn images(cli: &Cli, lookup: &dyn Fn(&str) -> Option<String>) -> Result<ImageChange> {
-    if cli.force_new_deployment {
-        return Ok(ImageChange::None);
-    }
     if let Some(tag) = &cli.tag_only {
         image::check_tag(tag).map_err(|why| Error::BadImage {
             image: tag.clone(),
@@ -202,9 +215,11 @@ impl Options {
     /// Validate in the bash script's order: 5, 6, 7, 8, 9, 10, 11, 11, 12, then 13; then check that
     /// a `--task-definition-file` holds a task definition (3), before any aws call.
     pub fn from_cli(cli: &Cli, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Options> {
-        let desired_count = number::<i64>("-D/--desired-count", cli.desired_count.as_ref())?;
-        let min_healthy_percent = number::<u32>("-m/--min", cli.min.as_ref())?;
-        let max_percent = number::<u32>("-M/--max", cli.max.as_ref())?;
+        let scaling = Scaling {
+            desired_count: number("-D/--desired-count", cli.desired_count.as_ref())?,
+            min_healthy_percent: number("-m/--min", cli.min.as_ref())?,
+            max_percent: number("-M/--max", cli.max.as_ref())?,
+        };
         let timeout = seconds("-t/--timeout", cli.timeout.as_ref(), 90.0)?;
         let poll_interval = seconds("--poll-interval", cli.poll_interval.as_ref(), 3.0)?;
 
@@ -213,40 +228,32 @@ impl Options {
             return Err(Error::NoImage);
         }
         let max_definitions = max_definitions(cli.max_definitions.as_ref())?;
-        let run_task = run_task(cli)?;
-        if run_task.is_some()
-            && !matches!(
-                target,
-                Target::TaskDefinition {
-                    cluster: Some(_),
-                    ..
-                }
-            )
-        {
-            return Err(Error::Usage(
-                "--run-task needs -d TASK_DEFINITION and -c CLUSTER".into(),
-            ));
-        }
-        if cli.force_new_deployment && !matches!(target, Target::Service { .. }) {
-            return Err(Error::Usage(
-                "--force-new-deployment needs a service: -c CLUSTER -n SERVICE".into(),
-            ));
-        }
-        let images = images(cli, lookup)?;
-        // A base file that cannot be used is a usage error: report it before any aws call.
-        let base_definition = match (&cli.task_definition_file, cli.force_new_deployment) {
-            (Some(path), false) => Some(crate::taskdef::parse_file(path)?),
-            _ => None,
-        };
-        let ignored_images = if cli.force_new_deployment {
-            cli.image.clone()
-        } else {
-            Vec::new()
+        let run = run_task(cli)?;
+        let mode = match target {
+            Target::Service { cluster, service } if cli.force_new_deployment => Mode::Redeploy {
+                cluster,
+                service,
+                ignored_images: cli.image.clone(),
+            },
+            _ if cli.force_new_deployment => {
+                return Err(Error::Usage(
+                    "--force-new-deployment needs a service: -c CLUSTER -n SERVICE".into(),
+                ));
+            }
+            Target::Service { cluster, service } => Mode::Deploy {
+                cluster,
+                service,
+                revision: revision(cli, lookup)?,
+            },
+            Target::TaskDefinition { task_definition } => Mode::Register {
+                task_definition,
+                revision: revision(cli, lookup)?,
+                run,
+            },
         };
 
         Ok(Options {
-            target,
-            images,
+            mode,
             credentials: Credentials {
                 access_key: cli.aws_access_key.clone(),
                 secret_key: cli.aws_secret_key.clone(),
@@ -254,25 +261,35 @@ impl Options {
                 profile: cli.profile.clone(),
                 assume_role: cli.aws_assume_role.clone(),
             },
-            desired_count,
-            min_healthy_percent,
-            max_percent,
+            scaling,
             timeout,
             poll_interval,
             max_definitions,
-            base_definition,
             enable_rollback: cli.enable_rollback,
-            use_latest_task_def: cli.use_latest_task_def,
             skip_deployments_check: cli.skip_deployments_check,
-            run_task,
-            copy_task_definition_tags: cli.copy_task_definition_tags,
             verbose: cli.verbose,
             dry_run: cli.dry_run,
             show_env_values: cli.show_env_values,
             output: cli.output,
-            ignored_images,
         })
     }
+}
+
+/// The new revision's images (13 when one cannot be parsed), then its base file (3).
+fn revision(cli: &Cli, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Revision> {
+    let images = images(cli, lookup)?;
+    // A base file that cannot be used is a usage error: report it before any aws call.
+    let base_definition = cli
+        .task_definition_file
+        .as_deref()
+        .map(crate::taskdef::parse_file)
+        .transpose()?;
+    Ok(Revision {
+        images,
+        base_definition,
+        use_latest_task_def: cli.use_latest_task_def,
+        copy_task_definition_tags: cli.copy_task_definition_tags,
+    })
 }
 
 #[cfg(test)]
@@ -336,9 +353,16 @@ mod tests {
         assert_eq!(code(&["-d", "t", "-i", "x", "-M", ""]), 3);
     }
 
+    fn images_of(options: Options) -> ImageChange {
+        match options.mode {
+            Mode::Deploy { revision, .. } | Mode::Register { revision, .. } => revision.images,
+            Mode::Redeploy { .. } => panic!("no images in {options:?}"),
+        }
+    }
+
     #[test]
     fn tag_sources() {
-        let images = |args: &[&str]| options(args).unwrap().images;
+        let images = |args: &[&str]| images_of(options(args).unwrap());
         assert_eq!(
             images(&["-d", "t", "-i", "repo/app", "-e", "CI_TAG"]),
             ImageChange::Images(vec![image::parse("repo/app:abc123").unwrap()])
@@ -373,7 +397,29 @@ mod tests {
     #[test]
     fn force_new_deployment_needs_no_image() {
         let o = options(&["-c", "c", "-n", "s", "--force-new-deployment", "-i", "x"]).unwrap();
-        assert_eq!(o.images, ImageChange::None);
-        assert_eq!(o.ignored_images, vec!["x".to_string()]);
+        assert_eq!(
+            o.mode,
+            Mode::Redeploy {
+                cluster: "c".into(),
+                service: "s".into(),
+                ignored_images: vec!["x".into()],
+            }
+        );
+        assert_eq!(code(&["-d", "t", "--force-new-deployment"]), 3);
+    }
+
+    #[test]
+    fn each_mode_carries_its_own_settings() {
+        let deploy = options(&["-c", "c", "-n", "s", "-i", "x:1"]).unwrap();
+        assert!(matches!(deploy.mode, Mode::Deploy { ref cluster, .. } if cluster == "c"));
+        let register = options(&["-c", "c", "-d", "t", "-i", "x:1"]).unwrap();
+        assert!(matches!(register.mode, Mode::Register { run: None, .. }));
+        let run = options(&["-c", "c", "-d", "t", "-i", "x:1", "--run-task"]).unwrap();
+        assert!(matches!(
+            run.mode,
+            Mode::Register { run: Some(RunTask { ref cluster, .. }), .. } if cluster == "c"
+        ));
+        assert_eq!(code(&["-d", "t", "-i", "x:1", "--run-task"]), 3);
+        assert_eq!(code(&["-c", "c", "-n", "s", "-i", "x:1", "--run-task"]), 3);
     }
 }

@@ -15,19 +15,36 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cli::OutputFormat;
+use crate::task::StoppedTask;
 
-/// A task of the new revision that stopped, as reported to the user.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct StoppedTask {
-    pub task_arn: String,
-    pub stopped_reason: String,
-    pub containers: Vec<String>,
+/// How the run ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    #[default]
+    Succeeded,
+    Failed,
+    /// Failed, and the service was put back on its previous revision.
+    RolledBack,
+    /// A waiting phase ran out of time.
+    TimedOut,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Succeeded => "succeeded",
+            Status::Failed => "failed",
+            Status::RolledBack => "rolled_back",
+            Status::TimedOut => "timed_out",
+        }
+    }
 }
 
 /// The machine-readable result (`--output json`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Outcome {
-    pub status: &'static str,
+    pub status: Status,
     pub cluster: Option<String>,
     pub service: Option<String>,
     pub previous_task_definition: Option<String>,
@@ -53,6 +70,9 @@ pub struct Report {
     /// status lines go to stderr.
     status_to_stderr: bool,
     outcome: RefCell<Outcome>,
+    /// Unit tests read the lines here instead of the terminal.
+    #[cfg(test)]
+    captured: Option<RefCell<Vec<String>>>,
 }
 
 impl Report {
@@ -60,15 +80,42 @@ impl Report {
         Report {
             format,
             status_to_stderr: dry_run || format == OutputFormat::Json,
-            outcome: RefCell::new(Outcome {
-                status: "succeeded",
-                ..Outcome::default()
-            }),
+            outcome: RefCell::new(Outcome::default()),
+            #[cfg(test)]
+            captured: None,
         }
+    }
+
+    /// A report that keeps its lines for the test to read: status lines as they are,
+    /// progress lines prefixed by `> `.
+    #[cfg(test)]
+    pub fn captured() -> Report {
+        Report {
+            captured: Some(RefCell::new(Vec::new())),
+            ..Report::new(OutputFormat::Text, false)
+        }
+    }
+
+    /// The lines a [`Report::captured`] was given so far.
+    #[cfg(test)]
+    pub fn lines(&self) -> Vec<String> {
+        self.captured
+            .as_ref()
+            .map(|lines| lines.borrow().clone())
+            .unwrap_or_default()
+    }
+
+    /// The result so far.
+    pub fn outcome(&self) -> Outcome {
+        self.outcome.borrow().clone()
     }
 
     /// One of the script's status lines: stdout, or stderr when stdout carries JSON.
     pub fn status(&self, line: impl Display) {
+        #[cfg(test)]
+        if let Some(lines) = &self.captured {
+            return lines.borrow_mut().push(line.to_string());
+        }
         if self.status_to_stderr {
             eprintln!("{line}");
             return;
@@ -80,7 +127,20 @@ impl Report {
 
     /// Progress, events and reasons: always stderr, so stdout stays what parsers expect.
     pub fn progress(&self, line: impl Display) {
+        #[cfg(test)]
+        if let Some(lines) = &self.captured {
+            return lines.borrow_mut().push(format!("> {line}"));
+        }
         eprintln!("{line}");
+    }
+
+    /// The run did not succeed: how, and why.
+    pub fn fail(&self, status: Status, why: impl Into<String>) {
+        let why = why.into();
+        self.record(|o| {
+            o.status = status;
+            o.failure_reason = Some(why);
+        });
     }
 
     /// Whether stdout carries the JSON result (`--output json`).
@@ -123,7 +183,7 @@ pub fn step_outputs(outcome: &Outcome) -> String {
     format!(
         "task-definition-arn={}\nstatus={}\nprevious-task-definition-arn={}\n",
         one_line(outcome.new_task_definition.as_deref().unwrap_or_default()),
-        outcome.status,
+        outcome.status.as_str(),
         one_line(
             outcome
                 .previous_task_definition
@@ -144,7 +204,7 @@ fn append_step_outputs(path: &Path, outcome: &Outcome) -> std::io::Result<()> {
 /// `::error title=...::message` for a result that is not a success, escaped as the runner
 /// expects (`%`, CR and LF in the message; also `:` and `,` in the title).
 pub fn error_annotation(outcome: &Outcome) -> Option<String> {
-    if outcome.status == "succeeded" {
+    if outcome.status == Status::Succeeded {
         return None;
     }
     let escape = |text: &str| {
@@ -156,7 +216,7 @@ pub fn error_annotation(outcome: &Outcome) -> Option<String> {
         .failure_reason
         .as_deref()
         .unwrap_or("the deployment did not succeed");
-    let title = escape(&format!("ecs-deploy {}", outcome.status))
+    let title = escape(&format!("ecs-deploy {}", outcome.status.as_str()))
         .replace(':', "%3A")
         .replace(',', "%2C");
     Some(format!("::error title={title}::{}", escape(reason)))
@@ -168,12 +228,9 @@ mod tests {
 
     #[test]
     fn annotation_is_escaped_and_only_for_failures() {
-        let mut outcome = Outcome {
-            status: "succeeded",
-            ..Outcome::default()
-        };
+        let mut outcome = Outcome::default();
         assert_eq!(error_annotation(&outcome), None);
-        outcome.status = "timed_out";
+        outcome.status = Status::TimedOut;
         outcome.failure_reason = Some("100% stuck\nsecond line".into());
         assert_eq!(
             error_annotation(&outcome).unwrap(),
@@ -182,9 +239,24 @@ mod tests {
     }
 
     #[test]
+    fn status_is_written_in_snake_case() {
+        for status in [
+            Status::Succeeded,
+            Status::Failed,
+            Status::RolledBack,
+            Status::TimedOut,
+        ] {
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::json!(status.as_str())
+            );
+        }
+    }
+
+    #[test]
     fn step_outputs_are_single_lines() {
         let outcome = Outcome {
-            status: "rolled_back",
+            status: Status::RolledBack,
             new_task_definition: Some("arn:aws:ecs:us-east-1:1:task-definition/web:2".into()),
             previous_task_definition: Some("arn:aws:ecs:us-east-1:1:task-definition/web:1".into()),
             ..Outcome::default()

@@ -7,68 +7,18 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use serde::Deserialize;
 use serde_json::Value;
 
-use crate::deploy::{Deploy, Registered};
+use crate::ecs::{Ecs, RunFailure, RunTaskRequest};
 use crate::error::{Error, Result};
-use crate::filters;
 use crate::options::RunTask;
-use crate::report::StoppedTask;
+use crate::poll::{Poller, Stop, Timing};
+use crate::report::{Report, Status};
 use crate::signals;
-use crate::task::{Container, Task};
+use crate::task::{Container, StoppedTask, Task};
+use crate::taskdef;
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Started {
-    task_arn: Option<String>,
-    last_status: String,
-    failures: Vec<Failure>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Failure {
-    arn: String,
-    reason: String,
-    detail: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct Observation {
-    task: Option<Task>,
-    missing: Option<String>,
-}
-
-/// Why the wait ended without a stopped task.
-enum Stop {
-    Timeout,
-    Interrupted,
-    Failed(Error),
-}
-
-/// `run-task` arguments: each option and each value its own argv element, the network
-/// configuration exactly as the user gave it (JSON, shorthand or `file://`).
-fn run_task_args(cluster: &str, task_definition: &str, options: &RunTask) -> Vec<String> {
-    let mut args = vec![
-        "--cluster".to_string(),
-        cluster.to_string(),
-        "--task-definition".to_string(),
-        task_definition.to_string(),
-    ];
-    let optional = [
-        ("--launch-type", &options.launch_type),
-        ("--platform-version", &options.platform_version),
-        ("--network-configuration", &options.network_configuration),
-    ];
-    for (flag, value) in optional {
-        if let Some(value) = value {
-            args.extend([flag.to_string(), value.clone()]);
-        }
-    }
-    args
-}
-
-fn describe_failures(failures: &[Failure]) -> String {
+fn describe_failures(failures: &[RunFailure]) -> String {
     if failures.is_empty() {
         return "run-task started no task and gave no reason".to_string();
     }
@@ -107,61 +57,71 @@ fn container_line(container: &Container, essential: bool) -> String {
     line
 }
 
-struct OneOff<'a, 'b> {
-    deploy: &'a Deploy<'b>,
+struct OneOff<'a> {
+    ecs: &'a dyn Ecs,
+    report: &'a Report,
+    settings: Timing,
     cluster: &'a str,
     task_arn: String,
     last_status: String,
     missing_reported: bool,
 }
 
-pub fn run(deploy: &Deploy, cluster: &str, new: &Registered, options: &RunTask) -> Result<()> {
-    let task_definition = new.arn.as_str();
+/// Start the registered revision `task_definition` once; with `--wait-for-success`,
+/// follow it until it stops and judge its essential containers' exit codes.
+pub fn run(
+    ecs: &dyn Ecs,
+    report: &Report,
+    settings: Timing,
+    task_definition: &str,
+    definition: &Value,
+    options: &RunTask,
+) -> Result<()> {
     // Which containers must exit 0 is a property of the definition that runs (describe-tasks
     // does not say which containers are essential).
-    let essential = if options.wait_for_success {
-        Some(essential_containers(&new.definition)?)
+    let essential: Option<HashSet<String>> = if options.wait_for_success {
+        Some(
+            taskdef::essential_containers(definition)?
+                .into_iter()
+                .collect(),
+        )
     } else {
         None
     };
 
-    deploy
-        .report
-        .record(|o| o.cluster = Some(cluster.to_string()));
-    deploy.report.status(format!("Run task: {task_definition}"));
-    let answer = deploy.aws.ecs(
-        "run-task",
-        &run_task_args(cluster, task_definition, options),
-    )?;
-    let started: Started = filters::extract(&filters::RUN_TASK_STARTED, &answer, &[])?;
+    let cluster = options.cluster.as_str();
+    report.record(|o| o.cluster = Some(cluster.to_string()));
+    report.status(format!("Run task: {task_definition}"));
+    let started = ecs.run_task(&RunTaskRequest {
+        cluster,
+        task_definition,
+        launch_type: options.launch_type.as_deref(),
+        platform_version: options.platform_version.as_deref(),
+        network_configuration: options.network_configuration.as_deref(),
+    })?;
     let Some(task_arn) = started.task_arn.filter(|arn| !arn.is_empty()) else {
         let why = describe_failures(&started.failures);
-        deploy.report.record(|o| {
-            o.status = "failed";
-            o.failure_reason = Some(why.clone());
-        });
+        report.fail(Status::Failed, why.clone());
         return Err(Error::Failed(why));
     };
-    deploy.report.status(format!("Executed task: {task_arn}"));
-    deploy
-        .report
-        .record(|o| o.task_arn = Some(task_arn.clone()));
+    report.status(format!("Executed task: {task_arn}"));
+    report.record(|o| o.task_arn = Some(task_arn.clone()));
     for failure in &started.failures {
-        deploy.report.progress(format!(
+        report.progress(format!(
             "note: run-task also reported a failure: {} {}",
             failure.reason, failure.arn
         ));
     }
 
     let Some(essential) = essential else {
-        deploy
-            .report
-            .status(format!("Task {task_arn} executed successfully!"));
+        report.status(format!("Task {task_arn} executed successfully!"));
         return Ok(());
     };
 
     let mut one_off = OneOff {
-        deploy,
+        ecs,
+        report,
+        settings,
         cluster,
         task_arn,
         last_status: String::new(),
@@ -174,95 +134,52 @@ pub fn run(deploy: &Deploy, cluster: &str, new: &Registered, options: &RunTask) 
     }
 }
 
-fn essential_containers(definition: &Value) -> Result<HashSet<String>> {
-    let names: Vec<String> =
-        filters::extract(&filters::ESSENTIAL_CONTAINER_NAMES, definition, &[])?;
-    Ok(names.into_iter().collect())
-}
-
-impl OneOff<'_, '_> {
+impl OneOff<'_> {
     fn observe_status(&mut self, status: &str) {
         if status.is_empty() || status == self.last_status {
             return;
         }
         if self.last_status.is_empty() {
-            self.deploy
-                .report
-                .progress(format!("Task status: {status}"));
+            self.report.progress(format!("Task status: {status}"));
         } else {
-            self.deploy
-                .report
+            self.report
                 .progress(format!("Task status: {} -> {status}", self.last_status));
         }
         self.last_status = status.to_string();
     }
 
     fn wait_until_stopped(&mut self) -> std::result::Result<Task, Stop> {
-        let deadline = Instant::now() + self.deploy.options.timeout;
-        loop {
-            if let Some(task) = self.poll()?
-                && task.last_status == "STOPPED"
-            {
-                return Ok(task);
-            }
-            if Instant::now() >= deadline {
-                return Err(Stop::Timeout);
-            }
-            let next = Instant::now() + self.deploy.options.poll_interval;
-            signals::sleep_until(next.min(deadline))?;
-        }
-    }
-
-    /// One describe-tasks; a transient failure is reported and yields nothing.
-    fn poll(&mut self) -> std::result::Result<Option<Task>, Stop> {
-        if signals::interrupted() {
-            return Err(Stop::Interrupted);
-        }
-        let args = [
-            "--cluster".to_string(),
-            self.cluster.to_string(),
-            "--tasks".to_string(),
-            self.task_arn.clone(),
-        ];
-        let answer = match self.deploy.aws.poll("describe-tasks", &args) {
-            Ok(answer) => answer,
-            Err(e) if e.interrupted => return Err(Stop::Interrupted),
-            Err(e) if e.transient => {
-                self.deploy
-                    .report
-                    .progress(format!("describe-tasks failed, will retry: {}", e.message));
-                return Ok(None);
-            }
-            Err(e) => return Err(Stop::Failed(e.into_error("describe-tasks"))),
-        };
-        let seen: Observation = filters::extract(
-            &filters::ONE_OFF_TASK,
-            &answer,
-            &[Value::String(self.task_arn.clone())],
-        )
-        .map_err(|e| Stop::Failed(e.into()))?;
-        match seen.task {
-            Some(task) => {
-                self.observe_status(&task.last_status);
-                Ok(Some(task))
-            }
-            None => {
+        let deadline = Instant::now() + self.settings.timeout;
+        let mut poller = Poller::new(self.report, self.settings.poll_interval);
+        poller.until(deadline, || {
+            let arns = [self.task_arn.clone()];
+            let described = self.ecs.describe_tasks(self.cluster, &arns)?;
+            let Some(task) = described
+                .tasks
+                .into_iter()
+                .find(|task| task.task_arn == self.task_arn)
+            else {
                 // Right after run-task, ECS may not list the task yet (eventual consistency).
                 if !self.missing_reported {
                     self.missing_reported = true;
-                    self.deploy.report.progress(format!(
+                    self.report.progress(format!(
                         "describe-tasks does not show the task yet ({}); will retry",
-                        seen.missing.as_deref().unwrap_or("no task in the answer")
+                        described
+                            .missing
+                            .first()
+                            .map_or("no task in the answer", String::as_str)
                     ));
                 }
-                Ok(None)
-            }
-        }
+                return Ok(None);
+            };
+            self.observe_status(&task.last_status);
+            Ok(task.is_stopped().then_some(task))
+        })
     }
 
     /// The task stopped: it succeeded only if every essential container exited 0.
     fn judge(&self, task: &Task, essential: &HashSet<String>) -> Result<()> {
-        let report = self.deploy.report;
+        let report = self.report;
         report.status("Task finished with status: STOPPED");
         let is_essential = |c: &Container| essential.contains(&c.name);
         let failed: Vec<&Container> = task
@@ -320,28 +237,21 @@ impl OneOff<'_, '_> {
                 self.task_arn
             ),
         };
-        report.record(|o| {
-            o.status = "failed";
-            o.failure_reason = Some(why.clone());
-            o.stopped_tasks.push(StoppedTask {
-                task_arn: self.task_arn.clone(),
-                stopped_reason: task.stopped_reason.clone(),
-                containers: lines.clone(),
-            });
-        });
+        report.fail(Status::Failed, why.clone());
+        report.record(|o| o.stopped_tasks.push(StoppedTask::from(task)));
         Err(Error::Failed(why))
     }
 
     /// The wait ended without the task stopping: say so, and that the task goes on.
     fn stopped_waiting(&self, stop: Stop) -> Error {
-        let report = self.deploy.report;
+        let report = self.report;
         let follow = format!(
             "aws ecs describe-tasks --cluster {} --tasks {}",
             self.cluster, self.task_arn
         );
         let (status, why, error) = match stop {
             Stop::Timeout => {
-                let seconds = self.deploy.options.timeout.as_secs_f64();
+                let seconds = self.settings.timeout.as_secs_f64();
                 report.status(format!(
                     "ERROR: New task run took longer than {seconds} seconds"
                 ));
@@ -350,7 +260,7 @@ impl OneOff<'_, '_> {
                     self.task_arn
                 );
                 (
-                    "timed_out",
+                    Status::TimedOut,
                     why.clone(),
                     Error::Failed(format!("{why}; it keeps running in ECS")),
                 )
@@ -358,7 +268,7 @@ impl OneOff<'_, '_> {
             Stop::Interrupted => {
                 let why = "interrupted by a signal while waiting for the task".to_string();
                 (
-                    "failed",
+                    Status::Failed,
                     why,
                     Error::Interrupted(format!(
                         "stopped waiting; task {} keeps running in ECS. Follow it with: {follow}",
@@ -366,85 +276,184 @@ impl OneOff<'_, '_> {
                     )),
                 )
             }
-            Stop::Failed(error) => ("failed", error.to_string(), error),
+            Stop::Failed(why) => (Status::Failed, why.clone(), Error::Failed(why)),
+            Stop::Aws(e) => {
+                let error = Error::from(e);
+                (Status::Failed, error.to_string(), error)
+            }
         };
-        if status == "timed_out" || !signals::interrupted() {
+        if status == Status::TimedOut || !signals::interrupted() {
             report.progress(format!(
                 "the task keeps running in ECS: {} (follow it with: {follow})",
                 self.task_arn
             ));
         }
-        report.record(|o| {
-            o.status = status;
-            o.failure_reason = Some(why);
-        });
+        report.fail(status, why);
         error
-    }
-}
-
-impl From<signals::Interrupted> for Stop {
-    fn from(_: signals::Interrupted) -> Stop {
-        Stop::Interrupted
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::ecs::DescribedTasks;
+    use crate::ecs::scripted::{self, ScriptedEcs};
     use serde_json::json;
 
+    const ARN: &str = "arn:aws:ecs:us-east-1:1:task/prod/t1";
+
+    fn one_off<'a>(ecs: &'a ScriptedEcs, report: &'a Report, timeout_ms: u64) -> OneOff<'a> {
+        OneOff {
+            ecs,
+            report,
+            settings: Timing {
+                timeout: Duration::from_millis(timeout_ms),
+                poll_interval: Duration::ZERO,
+            },
+            cluster: "prod",
+            task_arn: ARN.into(),
+            last_status: String::new(),
+            missing_reported: false,
+        }
+    }
+
+    fn seen(status: &str, exit_codes: &[(&str, Option<i64>)]) -> DescribedTasks {
+        let mut task = scripted::task(ARN, "td/migrate:2", status, "UNKNOWN");
+        task.containers = exit_codes
+            .iter()
+            .map(|(name, exit_code)| Container {
+                name: name.to_string(),
+                exit_code: *exit_code,
+                reason: String::new(),
+            })
+            .collect();
+        DescribedTasks {
+            tasks: vec![task],
+            missing: vec![],
+        }
+    }
+
+    fn essential(names: &[&str]) -> HashSet<String> {
+        names.iter().map(|name| name.to_string()).collect()
+    }
+
     #[test]
-    fn every_option_is_its_own_argument() {
-        let options = RunTask {
-            launch_type: Some("FARGATE".into()),
-            platform_version: Some("1.4.0".into()),
-            network_configuration: Some(r#"{"a": "b c"} $(x)"#.into()),
-            wait_for_success: false,
-        };
+    fn the_wait_follows_the_task_until_it_stops() {
+        let ecs = ScriptedEcs::default();
+        ecs.described.borrow_mut().extend([
+            Ok(DescribedTasks {
+                tasks: vec![],
+                missing: vec!["MISSING".into()],
+            }),
+            Err(scripted::throttled("describe-tasks")),
+            Ok(seen("PENDING", &[])),
+            Ok(seen("RUNNING", &[])),
+            Ok(seen("STOPPED", &[("app", Some(0))])),
+        ]);
+        let report = Report::captured();
+        let mut waiting = one_off(&ecs, &report, 5_000);
+        let task = waiting.wait_until_stopped().unwrap();
+        assert!(task.is_stopped());
+        assert_eq!(ecs.calls().len(), 5);
         assert_eq!(
-            run_task_args("prod", "arn:td/migrate:2", &options),
+            report.lines(),
             [
-                "--cluster",
-                "prod",
-                "--task-definition",
-                "arn:td/migrate:2",
-                "--launch-type",
-                "FARGATE",
-                "--platform-version",
-                "1.4.0",
-                "--network-configuration",
-                r#"{"a": "b c"} $(x)"#,
+                "> describe-tasks does not show the task yet (MISSING); will retry",
+                "> describe-tasks failed (transient), will retry: An error occurred (ThrottlingException): Rate exceeded",
+                "> Task status: PENDING",
+                "> Task status: PENDING -> RUNNING",
+                "> Task status: RUNNING -> STOPPED",
             ]
         );
     }
 
     #[test]
-    fn essential_defaults_to_true() {
-        let definition = json!({"containerDefinitions": [
-            {"name": "a"}, {"name": "b", "essential": false}, {"name": "c", "essential": true}]});
-        let names: Vec<String> =
-            filters::extract(&filters::ESSENTIAL_CONTAINER_NAMES, &definition, &[]).unwrap();
-        assert_eq!(names, ["a", "c"]);
-    }
-
-    #[test]
-    fn run_task_failures_are_named() {
-        let answer =
-            json!({"tasks": [], "failures": [{"arn": "arn:ci/x", "reason": "RESOURCE:MEMORY"}]});
-        let started: Started = filters::extract(&filters::RUN_TASK_STARTED, &answer, &[]).unwrap();
-        assert!(started.task_arn.is_none());
+    fn every_essential_container_must_exit_0() {
+        let ecs = ScriptedEcs::default();
+        let report = Report::captured();
+        let waiting = one_off(&ecs, &report, 5_000);
+        let done = seen("STOPPED", &[("app", Some(0)), ("log", Some(1))]);
+        assert!(waiting.judge(&done.tasks[0], &essential(&["app"])).is_ok());
+        let failed = waiting
+            .judge(&done.tasks[0], &essential(&["app", "log"]))
+            .unwrap_err();
+        assert!(
+            failed
+                .to_string()
+                .contains("container log (essential): exit code 1")
+        );
         assert_eq!(
-            describe_failures(&started.failures),
-            "run-task started no task: RESOURCE:MEMORY on arn:ci/x"
+            report.outcome().stopped_tasks,
+            [StoppedTask {
+                task_arn: ARN.into(),
+                stopped_reason: "no reason given".into(),
+                containers: vec!["app: exit code 0".into(), "log: exit code 1".into()],
+            }]
+        );
+        assert!(
+            report
+                .lines()
+                .contains(&"Task execution failed with exit code: 1".to_string())
         );
     }
 
     #[test]
-    fn a_task_not_yet_listed_is_missing() {
-        let answer = json!({"tasks": [], "failures": [{"arn": "t", "reason": "MISSING"}]});
-        let seen: Observation =
-            filters::extract(&filters::ONE_OFF_TASK, &answer, &[json!("t")]).unwrap();
-        assert!(seen.task.is_none());
-        assert_eq!(seen.missing.as_deref(), Some("MISSING"));
+    fn a_task_that_never_ran_a_container_failed() {
+        let ecs = ScriptedEcs::default();
+        let report = Report::captured();
+        let never_ran = seen("STOPPED", &[]);
+        let error = one_off(&ecs, &report, 5_000)
+            .judge(&never_ran.tasks[0], &essential(&["app"]))
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("stopped without reporting any container")
+        );
+    }
+
+    #[test]
+    fn a_timeout_says_the_task_keeps_running() {
+        let ecs = ScriptedEcs::default();
+        ecs.described
+            .borrow_mut()
+            .push_back(Ok(seen("RUNNING", &[])));
+        let report = Report::captured();
+        let mut waiting = one_off(&ecs, &report, 20);
+        let stop = waiting.wait_until_stopped().unwrap_err();
+        let error = waiting.stopped_waiting(stop);
+        assert_eq!(error.exit_code(), 1);
+        assert_eq!(report.outcome().status, Status::TimedOut);
+        assert!(
+            report
+                .lines()
+                .contains(&"ERROR: New task run took longer than 0.02 seconds".to_string())
+        );
+    }
+
+    #[test]
+    fn run_task_failures_are_named() {
+        let failures = [RunFailure {
+            arn: "arn:ci/x".into(),
+            reason: "RESOURCE:MEMORY".into(),
+            detail: String::new(),
+        }];
+        assert_eq!(
+            describe_failures(&failures),
+            "run-task started no task: RESOURCE:MEMORY on arn:ci/x"
+        );
+        assert_eq!(
+            describe_failures(&[]),
+            "run-task started no task and gave no reason"
+        );
+    }
+
+    #[test]
+    fn essential_containers_come_from_the_definition() {
+        let definition =
+            json!({"containerDefinitions": [{"name": "a"}, {"name": "b", "essential": false}]});
+        assert_eq!(taskdef::essential_containers(&definition).unwrap(), ["a"]);
     }
 }

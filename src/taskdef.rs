@@ -5,8 +5,7 @@ use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
 use crate::filters;
-use crate::image::{self, ImageRef};
-use crate::options::ImageChange;
+use crate::image::{self, ImageChange, ImageRef};
 
 /// One container whose image changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +117,6 @@ pub fn rebuild(current: &Value, change: &ImageChange) -> Result<NewDefinition> {
     let new_images = match change {
         ImageChange::Images(images) => replace_by_repository(&containers, images)?,
         ImageChange::TagOnly(tag) => retag(&containers, tag),
-        ImageChange::None => vec![None; containers.len()],
     };
     let changes = containers
         .iter()
@@ -140,6 +138,36 @@ pub fn rebuild(current: &Value, change: &ImageChange) -> Result<NewDefinition> {
     let updated = filters::run_with(&filters::SET_CONTAINER_IMAGES, &definition, &[images_var])?;
     let input = filters::run(&filters::REGISTRABLE_FIELDS, &updated)?;
     Ok(NewDefinition { input, changes })
+}
+
+/// Whether an essential container defines a health check (then a task must be HEALTHY,
+/// not merely RUNNING).
+pub fn has_essential_health_check(definition: &Value) -> Result<bool> {
+    Ok(filters::extract(
+        &filters::HAS_ESSENTIAL_HEALTH_CHECK,
+        definition,
+        &[],
+    )?)
+}
+
+/// Names of the essential containers (`essential` defaults to true).
+pub fn essential_containers(definition: &Value) -> Result<Vec<String>> {
+    Ok(filters::extract(
+        &filters::ESSENTIAL_CONTAINER_NAMES,
+        definition,
+        &[],
+    )?)
+}
+
+/// `arn:aws:ecs:...:task-definition/FAMILY:REV`, `FAMILY:REV` or `FAMILY` → FAMILY.
+pub fn family_of(task_definition: &str) -> &str {
+    let name = task_definition
+        .split_once("task-definition/")
+        .map_or(task_definition, |(_, rest)| rest);
+    match name.rsplit_once(':') {
+        Some((family, revision)) if revision.chars().all(|c| c.is_ascii_digit()) => family,
+        _ => name,
+    }
 }
 
 /// Add the family's tags (from `describe-task-definition --include TAGS`) to the input.
@@ -399,6 +427,34 @@ mod tests {
             with_tags(json!({"family": "w"}), &json!([])),
             json!({"family": "w"})
         );
+    }
+
+    #[test]
+    fn family_from_any_form() {
+        assert_eq!(
+            family_of("arn:aws:ecs:us-east-1:123456789012:task-definition/web:12"),
+            "web"
+        );
+        assert_eq!(family_of("web:3"), "web");
+        assert_eq!(family_of("web"), "web");
+        assert_eq!(family_of("my-app-v2"), "my-app-v2");
+    }
+
+    #[test]
+    fn essential_defaults_to_true() {
+        let definition = json!({"containerDefinitions": [
+            {"name": "a"}, {"name": "b", "essential": false}, {"name": "c", "essential": true}]});
+        assert_eq!(essential_containers(&definition).unwrap(), ["a", "c"]);
+    }
+
+    #[test]
+    fn only_an_essential_container_health_check_counts() {
+        let sidecar = json!({"containerDefinitions": [{"name": "a"},
+            {"name": "b", "essential": false, "healthCheck": {"command": ["true"]}}]});
+        assert!(!has_essential_health_check(&sidecar).unwrap());
+        let app =
+            json!({"containerDefinitions": [{"name": "a", "healthCheck": {"command": ["true"]}}]});
+        assert!(has_essential_health_check(&app).unwrap());
     }
 
     #[test]

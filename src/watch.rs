@@ -1,312 +1,233 @@
-//! Waiting for a rollout: phase 1 (a task of the new revision runs, or is healthy),
-//! phase 2 (the service has one deployment, ours), each with its own monotonic deadline;
-//! fail fast on a failed rollout, report stopped tasks and events, roll back when asked.
+//! What "done" and "failed" mean for a rollout. Phase 1: a task of the new revision runs
+//! (or is healthy, when an essential container has a health check). Phase 2: the service
+//! has one deployment, ours. Each phase has its own deadline; a failed rollout ends the
+//! wait at once. While waiting, the user sees new events, our deployment's counts and
+//! every stopped task of the new revision.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use serde::Deserialize;
-use serde_json::{Value, json};
-
-use crate::aws::CallError;
-use crate::deploy::{Deploy, Service};
-use crate::error::{Error, Result};
-use crate::filters;
-use crate::report::StoppedTask;
+use crate::ecs::{
+    DESCRIBE_TASKS_LIMIT, Deployment, DesiredStatus, Ecs, Polled, RolloutState, ServiceRef,
+    Snapshot, Updated,
+};
+use crate::error::Error;
+use crate::poll::{PollError, Poller, Stop, Timing};
+use crate::report::{Report, Status};
 use crate::signals;
-use crate::task::Task;
+use crate::task::{StoppedTask, Task};
 
-/// describe-tasks takes at most 100 ARNs per call.
-const DESCRIBE_TASKS_CHUNK: usize = 100;
-/// The longest wait between polls while describe-services keeps failing.
-const MAX_RETRY_WAIT: Duration = Duration::from_secs(15);
+/// How to wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// The budget of each phase, and the poll interval.
+    pub timing: Timing,
+    /// Stop after phase 1 (`--skip-deployments-check`).
+    pub skip_deployments_check: bool,
+}
 
-/// The deployment that `update-service` started.
-#[derive(Debug, Clone)]
+/// The deployment a watch follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rollout {
+    pub service: ServiceRef,
+    /// The deployment `update-service` started (unknown if its answer listed none).
     pub deployment_id: Option<String>,
     pub task_definition: String,
+    /// Phase 1 waits for a HEALTHY task, not merely a RUNNING one.
     pub health_checked: bool,
     pub desired_count: i64,
-    seen_events: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UpdateAnswer {
-    desired_count: i64,
-    deployment_id: Option<String>,
-    seen_events: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-struct Deployment {
-    id: String,
-    status: String,
-    task_definition: String,
-    desired_count: i64,
-    pending_count: i64,
-    running_count: i64,
-    failed_tasks: i64,
-    rollout_state: Option<String>,
-    rollout_state_reason: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Event {
-    id: String,
-    message: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Snapshot {
-    deployments: Vec<Deployment>,
-    events: Vec<Event>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ArnPage {
-    arns: Vec<String>,
-    next: Option<String>,
-}
-
-fn unexpected(e: Error) -> CallError {
-    CallError {
-        code: 255,
-        message: e.to_string(),
-        transient: false,
-        interrupted: false,
-    }
 }
 
 impl Rollout {
-    pub fn from_update(
-        answer: &Value,
+    pub fn started(
+        service: &ServiceRef,
+        updated: &Updated,
         task_definition: &str,
         health_checked: bool,
-    ) -> Result<Rollout> {
-        let update: UpdateAnswer = filters::extract(&filters::UPDATE_ROLLOUT, answer, &[])?;
-        Ok(Rollout {
-            deployment_id: update.deployment_id,
+    ) -> Rollout {
+        Rollout {
+            service: service.clone(),
+            deployment_id: updated.deployment_id.clone(),
             task_definition: task_definition.to_string(),
             health_checked,
-            desired_count: update.desired_count,
-            seen_events: update.seen_events,
-        })
+            desired_count: updated.desired_count,
+        }
+    }
+
+    /// Our deployment in a snapshot: by id, else the PRIMARY one of our revision.
+    pub fn ours<'s>(&self, snapshot: &'s Snapshot) -> Option<&'s Deployment> {
+        match &self.deployment_id {
+            Some(id) => snapshot.deployments.iter().find(|d| &d.id == id),
+            None => snapshot
+                .deployments
+                .iter()
+                .find(|d| d.is_primary() && d.task_definition == self.task_definition),
+        }
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
+pub enum Phase {
     NewTaskRunning,
     SingleDeployment,
 }
 
-/// Why a phase ended without success.
-#[derive(Debug)]
-enum Stop {
-    Timeout,
+/// What one snapshot says of a phase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Reached,
+    NotYet,
+    /// A task runs; whether one is HEALTHY needs a look at the tasks.
+    CheckHealth,
     Failed(String),
-    /// An aws call failed for good: without rollback, exit with the CLI's own code.
-    Aws(CallError),
-    Interrupted,
 }
 
-/// The wait before the next poll after `failures` failed polls in a row: the poll
-/// interval, doubled per failure, at most `MAX_RETRY_WAIT` (or the interval if longer).
-fn retry_wait(interval: Duration, failures: u32) -> Duration {
-    let doubled = interval.saturating_mul(1 << failures.saturating_sub(1).min(10));
-    doubled.min(MAX_RETRY_WAIT.max(interval))
-}
-
-fn short_id(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
-}
-
-fn describe_stopped(task: &Task) -> StoppedTask {
-    let containers = task
-        .containers
-        .iter()
-        .map(|c| {
-            let exit = c.exit_text();
-            if c.reason.is_empty() {
-                format!("{}: {exit}", c.name)
-            } else {
-                format!("{}: {exit} ({})", c.name, c.reason)
-            }
-        })
-        .collect();
-    let reason = match (task.stopped_reason.is_empty(), task.stop_code.is_empty()) {
-        (false, _) => task.stopped_reason.clone(),
-        (true, false) => task.stop_code.clone(),
-        (true, true) => "no reason given".to_string(),
+/// The decision, from one snapshot alone.
+pub fn verdict(rollout: &Rollout, phase: Phase, snapshot: &Snapshot) -> Verdict {
+    let Some(ours) = rollout.ours(snapshot) else {
+        let id = rollout
+            .deployment_id
+            .as_deref()
+            .unwrap_or("of the new revision");
+        return Verdict::Failed(format!(
+            "deployment {id} is gone from the service; ECS replaced it"
+        ));
     };
-    StoppedTask {
-        task_arn: task.task_arn.clone(),
-        stopped_reason: reason,
-        containers,
+    if ours.rollout_state == Some(RolloutState::Failed) {
+        let reason = ours
+            .rollout_state_reason
+            .as_deref()
+            .unwrap_or("no reason given");
+        return Verdict::Failed(format!("deployment {} failed: {reason}", ours.id));
+    }
+    match phase {
+        Phase::NewTaskRunning if ours.running_count < 1 => Verdict::NotYet,
+        Phase::NewTaskRunning if rollout.health_checked => Verdict::CheckHealth,
+        Phase::NewTaskRunning => Verdict::Reached,
+        Phase::SingleDeployment if snapshot.deployments.len() == 1 => Verdict::Reached,
+        Phase::SingleDeployment => Verdict::NotYet,
+    }
+}
+
+/// A wait that ended without success; already told to the user and recorded.
+#[derive(Debug)]
+pub struct Failure {
+    pub stop: Stop,
+    pub why: String,
+    /// The last snapshot seen, if any: it shows whether ECS already rolled back.
+    pub last: Option<Box<Snapshot>>,
+}
+
+impl Failure {
+    /// The error the run ends with when nothing is rolled back.
+    pub fn into_error(self, service: &ServiceRef) -> Error {
+        match self.stop {
+            Stop::Aws(e) => e.into(),
+            _ if signals::interrupted() => Error::Interrupted(format!(
+                "stopped waiting; the deployment goes on in ECS. Follow it with: aws ecs describe-services --cluster {} --services {}",
+                service.cluster, service.name
+            )),
+            _ => Error::Failed(self.why),
+        }
     }
 }
 
 pub struct Watch<'a> {
-    deploy: &'a Deploy<'a>,
-    service: &'a Service,
+    ecs: &'a dyn Ecs,
+    report: &'a Report,
+    settings: Settings,
     rollout: Rollout,
     seen_events: HashSet<String>,
     last_counts: Option<(i64, i64, i64)>,
     failed_tasks_seen: i64,
     reported_tasks: HashSet<String>,
     last: Option<Snapshot>,
-    /// When the last describe-services poll started.
-    last_poll: Option<Instant>,
 }
 
 impl<'a> Watch<'a> {
-    pub fn new(deploy: &'a Deploy<'a>, service: &'a Service, rollout: Rollout) -> Watch<'a> {
-        let seen_events = rollout
-            .seen_events
-            .iter()
-            .chain(&service.known_events)
-            .cloned()
-            .collect();
+    /// `seen_events`: ids of the events the user has no need to see (those from before).
+    pub fn new(
+        ecs: &'a dyn Ecs,
+        report: &'a Report,
+        settings: Settings,
+        rollout: Rollout,
+        seen_events: impl IntoIterator<Item = String>,
+    ) -> Watch<'a> {
         Watch {
-            deploy,
-            service,
+            ecs,
+            report,
+            settings,
             rollout,
-            seen_events,
+            seen_events: seen_events.into_iter().collect(),
             last_counts: None,
             failed_tasks_seen: 0,
             reported_tasks: HashSet::new(),
             last: None,
-            last_poll: None,
         }
     }
 
-    fn timeout(&self) -> Duration {
-        self.deploy.options.timeout
-    }
-
-    fn status(&self, line: impl std::fmt::Display) {
-        self.deploy.report.status(line);
-    }
-
-    fn progress(&self, line: impl std::fmt::Display) {
-        self.deploy.report.progress(line);
-    }
-
-    /// Step 5 after a new revision: both phases, then success.
-    pub fn wait(mut self) -> Result<()> {
+    /// After a new revision: both phases, with the script's lines.
+    pub fn new_revision(mut self) -> Result<(), Failure> {
+        let mut poller = Poller::new(self.report, self.settings.timing.poll_interval);
         if self.rollout.desired_count <= 0 {
-            self.status("Skipping check for running task definition, as desired-count <= 0");
+            self.report
+                .status("Skipping check for running task definition, as desired-count <= 0");
         } else {
-            if let Err(stop) = self.phase(Phase::NewTaskRunning) {
-                return self.fail(stop, Phase::NewTaskRunning);
-            }
-            self.status("Service updated successfully, new task definition running.");
+            self.phase(&mut poller, Phase::NewTaskRunning)
+                .map_err(|stop| self.fail(stop, Phase::NewTaskRunning))?;
+            self.report
+                .status("Service updated successfully, new task definition running.");
         }
-        self.wait_for_single_deployment()
+        self.single_deployment(&mut poller)
     }
 
-    /// Step 5 after `--force-new-deployment`: only the single-deployment phase, as in the script.
-    pub fn wait_for_forced(mut self) -> Result<()> {
-        self.wait_for_single_deployment()
+    /// After `--force-new-deployment`: only the single-deployment phase, as in the script.
+    pub fn redeploy(mut self) -> Result<(), Failure> {
+        let mut poller = Poller::new(self.report, self.settings.timing.poll_interval);
+        self.single_deployment(&mut poller)
     }
 
-    fn wait_for_single_deployment(&mut self) -> Result<()> {
-        if self.deploy.options.skip_deployments_check {
+    /// Until the service has one deployment, without the script's lines (a rollback).
+    pub fn settle(mut self) -> Result<(), Stop> {
+        let mut poller = Poller::new(self.report, self.settings.timing.poll_interval);
+        self.phase(&mut poller, Phase::SingleDeployment)
+    }
+
+    fn single_deployment(&mut self, poller: &mut Poller) -> Result<(), Failure> {
+        if self.settings.skip_deployments_check {
             return Ok(());
         }
-        self.status("Waiting for service deployment to complete...");
-        if let Err(stop) = self.phase(Phase::SingleDeployment) {
-            return self.fail(stop, Phase::SingleDeployment);
-        }
-        self.status("Service deployment successful.");
+        self.report
+            .status("Waiting for service deployment to complete...");
+        self.phase(poller, Phase::SingleDeployment)
+            .map_err(|stop| self.fail(stop, Phase::SingleDeployment))?;
+        self.report.status("Service deployment successful.");
         Ok(())
     }
 
     /// Poll until the phase is reached, it fails, or its own deadline passes. The last
-    /// snapshot of the previous phase counts as the first poll. Polls start every
-    /// `--poll-interval` (API time included); after failed polls the wait doubles.
-    fn phase(&mut self, phase: Phase) -> std::result::Result<(), Stop> {
-        let deadline = Instant::now() + self.timeout();
+    /// snapshot of the previous phase counts as the first poll.
+    fn phase(&mut self, poller: &mut Poller, phase: Phase) -> Result<(), Stop> {
+        let deadline = Instant::now() + self.settings.timing.timeout;
         if let Some(snapshot) = self.last.clone()
             && self.reached(phase, &snapshot)?
         {
             return Ok(());
         }
-        let interval = self.deploy.options.poll_interval;
-        if let Some(previous) = self.last_poll {
-            // The previous phase's last poll was just made: keep the cadence.
-            signals::sleep_until((previous + interval).min(deadline))?;
-        }
-        let mut failures = 0;
-        loop {
-            let started = Instant::now();
-            self.last_poll = Some(started);
-            let wait = match self.poll()? {
-                Some(snapshot) => {
-                    failures = 0;
-                    if self.reached(phase, &snapshot)? {
-                        return Ok(());
-                    }
-                    interval
-                }
-                None => {
-                    failures += 1;
-                    retry_wait(interval, failures)
-                }
-            };
-            if Instant::now() >= deadline {
-                return Err(Stop::Timeout);
-            }
-            signals::sleep_until((started + wait).min(deadline))?;
-        }
+        poller.until(deadline, || {
+            let snapshot = self.ecs.poll_service(&self.rollout.service)?;
+            self.observe(&snapshot);
+            self.last = Some(snapshot.clone());
+            Ok(self.reached(phase, &snapshot)?.then_some(()))
+        })
     }
 
-    fn service_args(&self) -> Vec<String> {
-        vec![
-            "--cluster".into(),
-            self.service.cluster.clone(),
-            "--services".into(),
-            self.service.name.clone(),
-        ]
-    }
-
-    /// One describe-services; a transient failure is reported and yields no snapshot.
-    fn poll(&mut self) -> std::result::Result<Option<Snapshot>, Stop> {
-        if signals::interrupted() {
-            return Err(Stop::Interrupted);
-        }
-        let answer = match self
-            .deploy
-            .aws
-            .poll("describe-services", &self.service_args())
-        {
-            Ok(answer) => answer,
-            Err(e) if e.interrupted => return Err(Stop::Interrupted),
-            Err(e) if e.transient => {
-                self.progress(format!(
-                    "describe-services failed (transient), will retry: {}",
-                    e.message
-                ));
-                return Ok(None);
-            }
-            Err(e) => return Err(Stop::Aws(e)),
-        };
-        let snapshot: Snapshot = filters::extract(&filters::ROLLOUT_SNAPSHOT, &answer, &[])
-            .map_err(|e| Stop::Failed(e.to_string()))?;
-        self.observe(&snapshot);
-        self.last = Some(snapshot.clone());
-        Ok(Some(snapshot))
-    }
-
-    fn ours<'s>(&self, snapshot: &'s Snapshot) -> Option<&'s Deployment> {
-        match &self.rollout.deployment_id {
-            Some(id) => snapshot.deployments.iter().find(|d| &d.id == id),
-            None => snapshot.deployments.iter().find(|d| {
-                d.status == "PRIMARY" && d.task_definition == self.rollout.task_definition
-            }),
+    fn reached(&mut self, phase: Phase, snapshot: &Snapshot) -> Result<bool, Stop> {
+        match verdict(&self.rollout, phase, snapshot) {
+            Verdict::Reached => Ok(true),
+            Verdict::NotYet => Ok(false),
+            Verdict::Failed(why) => Err(Stop::Failed(why)),
+            Verdict::CheckHealth => self.healthy_task_exists(),
         }
     }
 
@@ -314,16 +235,16 @@ impl<'a> Watch<'a> {
     fn observe(&mut self, snapshot: &Snapshot) {
         for event in &snapshot.events {
             if self.seen_events.insert(event.id.clone()) {
-                self.progress(format!("event: {}", event.message));
+                self.report.progress(format!("event: {}", event.message));
             }
         }
-        let Some(ours) = self.ours(snapshot).cloned() else {
+        let Some(ours) = self.rollout.ours(snapshot) else {
             return;
         };
         let counts = (ours.desired_count, ours.pending_count, ours.running_count);
         if self.last_counts != Some(counts) {
             self.last_counts = Some(counts);
-            self.progress(format!(
+            self.report.progress(format!(
                 "deployment {}: {} desired, {} pending, {} running",
                 ours.id, ours.desired_count, ours.pending_count, ours.running_count
             ));
@@ -334,271 +255,460 @@ impl<'a> Watch<'a> {
         }
     }
 
-    fn reached(&mut self, phase: Phase, snapshot: &Snapshot) -> std::result::Result<bool, Stop> {
-        let Some(ours) = self.ours(snapshot).cloned() else {
-            let id = self
-                .rollout
-                .deployment_id
-                .as_deref()
-                .unwrap_or("of the new revision");
-            return Err(Stop::Failed(format!(
-                "deployment {id} is gone from the service; ECS replaced it"
-            )));
-        };
-        if ours.rollout_state.as_deref() == Some("FAILED") {
-            // Its stopped tasks were reported by `observe` when failedTasks grew.
-            let reason = ours
-                .rollout_state_reason
-                .unwrap_or_else(|| "no reason given".into());
-            return Err(Stop::Failed(format!(
-                "deployment {} failed: {reason}",
-                ours.id
-            )));
-        }
-        Ok(match phase {
-            Phase::NewTaskRunning if ours.running_count < 1 => false,
-            Phase::NewTaskRunning if self.rollout.health_checked => self.healthy_task_exists()?,
-            Phase::NewTaskRunning => true,
-            Phase::SingleDeployment => snapshot.deployments.len() == 1,
-        })
-    }
-
-    /// Every task ARN of the service with this desired status, following pages.
-    fn list_tasks(&self, desired_status: &str) -> std::result::Result<Vec<String>, CallError> {
+    /// The tasks of the new revision with this desired status, except those in `skip`:
+    /// every list-tasks page, then describe-tasks in chunks.
+    fn tasks_of_new_revision(
+        &self,
+        status: DesiredStatus,
+        skip: &HashSet<String>,
+    ) -> Polled<Vec<Task>> {
         let mut arns = Vec::new();
-        let mut token: Option<String> = None;
+        let mut next: Option<String> = None;
         loop {
-            let mut args = vec![
-                "--cluster".to_string(),
-                self.service.cluster.clone(),
-                "--service-name".into(),
-                self.service.name.clone(),
-                "--desired-status".into(),
-                desired_status.into(),
-            ];
-            if let Some(token) = &token {
-                args.extend(["--starting-token".to_string(), token.clone()]);
-            }
-            let answer = self.deploy.aws.poll("list-tasks", &args)?;
-            let page: ArnPage = filters::extract(&filters::TASK_ARN_PAGE, &answer, &[])
-                .map_err(|e| unexpected(e.into()))?;
-            arns.extend(page.arns);
+            let page = self
+                .ecs
+                .list_tasks(&self.rollout.service, status, next.as_deref())?;
+            arns.extend(page.arns.into_iter().filter(|arn| !skip.contains(arn)));
             match page.next {
-                Some(next) if !next.is_empty() => token = Some(next),
-                _ => return Ok(arns),
+                Some(token) if !token.is_empty() => next = Some(token),
+                _ => break,
             }
         }
-    }
-
-    /// The tasks of the new revision among these ARNs, 100 per describe-tasks call.
-    fn describe_tasks(&self, arns: &[String]) -> std::result::Result<Vec<Task>, CallError> {
         let mut tasks = Vec::new();
-        for chunk in arns.chunks(DESCRIBE_TASKS_CHUNK) {
-            let mut args = vec![
-                "--cluster".to_string(),
-                self.service.cluster.clone(),
-                "--tasks".into(),
-            ];
-            args.extend(chunk.iter().cloned());
-            let answer = self.deploy.aws.poll("describe-tasks", &args)?;
-            let found: Vec<Task> = filters::extract(
-                &filters::TASKS_OF_REVISION,
-                &answer,
-                &[json!(self.rollout.task_definition)],
-            )
-            .map_err(|e| unexpected(e.into()))?;
-            tasks.extend(found);
+        for chunk in arns.chunks(DESCRIBE_TASKS_LIMIT) {
+            let described = self
+                .ecs
+                .describe_tasks(&self.rollout.service.cluster, chunk)?;
+            tasks.extend(
+                described
+                    .tasks
+                    .into_iter()
+                    .filter(|task| task.task_definition_arn == self.rollout.task_definition),
+            );
         }
         Ok(tasks)
     }
 
-    fn healthy_task_exists(&self) -> std::result::Result<bool, Stop> {
-        let tasks = self
-            .list_tasks("RUNNING")
-            .and_then(|arns| self.describe_tasks(&arns));
-        match tasks {
-            Ok(tasks) => Ok(tasks.iter().any(|t| t.health_status == "HEALTHY")),
-            Err(e) if e.interrupted => Err(Stop::Interrupted),
-            Err(e) => {
-                self.progress(format!(
-                    "could not check task health, will retry: {}",
-                    e.message
-                ));
-                Ok(false)
-            }
+    fn healthy_task_exists(&self) -> Result<bool, Stop> {
+        match self.tasks_of_new_revision(DesiredStatus::Running, &HashSet::new()) {
+            Ok(tasks) => Ok(tasks.iter().any(Task::is_healthy)),
+            Err(e) => match PollError::from(e) {
+                PollError::Stop(Stop::Interrupted) => Err(Stop::Interrupted),
+                PollError::Retry(e) | PollError::Stop(Stop::Aws(e)) => {
+                    self.report.progress(format!(
+                        "could not check task health, will retry: {}",
+                        e.message
+                    ));
+                    Ok(false)
+                }
+                PollError::Stop(other) => Err(other),
+            },
         }
     }
 
     /// Report each stopped task of the new revision once, with its reason and exit codes.
     fn report_stopped_tasks(&mut self) {
-        let tasks = self.list_tasks("STOPPED").and_then(|arns| {
-            let unreported: Vec<String> = arns
-                .into_iter()
-                .filter(|arn| !self.reported_tasks.contains(arn))
-                .collect();
-            self.describe_tasks(&unreported)
-        });
-        let tasks = match tasks {
+        let tasks = match self.tasks_of_new_revision(DesiredStatus::Stopped, &self.reported_tasks) {
             Ok(tasks) => tasks,
-            Err(e) if e.interrupted => return,
+            Err(e) if e.kind == crate::aws::Failure::Interrupted => return,
             Err(e) => {
-                return self.progress(format!(
+                return self.report.progress(format!(
                     "could not list the stopped tasks (will try again when more fail): {}",
                     e.message
                 ));
             }
         };
-        for task in tasks {
+        for task in &tasks {
             self.reported_tasks.insert(task.task_arn.clone());
-            let stopped = describe_stopped(&task);
-            let containers = if stopped.containers.is_empty() {
-                String::new()
-            } else {
-                format!(" [{}]", stopped.containers.join("; "))
-            };
-            self.progress(format!(
-                "task {} stopped: {}{containers}",
-                short_id(&stopped.task_arn),
-                stopped.stopped_reason
-            ));
-            self.deploy.report.record(|o| o.stopped_tasks.push(stopped));
+            let stopped = StoppedTask::from(task);
+            self.report.progress(stopped.line());
+            self.report.record(|o| o.stopped_tasks.push(stopped));
         }
     }
 
-    // Failure and rollback ---------------------------------------------------------------
-
-    fn fail(&mut self, stop: Stop, phase: Phase) -> Result<()> {
-        let seconds = self.timeout().as_secs_f64();
-        let (why, status) = match stop {
-            Stop::Timeout if phase == Phase::NewTaskRunning => {
-                self.status(format!(
+    /// Say why the phase ended, record it, and hand the failure to whoever decides what
+    /// comes next (a rollback or the exit).
+    fn fail(&mut self, stop: Stop, phase: Phase) -> Failure {
+        let seconds = self.settings.timing.timeout.as_secs_f64();
+        let (why, status) = match (&stop, phase) {
+            (Stop::Timeout, Phase::NewTaskRunning) => {
+                self.report.status(format!(
                     "ERROR: New task definition not running within {seconds} seconds"
                 ));
-                (
-                    format!(
-                        "no task of {} was running within {seconds} seconds",
-                        self.rollout.task_definition
-                    ),
-                    "timed_out",
-                )
+                let why = format!(
+                    "no task of {} was running within {seconds} seconds",
+                    self.rollout.task_definition
+                );
+                (why, Status::TimedOut)
             }
-            Stop::Timeout => {
+            (Stop::Timeout, Phase::SingleDeployment) => {
                 let why = format!(
                     "the service still had more than one deployment after {seconds} seconds"
                 );
-                self.progress(format!("ERROR: {why}"));
-                (why, "timed_out")
+                self.report.progress(format!("ERROR: {why}"));
+                (why, Status::TimedOut)
             }
-            Stop::Failed(why) => {
-                self.progress(format!("ERROR: {why}"));
-                (why, "failed")
+            (Stop::Failed(why), _) => {
+                self.report.progress(format!("ERROR: {why}"));
+                (why.clone(), Status::Failed)
             }
-            Stop::Aws(e) => {
-                let why = format!("describe-services failed: {}", e.message);
-                self.progress(format!("ERROR: {why}"));
-                if !self.deploy.options.enable_rollback {
-                    self.deploy.report.record(|o| {
-                        o.status = "failed";
-                        o.failure_reason = Some(why.clone());
-                    });
-                    return Err(e.into_error("describe-services"));
-                }
-                (why, "failed")
+            (Stop::Aws(e), _) => {
+                let why = format!("{} failed: {}", e.step, e.message);
+                self.report.progress(format!("ERROR: {why}"));
+                (why, Status::Failed)
             }
-            Stop::Interrupted => {
+            (Stop::Interrupted, _) => {
                 let why = "interrupted by a signal while waiting".to_string();
-                self.progress(format!("ERROR: {why}"));
-                (why, "failed")
+                self.report.progress(format!("ERROR: {why}"));
+                (why, Status::Failed)
             }
         };
-        let interrupted = signals::interrupted();
-        self.deploy.report.record(|o| {
-            o.status = status;
-            o.failure_reason = Some(why.clone());
-        });
-        if !self.deploy.options.enable_rollback {
-            if interrupted {
-                return Err(Error::Interrupted(format!(
-                    "stopped waiting; the deployment goes on in ECS. Follow it with: aws ecs describe-services --cluster {} --services {}",
-                    self.service.cluster, self.service.name
-                )));
-            }
-            return Err(Error::Failed(why));
+        self.report.fail(status, why.clone());
+        Failure {
+            stop,
+            why,
+            last: self.last.take().map(Box::new),
         }
-        self.roll_back(why)
-    }
-
-    fn ecs_already_rolled_back(&self) -> bool {
-        let previous = &self.service.task_definition;
-        self.last.as_ref().is_some_and(|s| {
-            s.deployments.iter().any(|d| {
-                d.status == "PRIMARY"
-                    && &d.task_definition == previous
-                    && Some(&d.id) != self.rollout.deployment_id.as_ref()
-            })
-        })
-    }
-
-    fn roll_back(&mut self, why: String) -> Result<()> {
-        let previous = self.service.task_definition.clone();
-        if previous == self.rollout.task_definition {
-            self.progress(
-                "not rolling back: the service already runs the previous revision's definition",
-            );
-            return Err(Error::Failed(why));
-        }
-        if self.ecs_already_rolled_back() {
-            self.progress(format!("ECS's circuit breaker already put the service back on {previous}; not rolling back twice"));
-            self.deploy.report.record(|o| o.status = "rolled_back");
-            return Err(Error::Failed(format!(
-                "{why} (ECS rolled the service back to {previous})"
-            )));
-        }
-        self.status(format!("Rolling back to {previous}"));
-        let args = vec![
-            "--cluster".to_string(),
-            self.service.cluster.clone(),
-            "--service".into(),
-            self.service.name.clone(),
-            "--task-definition".into(),
-            previous.clone(),
-        ];
-        let answer = match self.deploy.aws.ecs("update-service", &args) {
-            Ok(answer) => answer,
-            Err(e) => {
-                self.progress(format!("ERROR: the rollback failed: {e}"));
-                return Err(Error::Failed(format!(
-                    "{why} (and the rollback to {previous} failed: {e})"
-                )));
-            }
-        };
-        self.deploy.report.record(|o| o.status = "rolled_back");
-        if signals::interrupted() {
-            self.progress(format!(
-                "rollback started; follow it with: aws ecs describe-services --cluster {} --services {}",
-                self.service.cluster, self.service.name
-            ));
-            return Err(Error::Failed(format!("{why} (rolled back to {previous})")));
-        }
-        self.rollout = Rollout::from_update(&answer, &previous, false)?;
-        self.last = None;
-        self.last_counts = None;
-        self.failed_tasks_seen = 0;
-        match self.phase(Phase::SingleDeployment) {
-            Ok(()) => self.progress(format!(
-                "rollback complete: the service runs {previous} again"
-            )),
-            Err(_) => self.progress(format!(
-                "the rollback to {previous} had not settled within {} seconds; ECS goes on with it",
-                self.timeout().as_secs_f64()
-            )),
-        }
-        Err(Error::Failed(format!("{why} (rolled back to {previous})")))
     }
 }
 
-impl From<signals::Interrupted> for Stop {
-    fn from(_: signals::Interrupted) -> Stop {
-        Stop::Interrupted
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::ecs::scripted::{self, ScriptedEcs};
+
+    const NEW: &str = "td/web:2";
+    const OLD: &str = "td/web:1";
+    const OURS: &str = "ecs-svc/new";
+
+    fn settings(timeout_ms: u64) -> Settings {
+        Settings {
+            timing: Timing {
+                timeout: Duration::from_millis(timeout_ms),
+                poll_interval: Duration::ZERO,
+            },
+            skip_deployments_check: false,
+        }
+    }
+
+    fn rollout(health_checked: bool) -> Rollout {
+        Rollout {
+            service: scripted::service(),
+            deployment_id: Some(OURS.into()),
+            task_definition: NEW.into(),
+            health_checked,
+            desired_count: 2,
+        }
+    }
+
+    /// Our deployment with (running, failed) tasks, alone or next to the old one.
+    fn snapshot(running: i64, failed: i64, old_still_there: bool) -> Snapshot {
+        let mut deployments = vec![scripted::deployment(OURS, "PRIMARY", NEW, running, failed)];
+        if old_still_there {
+            deployments.push(scripted::deployment("ecs-svc/old", "ACTIVE", OLD, 2, 0));
+        }
+        Snapshot {
+            deployments,
+            events: vec![],
+        }
+    }
+
+    fn failed_rollout() -> Snapshot {
+        let mut snapshot = snapshot(0, 2, true);
+        snapshot.deployments[0].rollout_state = Some(RolloutState::Failed);
+        snapshot.deployments[0].rollout_state_reason = Some("circuit breaker".into());
+        snapshot
+    }
+
+    fn watch<'a>(ecs: &'a ScriptedEcs, report: &'a Report, timeout_ms: u64) -> Watch<'a> {
+        Watch::new(ecs, report, settings(timeout_ms), rollout(false), [])
+    }
+
+    #[test]
+    fn verdicts_follow_the_phase() {
+        let plain = rollout(false);
+        let checked = rollout(true);
+        let both = snapshot(1, 0, true);
+        assert_eq!(
+            verdict(&plain, Phase::NewTaskRunning, &snapshot(0, 0, true)),
+            Verdict::NotYet
+        );
+        assert_eq!(
+            verdict(&plain, Phase::NewTaskRunning, &both),
+            Verdict::Reached
+        );
+        assert_eq!(
+            verdict(&checked, Phase::NewTaskRunning, &both),
+            Verdict::CheckHealth
+        );
+        assert_eq!(
+            verdict(&plain, Phase::SingleDeployment, &both),
+            Verdict::NotYet
+        );
+        assert_eq!(
+            verdict(&plain, Phase::SingleDeployment, &snapshot(2, 0, false)),
+            Verdict::Reached
+        );
+        assert_eq!(
+            verdict(&plain, Phase::SingleDeployment, &failed_rollout()),
+            Verdict::Failed("deployment ecs-svc/new failed: circuit breaker".into())
+        );
+    }
+
+    #[test]
+    fn without_a_deployment_id_ours_is_the_primary_of_our_revision() {
+        let mut unknown = rollout(false);
+        unknown.deployment_id = None;
+        let snapshot = snapshot(1, 0, true);
+        assert_eq!(unknown.ours(&snapshot).map(|d| d.id.as_str()), Some(OURS));
+        let mut replaced = snapshot.clone();
+        replaced.deployments[0].task_definition = "td/web:3".into();
+        assert_eq!(
+            verdict(&unknown, Phase::NewTaskRunning, &replaced),
+            Verdict::Failed(
+                "deployment of the new revision is gone from the service; ECS replaced it".into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_rollout_that_comes_up_passes_both_phases_with_the_script_lines() {
+        let ecs = ScriptedEcs::polls(vec![
+            Ok(snapshot(0, 0, true)),
+            Ok(snapshot(2, 0, true)),
+            Ok(snapshot(2, 0, false)),
+        ]);
+        let report = Report::captured();
+        watch(&ecs, &report, 5_000).new_revision().unwrap();
+        assert_eq!(ecs.calls(), ["describe-services"; 3]);
+        assert_eq!(
+            report.lines(),
+            [
+                "> deployment ecs-svc/new: 2 desired, 2 pending, 0 running",
+                "> deployment ecs-svc/new: 2 desired, 0 pending, 2 running",
+                "Service updated successfully, new task definition running.",
+                "Waiting for service deployment to complete...",
+                "Service deployment successful.",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_last_snapshot_of_phase_one_is_the_first_of_phase_two() {
+        let ecs = ScriptedEcs::polls(vec![Ok(snapshot(2, 0, false))]);
+        let report = Report::captured();
+        watch(&ecs, &report, 5_000).new_revision().unwrap();
+        assert_eq!(ecs.calls(), ["describe-services"]);
+    }
+
+    #[test]
+    fn a_failed_rollout_ends_the_wait_at_once_with_its_reason() {
+        let ecs = ScriptedEcs::polls(vec![Ok(snapshot(0, 0, true)), Ok(failed_rollout())]);
+        let report = Report::captured();
+        let failure = watch(&ecs, &report, 60_000).new_revision().unwrap_err();
+        assert!(matches!(failure.stop, Stop::Failed(_)));
+        assert_eq!(
+            failure.why,
+            "deployment ecs-svc/new failed: circuit breaker"
+        );
+        assert_eq!(failure.last, Some(Box::new(failed_rollout())));
+        assert_eq!(report.outcome().status, Status::Failed);
+        assert!(
+            report
+                .lines()
+                .contains(&"> ERROR: deployment ecs-svc/new failed: circuit breaker".to_string())
+        );
+    }
+
+    #[test]
+    fn a_task_that_never_runs_times_out_with_the_script_line() {
+        let ecs = ScriptedEcs::polls(vec![Ok(snapshot(0, 0, true))]);
+        let report = Report::captured();
+        let failure = watch(&ecs, &report, 20).new_revision().unwrap_err();
+        assert!(matches!(failure.stop, Stop::Timeout));
+        assert_eq!(
+            failure.why,
+            "no task of td/web:2 was running within 0.02 seconds"
+        );
+        assert_eq!(report.outcome().status, Status::TimedOut);
+        assert!(
+            report
+                .lines()
+                .contains(&"ERROR: New task definition not running within 0.02 seconds".into())
+        );
+    }
+
+    #[test]
+    fn a_second_deployment_that_never_drains_times_out_in_phase_two() {
+        let ecs = ScriptedEcs::polls(vec![Ok(snapshot(2, 0, true))]);
+        let report = Report::captured();
+        let failure = watch(&ecs, &report, 20).new_revision().unwrap_err();
+        assert!(matches!(failure.stop, Stop::Timeout));
+        assert!(failure.why.contains("more than one deployment"));
+        assert!(
+            report
+                .lines()
+                .contains(&"Service updated successfully, new task definition running.".into())
+        );
+    }
+
+    #[test]
+    fn desired_count_zero_skips_phase_one() {
+        let ecs = ScriptedEcs::polls(vec![Ok(snapshot(0, 0, false))]);
+        let report = Report::captured();
+        let mut zero = rollout(false);
+        zero.desired_count = 0;
+        Watch::new(&ecs, &report, settings(5_000), zero, [])
+            .new_revision()
+            .unwrap();
+        assert_eq!(
+            report.lines()[0],
+            "Skipping check for running task definition, as desired-count <= 0"
+        );
+    }
+
+    #[test]
+    fn transient_poll_failures_are_retried_and_fatal_ones_end_the_wait() {
+        let ecs = ScriptedEcs::polls(vec![
+            Err(scripted::throttled("describe-services")),
+            Ok(snapshot(1, 0, false)),
+        ]);
+        let report = Report::captured();
+        watch(&ecs, &report, 5_000).new_revision().unwrap();
+        assert_eq!(ecs.calls(), ["describe-services"; 2]);
+
+        let ecs = ScriptedEcs::polls(vec![Err(scripted::denied())]);
+        let report = Report::captured();
+        let failure = watch(&ecs, &report, 5_000).new_revision().unwrap_err();
+        assert!(matches!(&failure.stop, Stop::Aws(e) if e.code == 254));
+        assert_eq!(failure.into_error(&scripted::service()).exit_code(), 254);
+    }
+
+    #[test]
+    fn a_health_check_waits_for_a_healthy_task_of_the_new_revision() {
+        let mut ecs = ScriptedEcs::polls(vec![Ok(snapshot(1, 0, false))]);
+        ecs.tasks = vec![
+            scripted::task("t-old", OLD, "RUNNING", "HEALTHY"),
+            scripted::task("t-new", NEW, "RUNNING", "UNKNOWN"),
+        ];
+        ecs.become_healthy_after = Some(2);
+        let report = Report::captured();
+        Watch::new(&ecs, &report, settings(5_000), rollout(true), [])
+            .new_revision()
+            .unwrap();
+        assert_eq!(
+            ecs.calls(),
+            [
+                "describe-services",
+                "list-tasks RUNNING",
+                "describe-tasks t-old t-new",
+                "describe-services",
+                "list-tasks RUNNING",
+                "describe-tasks t-old t-new",
+            ]
+        );
+    }
+
+    #[test]
+    fn stopped_tasks_of_the_new_revision_are_reported_once_each() {
+        let mut ecs = ScriptedEcs::polls(vec![
+            Ok(snapshot(0, 1, true)),
+            Ok(snapshot(0, 1, true)),
+            Ok(snapshot(0, 2, true)),
+            Ok(snapshot(1, 2, false)),
+        ]);
+        ecs.tasks = vec![
+            scripted::stopped("t-1", NEW, "Essential container in task exited", Some(1)),
+            scripted::stopped("t-old", OLD, "Scaling activity", Some(0)),
+        ];
+        ecs.stopped_later = vec![scripted::stopped("t-2", NEW, "", None)];
+        let report = Report::captured();
+        watch(&ecs, &report, 5_000).new_revision().unwrap();
+        let stopped: Vec<String> = report
+            .lines()
+            .into_iter()
+            .filter(|line| line.contains("stopped:"))
+            .collect();
+        assert_eq!(
+            stopped,
+            [
+                "> task t-1 stopped: Essential container in task exited [app: exit code 1]",
+                "> task t-2 stopped: no reason given [app: no exit code]",
+            ]
+        );
+        assert_eq!(report.outcome().stopped_tasks.len(), 2);
+        let described_t1 = ecs
+            .calls()
+            .iter()
+            .filter(|call| call.starts_with("describe-tasks") && call.contains("t-1"))
+            .count();
+        assert_eq!(described_t1, 1, "{:?}", ecs.calls());
+    }
+
+    #[test]
+    fn events_are_shown_once_and_known_ones_not_at_all() {
+        let mut first = snapshot(0, 0, true);
+        first.events = vec![
+            scripted::event("e0", "before"),
+            scripted::event("e1", "started"),
+        ];
+        let mut second = snapshot(1, 0, false);
+        second.events = vec![
+            scripted::event("e0", "before"),
+            scripted::event("e1", "started"),
+            scripted::event("e2", "steady"),
+        ];
+        let ecs = ScriptedEcs::polls(vec![Ok(first), Ok(second)]);
+        let report = Report::captured();
+        Watch::new(
+            &ecs,
+            &report,
+            settings(5_000),
+            rollout(false),
+            ["e0".into()],
+        )
+        .new_revision()
+        .unwrap();
+        let events: Vec<String> = report
+            .lines()
+            .into_iter()
+            .filter(|line| line.starts_with("> event:"))
+            .collect();
+        assert_eq!(events, ["> event: started", "> event: steady"]);
+    }
+
+    #[test]
+    fn the_pages_of_list_tasks_are_followed_and_describe_tasks_is_chunked() {
+        let mut ecs = ScriptedEcs::polls(vec![Ok(snapshot(1, 0, false))]);
+        ecs.tasks = (0..150)
+            .map(|i| scripted::task(&format!("t{i}"), NEW, "RUNNING", "UNKNOWN"))
+            .chain([scripted::task("t150", NEW, "RUNNING", "HEALTHY")])
+            .collect();
+        ecs.page_size = 60;
+        let report = Report::captured();
+        Watch::new(&ecs, &report, settings(5_000), rollout(true), [])
+            .new_revision()
+            .unwrap();
+        let calls = ecs.calls();
+        assert_eq!(
+            calls.iter().filter(|c| c.starts_with("list-tasks")).count(),
+            3
+        );
+        let described: Vec<usize> = calls
+            .iter()
+            .filter(|c| c.starts_with("describe-tasks"))
+            .map(|c| c.split(' ').count() - 1)
+            .collect();
+        assert_eq!(described, [100, 51]);
+    }
+
+    #[test]
+    fn settle_waits_quietly_for_one_deployment() {
+        let ecs = ScriptedEcs::polls(vec![Ok(snapshot(2, 0, true)), Ok(snapshot(2, 0, false))]);
+        let report = Report::captured();
+        watch(&ecs, &report, 5_000).settle().unwrap();
+        assert!(report.lines().iter().all(|line| line.starts_with("> ")));
     }
 }

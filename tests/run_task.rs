@@ -346,7 +346,7 @@ fn transient_describe_tasks_failures_are_retried() {
         step("describe-tasks/migrate-stopped-ok.json"),
     ]);
     let assert = run(&fake, &["--wait-for-success"]).success();
-    assert!(stderr(&assert).contains("describe-tasks failed, will retry"));
+    assert!(stderr(&assert).contains("describe-tasks failed (transient), will retry"));
     assert_eq!(fake.calls_of("describe-tasks").len(), 2);
 }
 

@@ -1,0 +1,495 @@
+//! The ECS operations the tool uses, typed: the [`Ecs`] trait is what the deploy flow, the
+//! watch, the rollback and one-off tasks talk to, and [`AwsEcs`] is its implementation on
+//! the AWS CLI. This is the only module that builds `aws ecs` argument lists and reads the
+//! answers (through the jq filters of `filters.rs`).
+//!
+//! Calls that change something retry throttling and report any other failure as final;
+//! polls make one attempt, are given up on SIGINT/SIGTERM, and leave the triage of their
+//! failures (transient or not) to the polling loop.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::aws::{Aws, CallError, Failure};
+use crate::error::{Error, Result};
+use crate::filters::{self, Jq};
+use crate::task::Task;
+
+#[cfg(test)]
+pub mod scripted;
+
+/// The answer of a poll, whose failure the polling loop triages.
+pub type Polled<T> = std::result::Result<T, CallError>;
+
+/// A service, by cluster and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceRef {
+    pub cluster: String,
+    pub name: String,
+}
+
+/// What `describe-services` says of a service before it is touched.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Service {
+    /// ACTIVE, DRAINING or INACTIVE.
+    pub status: String,
+    /// The task definition ARN the service runs.
+    pub task_definition: String,
+    /// The deployment controller: ECS, CODE_DEPLOY or EXTERNAL.
+    pub controller: String,
+    /// Ids of the events the service already shows: not news to the user.
+    pub event_ids: Vec<String>,
+}
+
+/// A task definition as `describe-task-definition` answered it (or a file gave it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskDefinition {
+    pub arn: String,
+    /// The whole answer, `{"taskDefinition": {...}, "tags": [...]}`.
+    pub answer: Value,
+}
+
+/// What to point the service at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewRevision<'a> {
+    TaskDefinition(&'a str),
+    /// Redeploy the task definition it runs (`--force-new-deployment`).
+    Same,
+}
+
+/// `update-service` input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceUpdate<'a> {
+    pub service: &'a ServiceRef,
+    pub revision: NewRevision<'a>,
+    pub desired_count: Option<i64>,
+    pub min_healthy_percent: Option<u32>,
+    pub max_percent: Option<u32>,
+}
+
+/// What `update-service` says of the deployment it started.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Updated {
+    pub desired_count: i64,
+    /// The PRIMARY deployment: the one just started.
+    pub deployment_id: Option<String>,
+    pub event_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RolloutState {
+    InProgress,
+    Completed,
+    Failed,
+    #[serde(other)]
+    Unknown,
+}
+
+/// One deployment of a service, as one poll saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    pub id: String,
+    /// PRIMARY (the newest), ACTIVE (draining) or INACTIVE.
+    pub status: String,
+    pub task_definition: String,
+    pub desired_count: i64,
+    pub pending_count: i64,
+    pub running_count: i64,
+    pub failed_tasks: i64,
+    pub rollout_state: Option<RolloutState>,
+    pub rollout_state_reason: Option<String>,
+}
+
+impl Deployment {
+    pub fn is_primary(&self) -> bool {
+        self.status == "PRIMARY"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Event {
+    pub id: String,
+    pub message: String,
+}
+
+/// One poll of a service: its deployments and its events, oldest event first.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Snapshot {
+    pub deployments: Vec<Deployment>,
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DesiredStatus {
+    Running,
+    Stopped,
+}
+
+/// One page of `list-tasks`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TaskPage {
+    pub arns: Vec<String>,
+    pub next: Option<String>,
+}
+
+/// A `describe-tasks` answer: the tasks found and, for those not found, ECS's reason.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DescribedTasks {
+    pub tasks: Vec<Task>,
+    pub missing: Vec<String>,
+}
+
+/// `run-task` input; every field reaches aws as its own argument, exactly as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunTaskRequest<'a> {
+    pub cluster: &'a str,
+    pub task_definition: &'a str,
+    pub launch_type: Option<&'a str>,
+    pub platform_version: Option<&'a str>,
+    pub network_configuration: Option<&'a str>,
+}
+
+/// What `run-task` answered: the task it started, if any, and every failure it listed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartedTask {
+    pub task_arn: Option<String>,
+    pub last_status: String,
+    pub failures: Vec<RunFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RunFailure {
+    pub arn: String,
+    pub reason: String,
+    pub detail: String,
+}
+
+/// The ECS operations the tool uses.
+pub trait Ecs {
+    /// The service, or an error naming what is missing (the service or the cluster).
+    fn describe_service(&self, service: &ServiceRef) -> Result<Service>;
+    fn describe_task_definition(
+        &self,
+        task_definition: &str,
+        include_tags: bool,
+    ) -> Result<TaskDefinition>;
+    /// Registers the input; the new revision's ARN.
+    fn register_task_definition(&self, input: &Value) -> Result<String>;
+    fn update_service(&self, update: &ServiceUpdate) -> Result<Updated>;
+    /// ACTIVE revisions of families starting with `family`, oldest first.
+    fn list_task_definitions(&self, family_prefix: &str) -> Result<Vec<String>>;
+    fn deregister_task_definition(&self, arn: &str) -> Result<()>;
+    fn run_task(&self, request: &RunTaskRequest) -> Result<StartedTask>;
+
+    /// `describe-services` while waiting.
+    fn poll_service(&self, service: &ServiceRef) -> Polled<Snapshot>;
+    fn list_tasks(
+        &self,
+        service: &ServiceRef,
+        status: DesiredStatus,
+        next: Option<&str>,
+    ) -> Polled<TaskPage>;
+    /// At most [`DESCRIBE_TASKS_LIMIT`] ARNs.
+    fn describe_tasks(&self, cluster: &str, arns: &[String]) -> Polled<DescribedTasks>;
+}
+
+/// describe-tasks takes at most 100 ARNs per call.
+pub const DESCRIBE_TASKS_LIMIT: usize = 100;
+
+/// [`Ecs`] on the AWS CLI.
+pub struct AwsEcs<'a> {
+    aws: &'a Aws,
+}
+
+impl<'a> AwsEcs<'a> {
+    pub fn new(aws: &'a Aws) -> AwsEcs<'a> {
+        AwsEcs { aws }
+    }
+}
+
+fn args<const N: usize>(list: [&str; N]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// An answer that a change made through aws could not be read: the change's step failed.
+fn read<T: DeserializeOwned>(step: &str, jq: &Jq, answer: &Value, vars: &[Value]) -> Result<T> {
+    filters::extract(jq, answer, vars).map_err(|e| Error::Aws {
+        step: step.to_string(),
+        code: 255,
+        message: e.to_string(),
+    })
+}
+
+/// A poll answer that cannot be read is one failed poll, like a network error.
+fn read_polled<T: DeserializeOwned>(step: &str, jq: &Jq, answer: &Value) -> Polled<T> {
+    filters::extract(jq, answer, &[])
+        .map_err(|e| CallError::new(step, 255, e.to_string(), Failure::Transient))
+}
+
+/// ECS says "Cluster not found." without naming it; say which one, and what to check.
+fn name_missing_cluster(error: CallError, cluster: &str) -> Error {
+    let mut error = error;
+    if error.message.contains("ClusterNotFound") {
+        error.message = format!(
+            "cluster '{cluster}' was not found; check -c (and the region): {}",
+            error.message
+        );
+    }
+    error.into()
+}
+
+#[derive(Deserialize)]
+struct ServiceAnswer {
+    service: Option<Service>,
+    missing: Option<String>,
+}
+
+impl Ecs for AwsEcs<'_> {
+    fn describe_service(&self, service: &ServiceRef) -> Result<Service> {
+        let step = "describe-services";
+        let answer = self
+            .aws
+            .ecs(
+                step,
+                &args(["--cluster", &service.cluster, "--services", &service.name]),
+            )
+            .map_err(|e| name_missing_cluster(e, &service.cluster))?;
+        let found: ServiceAnswer = read(step, &filters::SERVICE, &answer, &[])?;
+        found.service.ok_or_else(|| {
+            Error::Failed(format!(
+                "service '{}' was not found in cluster '{}' ({}); check -n and -c (and the region)",
+                service.name,
+                service.cluster,
+                found.missing.as_deref().unwrap_or("not found")
+            ))
+        })
+    }
+
+    fn describe_task_definition(
+        &self,
+        task_definition: &str,
+        include_tags: bool,
+    ) -> Result<TaskDefinition> {
+        let step = "describe-task-definition";
+        let mut argv = args(["--task-definition", task_definition]);
+        if include_tags {
+            argv.extend(args(["--include", "TAGS"]));
+        }
+        let answer = self.aws.ecs(step, &argv)?;
+        let arn: Option<String> = read(step, &filters::DESCRIBED_ARN, &answer, &[])?;
+        Ok(TaskDefinition {
+            arn: arn.unwrap_or_else(|| task_definition.to_string()),
+            answer,
+        })
+    }
+
+    fn register_task_definition(&self, input: &Value) -> Result<String> {
+        let step = "register-task-definition";
+        let answer = self.aws.ecs_with_input(step, input, &[])?;
+        let arn: Option<String> = read(step, &filters::REGISTERED_ARN, &answer, &[])?;
+        arn.ok_or_else(|| Error::Aws {
+            step: step.into(),
+            code: 255,
+            message: "the answer holds no taskDefinitionArn".into(),
+        })
+    }
+
+    fn update_service(&self, update: &ServiceUpdate) -> Result<Updated> {
+        let step = "update-service";
+        let service = update.service;
+        let mut argv = args(["--cluster", &service.cluster, "--service", &service.name]);
+        match update.revision {
+            NewRevision::TaskDefinition(arn) => argv.extend(args(["--task-definition", arn])),
+            NewRevision::Same => argv.extend(args(["--force-new-deployment"])),
+        }
+        if let Some(count) = update.desired_count {
+            argv.extend(args(["--desired-count", &count.to_string()]));
+        }
+        let config: Vec<String> = [
+            ("maximumPercent", update.max_percent),
+            ("minimumHealthyPercent", update.min_healthy_percent),
+        ]
+        .iter()
+        .filter_map(|(key, value)| value.map(|v| format!("{key}={v}")))
+        .collect();
+        if !config.is_empty() {
+            argv.extend(args(["--deployment-configuration", &config.join(",")]));
+        }
+        let answer = self.aws.ecs(step, &argv)?;
+        read(step, &filters::UPDATED_SERVICE, &answer, &[])
+    }
+
+    fn list_task_definitions(&self, family_prefix: &str) -> Result<Vec<String>> {
+        let step = "list-task-definitions";
+        let argv = args([
+            "--family-prefix",
+            family_prefix,
+            "--status",
+            "ACTIVE",
+            "--sort",
+            "ASC",
+        ]);
+        let answer = self.aws.ecs(step, &argv)?;
+        read(step, &filters::TASK_DEFINITION_ARNS, &answer, &[])
+    }
+
+    fn deregister_task_definition(&self, arn: &str) -> Result<()> {
+        let argv = args(["--task-definition", arn]);
+        self.aws.ecs("deregister-task-definition", &argv)?;
+        Ok(())
+    }
+
+    fn run_task(&self, request: &RunTaskRequest) -> Result<StartedTask> {
+        let step = "run-task";
+        let mut argv = args([
+            "--cluster",
+            request.cluster,
+            "--task-definition",
+            request.task_definition,
+        ]);
+        let optional = [
+            ("--launch-type", request.launch_type),
+            ("--platform-version", request.platform_version),
+            ("--network-configuration", request.network_configuration),
+        ];
+        for (flag, value) in optional {
+            if let Some(value) = value {
+                argv.extend(args([flag, value]));
+            }
+        }
+        let answer = self.aws.ecs(step, &argv)?;
+        read(step, &filters::RUN_TASK_STARTED, &answer, &[])
+    }
+
+    fn poll_service(&self, service: &ServiceRef) -> Polled<Snapshot> {
+        let step = "describe-services";
+        let argv = args(["--cluster", &service.cluster, "--services", &service.name]);
+        let answer = self.aws.poll(step, &argv)?;
+        read_polled(step, &filters::ROLLOUT_SNAPSHOT, &answer)
+    }
+
+    fn list_tasks(
+        &self,
+        service: &ServiceRef,
+        status: DesiredStatus,
+        next: Option<&str>,
+    ) -> Polled<TaskPage> {
+        let step = "list-tasks";
+        let status = match status {
+            DesiredStatus::Running => "RUNNING",
+            DesiredStatus::Stopped => "STOPPED",
+        };
+        let mut argv = args([
+            "--cluster",
+            &service.cluster,
+            "--service-name",
+            &service.name,
+            "--desired-status",
+            status,
+        ]);
+        if let Some(token) = next {
+            argv.extend(args(["--starting-token", token]));
+        }
+        let answer = self.aws.poll(step, &argv)?;
+        read_polled(step, &filters::TASK_ARN_PAGE, &answer)
+    }
+
+    fn describe_tasks(&self, cluster: &str, arns: &[String]) -> Polled<DescribedTasks> {
+        let step = "describe-tasks";
+        let mut argv = args(["--cluster", cluster, "--tasks"]);
+        argv.extend(arns.iter().cloned());
+        let answer = self.aws.poll(step, &argv)?;
+        read_polled(step, &filters::DESCRIBED_TASKS, &answer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_snapshot_reads_deployments_and_orders_events_oldest_first() {
+        let answer = json!({"services": [{
+            "deployments": [{"id": "ecs-svc/1", "status": "PRIMARY", "taskDefinition": "td:2",
+                "desiredCount": 2, "runningCount": 1, "rolloutState": "FAILED",
+                "rolloutStateReason": "circuit breaker"},
+                {"id": "ecs-svc/0", "status": "ACTIVE", "taskDefinition": "td:1",
+                 "rolloutState": "SOMETHING_NEW"}],
+            "events": [{"id": "b", "message": "newer"}, {"id": "a", "message": "older"}]}]});
+        let snapshot: Snapshot =
+            read_polled("describe-services", &filters::ROLLOUT_SNAPSHOT, &answer).unwrap();
+        let ours = &snapshot.deployments[0];
+        assert!(ours.is_primary());
+        assert_eq!(
+            (ours.pending_count, ours.running_count, ours.failed_tasks),
+            (0, 1, 0)
+        );
+        assert_eq!(ours.rollout_state, Some(RolloutState::Failed));
+        assert_eq!(
+            snapshot.deployments[1].rollout_state,
+            Some(RolloutState::Unknown)
+        );
+        let ids: Vec<&str> = snapshot.events.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+    }
+
+    #[test]
+    fn an_unreadable_poll_answer_is_a_transient_failure() {
+        let error =
+            read_polled::<Snapshot>("describe-services", &filters::ROLLOUT_SNAPSHOT, &json!([1]))
+                .unwrap_err();
+        assert_eq!(error.kind, Failure::Transient);
+        assert_eq!(error.step, "describe-services");
+    }
+
+    #[test]
+    fn a_missing_service_says_why() {
+        let answer = json!({"services": [], "failures": [{"arn": "x", "reason": "MISSING"}]});
+        let found: ServiceAnswer = read("d", &filters::SERVICE, &answer, &[]).unwrap();
+        assert!(found.service.is_none());
+        assert_eq!(found.missing.as_deref(), Some("MISSING"));
+    }
+
+    #[test]
+    fn a_service_defaults_to_active_and_the_ecs_controller() {
+        let answer = json!({"services": [{"taskDefinition": "td:1",
+            "events": [{"id": "e1"}, {"message": "no id"}]}]});
+        let found: ServiceAnswer = read("d", &filters::SERVICE, &answer, &[]).unwrap();
+        assert_eq!(
+            found.service.unwrap(),
+            Service {
+                status: "ACTIVE".into(),
+                task_definition: "td:1".into(),
+                controller: "ECS".into(),
+                event_ids: vec!["e1".into()],
+            }
+        );
+    }
+
+    #[test]
+    fn run_task_failures_are_read() {
+        let answer =
+            json!({"tasks": [], "failures": [{"arn": "arn:ci/x", "reason": "RESOURCE:MEMORY"}]});
+        let started: StartedTask =
+            read("run-task", &filters::RUN_TASK_STARTED, &answer, &[]).unwrap();
+        assert_eq!(started.task_arn, None);
+        assert_eq!(started.failures[0].reason, "RESOURCE:MEMORY");
+        assert_eq!(started.failures[0].detail, "");
+    }
+
+    #[test]
+    fn a_task_not_yet_listed_is_missing() {
+        let answer = json!({"tasks": [], "failures": [{"arn": "t", "reason": "MISSING"}]});
+        let described: DescribedTasks =
+            read_polled("describe-tasks", &filters::DESCRIBED_TASKS, &answer).unwrap();
+        assert!(described.tasks.is_empty());
+        assert_eq!(described.missing, ["MISSING"]);
+    }
+}

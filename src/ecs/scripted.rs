@@ -1,0 +1,271 @@
+//! A scripted [`Ecs`] for unit tests: it answers polls from a list of snapshots, lists
+//! and describes a set of tasks, and logs every call, so the waiting decisions can be
+//! tested without any process.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+
+use serde_json::Value;
+
+use super::{
+    DescribedTasks, DesiredStatus, Ecs, Polled, Service, ServiceRef, ServiceUpdate, Snapshot,
+    StartedTask, TaskDefinition, TaskPage, Updated,
+};
+use crate::aws::{CallError, Failure};
+use crate::ecs::{Deployment, Event, NewRevision, RunTaskRequest};
+use crate::error::{Error, Result};
+use crate::task::{Container, Task};
+
+#[derive(Default)]
+pub struct ScriptedEcs {
+    /// Answers of `poll_service`, in order; the last one repeats.
+    pub snapshots: RefCell<VecDeque<Polled<Snapshot>>>,
+    /// Answers of `poll_service` once `update_service` has been called (a rollback).
+    pub after_update: RefCell<VecDeque<Polled<Snapshot>>>,
+    /// Answers of `update_service`, in order; the last one repeats.
+    pub updates: RefCell<VecDeque<Result<Updated, String>>>,
+    /// The tasks `list_tasks` and `describe_tasks` know.
+    pub tasks: Vec<Task>,
+    /// Tasks that show up as stopped after the first listing of stopped tasks.
+    pub stopped_later: Vec<Task>,
+    /// From this describe-tasks call on (1-based), tasks of unknown health are HEALTHY.
+    pub become_healthy_after: Option<usize>,
+    /// Answers of `describe_tasks`, in order, before `tasks` is looked at (one-off tasks).
+    pub described: RefCell<VecDeque<Polled<DescribedTasks>>>,
+    /// ARNs per `list_tasks` page (0: all on one page).
+    pub page_size: usize,
+    stopped_listed: Cell<bool>,
+    describe_calls: Cell<usize>,
+    log: RefCell<Vec<String>>,
+}
+
+impl ScriptedEcs {
+    pub fn polls(snapshots: Vec<Polled<Snapshot>>) -> ScriptedEcs {
+        ScriptedEcs {
+            snapshots: RefCell::new(snapshots.into()),
+            ..ScriptedEcs::default()
+        }
+    }
+
+    /// Every call so far: the operation, then what tells the calls apart.
+    pub fn calls(&self) -> Vec<String> {
+        self.log.borrow().clone()
+    }
+
+    fn called(&self, call: String) {
+        self.log.borrow_mut().push(call);
+    }
+
+    fn updated(&self) -> bool {
+        self.log
+            .borrow()
+            .iter()
+            .any(|call| call.starts_with("update-service"))
+    }
+}
+
+/// The next answer of a list: the first, or the last one forever.
+fn next<T: Clone>(answers: &RefCell<VecDeque<T>>) -> Option<T> {
+    let mut answers = answers.borrow_mut();
+    if answers.len() > 1 {
+        answers.pop_front()
+    } else {
+        answers.front().cloned()
+    }
+}
+
+fn not_scripted(op: &str) -> Error {
+    Error::Failed(format!("{op} is not scripted"))
+}
+
+impl Ecs for ScriptedEcs {
+    fn describe_service(&self, _: &ServiceRef) -> Result<Service> {
+        Err(not_scripted("describe-services"))
+    }
+
+    fn describe_task_definition(&self, _: &str, _: bool) -> Result<TaskDefinition> {
+        Err(not_scripted("describe-task-definition"))
+    }
+
+    fn register_task_definition(&self, _: &Value) -> Result<String> {
+        Err(not_scripted("register-task-definition"))
+    }
+
+    fn update_service(&self, update: &ServiceUpdate) -> Result<Updated> {
+        let revision = match update.revision {
+            NewRevision::TaskDefinition(arn) => arn,
+            NewRevision::Same => "--force-new-deployment",
+        };
+        self.called(format!("update-service {revision}"));
+        next(&self.updates)
+            .unwrap_or_else(|| Err("update-service is not scripted".into()))
+            .map_err(Error::Failed)
+    }
+
+    fn list_task_definitions(&self, _: &str) -> Result<Vec<String>> {
+        Err(not_scripted("list-task-definitions"))
+    }
+
+    fn deregister_task_definition(&self, _: &str) -> Result<()> {
+        Err(not_scripted("deregister-task-definition"))
+    }
+
+    fn run_task(&self, _: &RunTaskRequest) -> Result<StartedTask> {
+        Err(not_scripted("run-task"))
+    }
+
+    fn poll_service(&self, _: &ServiceRef) -> Polled<Snapshot> {
+        self.called("describe-services".into());
+        let answers = if self.updated() && !self.after_update.borrow().is_empty() {
+            &self.after_update
+        } else {
+            &self.snapshots
+        };
+        next(answers).expect("no snapshot scripted")
+    }
+
+    fn list_tasks(
+        &self,
+        _: &ServiceRef,
+        status: DesiredStatus,
+        next_token: Option<&str>,
+    ) -> Polled<TaskPage> {
+        let stopped = status == DesiredStatus::Stopped;
+        self.called(format!(
+            "list-tasks {}",
+            if stopped { "STOPPED" } else { "RUNNING" }
+        ));
+        let mut listed: Vec<&Task> = self.tasks.iter().collect();
+        if stopped && self.stopped_listed.replace(true) {
+            listed.extend(&self.stopped_later);
+        }
+        let arns: Vec<String> = listed
+            .into_iter()
+            .filter(|task| task.is_stopped() == stopped)
+            .map(|task| task.task_arn.clone())
+            .collect();
+        let start: usize = next_token.map_or(0, |token| token.parse().unwrap_or(0));
+        let size = if self.page_size == 0 {
+            arns.len().max(1)
+        } else {
+            self.page_size
+        };
+        let end = (start + size).min(arns.len());
+        Ok(TaskPage {
+            arns: arns[start.min(end)..end].to_vec(),
+            next: (end < arns.len()).then(|| end.to_string()),
+        })
+    }
+
+    fn describe_tasks(&self, _: &str, arns: &[String]) -> Polled<DescribedTasks> {
+        self.called(format!("describe-tasks {}", arns.join(" ")));
+        let calls = self.describe_calls.get() + 1;
+        self.describe_calls.set(calls);
+        if let Some(answer) = next(&self.described) {
+            return answer;
+        }
+        let healthy = self.become_healthy_after.is_some_and(|n| calls >= n);
+        let tasks = self
+            .tasks
+            .iter()
+            .chain(&self.stopped_later)
+            .filter(|task| arns.contains(&task.task_arn))
+            .cloned()
+            .map(|mut task| {
+                if healthy && task.health_status == "UNKNOWN" {
+                    task.health_status = "HEALTHY".into();
+                }
+                task
+            })
+            .collect();
+        Ok(DescribedTasks {
+            tasks,
+            missing: vec![],
+        })
+    }
+}
+
+pub fn service() -> ServiceRef {
+    ServiceRef {
+        cluster: "prod".into(),
+        name: "web".into(),
+    }
+}
+
+pub fn deployment(
+    id: &str,
+    status: &str,
+    task_definition: &str,
+    running: i64,
+    failed: i64,
+) -> Deployment {
+    Deployment {
+        id: id.into(),
+        status: status.into(),
+        task_definition: task_definition.into(),
+        desired_count: 2,
+        pending_count: 2 - running.min(2),
+        running_count: running,
+        failed_tasks: failed,
+        rollout_state: None,
+        rollout_state_reason: None,
+    }
+}
+
+pub fn event(id: &str, message: &str) -> Event {
+    Event {
+        id: id.into(),
+        message: message.into(),
+    }
+}
+
+pub fn task(arn: &str, task_definition: &str, status: &str, health: &str) -> Task {
+    Task {
+        task_arn: arn.into(),
+        task_definition_arn: task_definition.into(),
+        last_status: status.into(),
+        health_status: health.into(),
+        stopped_reason: String::new(),
+        stop_code: String::new(),
+        containers: vec![],
+    }
+}
+
+/// A stopped task whose one container `app` exited with `exit_code`.
+pub fn stopped(arn: &str, task_definition: &str, reason: &str, exit_code: Option<i64>) -> Task {
+    Task {
+        stopped_reason: reason.into(),
+        containers: vec![Container {
+            name: "app".into(),
+            exit_code,
+            reason: String::new(),
+        }],
+        ..task(arn, task_definition, "STOPPED", "UNKNOWN")
+    }
+}
+
+pub fn updated(deployment_id: &str) -> Updated {
+    Updated {
+        desired_count: 2,
+        deployment_id: Some(deployment_id.into()),
+        event_ids: vec![],
+    }
+}
+
+pub fn throttled(step: &str) -> CallError {
+    CallError::new(
+        step,
+        255,
+        "An error occurred (ThrottlingException): Rate exceeded",
+        Failure::Transient,
+    )
+}
+
+pub fn denied() -> CallError {
+    CallError::new(
+        "describe-services",
+        254,
+        "An error occurred (AccessDeniedException)",
+        Failure::Fatal,
+    )
+}

@@ -1,0 +1,259 @@
+//! `--enable-rollback`: after a failed wait, point the service back at the revision it ran
+//! before, and follow that with a fresh watch. The run still fails (exit 1).
+
+use crate::ecs::{Ecs, NewRevision, ServiceUpdate, Snapshot};
+use crate::error::Error;
+use crate::poll::Stop;
+use crate::report::{Report, Status};
+use crate::signals;
+use crate::watch::{self, Failure, Rollout, Watch};
+
+/// Whether ECS already put the service back on `previous` (its circuit breaker's
+/// rollback): then a PRIMARY deployment of `previous` is there that is not ours.
+pub fn ecs_already_rolled_back(last: Option<&Snapshot>, previous: &str, rollout: &Rollout) -> bool {
+    last.is_some_and(|snapshot| {
+        snapshot.deployments.iter().any(|d| {
+            d.is_primary()
+                && d.task_definition == previous
+                && Some(&d.id) != rollout.deployment_id.as_ref()
+        })
+    })
+}
+
+/// Roll `rollout`'s service back to `previous` after `failure`; the error to end with.
+pub fn roll_back(
+    ecs: &dyn Ecs,
+    report: &Report,
+    settings: watch::Settings,
+    previous: &str,
+    rollout: &Rollout,
+    failure: Failure,
+) -> Error {
+    let why = failure.why;
+    if previous == rollout.task_definition {
+        report.progress(
+            "not rolling back: the service already runs the previous revision's definition",
+        );
+        return Error::Failed(why);
+    }
+    if ecs_already_rolled_back(failure.last.as_deref(), previous, rollout) {
+        report.progress(format!(
+            "ECS's circuit breaker already put the service back on {previous}; not rolling back twice"
+        ));
+        report.record(|o| o.status = Status::RolledBack);
+        return Error::Failed(format!("{why} (ECS rolled the service back to {previous})"));
+    }
+
+    report.status(format!("Rolling back to {previous}"));
+    let update = ServiceUpdate {
+        service: &rollout.service,
+        revision: NewRevision::TaskDefinition(previous),
+        desired_count: None,
+        min_healthy_percent: None,
+        max_percent: None,
+    };
+    let updated = match ecs.update_service(&update) {
+        Ok(updated) => updated,
+        Err(e) => {
+            report.progress(format!("ERROR: the rollback failed: {e}"));
+            return Error::Failed(format!(
+                "{why} (and the rollback to {previous} failed: {e})"
+            ));
+        }
+    };
+    report.record(|o| o.status = Status::RolledBack);
+    let service = &rollout.service;
+    let follow = format!(
+        "aws ecs describe-services --cluster {} --services {}",
+        service.cluster, service.name
+    );
+    if signals::interrupted() {
+        report.progress(format!("rollback started; follow it with: {follow}"));
+        return Error::Failed(format!("{why} (rolled back to {previous})"));
+    }
+
+    let back = Rollout::started(service, &updated, previous, false);
+    let seen = updated.event_ids.clone();
+    let settled = Watch::new(ecs, report, settings, back, seen).settle();
+    report.progress(match settled {
+        Ok(()) => format!("rollback complete: the service runs {previous} again"),
+        Err(Stop::Timeout) => format!(
+            "the rollback to {previous} had not settled within {} seconds; ECS goes on with it",
+            settings.timing.timeout.as_secs_f64()
+        ),
+        Err(Stop::Failed(reason)) => {
+            format!("the rollback to {previous} did not complete: {reason}")
+        }
+        Err(Stop::Aws(e)) => format!(
+            "could not follow the rollback to {previous} ({} failed: {}); follow it with: {follow}",
+            e.step, e.message
+        ),
+        Err(Stop::Interrupted) => {
+            format!("stopped waiting for the rollback to {previous}; follow it with: {follow}")
+        }
+    });
+    Error::Failed(format!("{why} (rolled back to {previous})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::ecs::RolloutState;
+    use crate::ecs::scripted::{self, ScriptedEcs};
+
+    const NEW: &str = "td/web:2";
+    const OLD: &str = "td/web:1";
+
+    fn settings() -> watch::Settings {
+        watch::Settings {
+            timing: crate::poll::Timing {
+                timeout: Duration::from_millis(50),
+                poll_interval: Duration::ZERO,
+            },
+            skip_deployments_check: false,
+        }
+    }
+
+    fn rollout() -> Rollout {
+        Rollout {
+            service: scripted::service(),
+            deployment_id: Some("ecs-svc/new".into()),
+            task_definition: NEW.into(),
+            health_checked: false,
+            desired_count: 2,
+        }
+    }
+
+    fn snapshot(deployments: Vec<crate::ecs::Deployment>) -> Snapshot {
+        Snapshot {
+            deployments,
+            events: vec![],
+        }
+    }
+
+    fn failure(last: Option<Box<Snapshot>>) -> Failure {
+        Failure {
+            stop: Stop::Timeout,
+            why: "no task ran".into(),
+            last,
+        }
+    }
+
+    #[test]
+    fn a_circuit_breaker_rollback_is_recognised() {
+        let mut ours = scripted::deployment("ecs-svc/new", "ACTIVE", NEW, 0, 2);
+        ours.rollout_state = Some(RolloutState::Failed);
+        let restored = scripted::deployment("ecs-svc/back", "PRIMARY", OLD, 2, 0);
+        let rolled_back = snapshot(vec![restored, ours.clone()]);
+        assert!(ecs_already_rolled_back(Some(&rolled_back), OLD, &rollout()));
+
+        let still_ours = snapshot(vec![
+            scripted::deployment("ecs-svc/new", "PRIMARY", NEW, 0, 2),
+            scripted::deployment("ecs-svc/old", "ACTIVE", OLD, 2, 0),
+        ]);
+        assert!(!ecs_already_rolled_back(Some(&still_ours), OLD, &rollout()));
+        assert!(!ecs_already_rolled_back(None, OLD, &rollout()));
+    }
+
+    #[test]
+    fn no_second_rollback_after_ecs_rolled_back() {
+        let ecs = ScriptedEcs::default();
+        let report = Report::captured();
+        let restored = scripted::deployment("ecs-svc/back", "PRIMARY", OLD, 2, 0);
+        let error = roll_back(
+            &ecs,
+            &report,
+            settings(),
+            OLD,
+            &rollout(),
+            failure(Some(Box::new(snapshot(vec![restored])))),
+        );
+        assert!(ecs.calls().is_empty());
+        assert_eq!(report.outcome().status, Status::RolledBack);
+        assert_eq!(
+            error.to_string(),
+            "no task ran (ECS rolled the service back to td/web:1)"
+        );
+    }
+
+    #[test]
+    fn the_service_is_pointed_back_and_the_rollback_is_followed() {
+        let ecs = ScriptedEcs::polls(vec![
+            Ok(snapshot(vec![
+                scripted::deployment("ecs-svc/back", "PRIMARY", OLD, 1, 0),
+                scripted::deployment("ecs-svc/new", "ACTIVE", NEW, 0, 0),
+            ])),
+            Ok(snapshot(vec![scripted::deployment(
+                "ecs-svc/back",
+                "PRIMARY",
+                OLD,
+                2,
+                0,
+            )])),
+        ]);
+        ecs.updates
+            .borrow_mut()
+            .push_back(Ok(scripted::updated("ecs-svc/back")));
+        let report = Report::captured();
+        let error = roll_back(&ecs, &report, settings(), OLD, &rollout(), failure(None));
+        assert_eq!(
+            ecs.calls(),
+            [
+                "update-service td/web:1",
+                "describe-services",
+                "describe-services"
+            ]
+        );
+        assert_eq!(report.lines()[0], "Rolling back to td/web:1");
+        assert_eq!(
+            report.lines().last().unwrap(),
+            "> rollback complete: the service runs td/web:1 again"
+        );
+        assert_eq!(report.outcome().status, Status::RolledBack);
+        assert_eq!(error.exit_code(), 1);
+        assert_eq!(error.to_string(), "no task ran (rolled back to td/web:1)");
+    }
+
+    #[test]
+    fn a_rollback_that_fails_says_so_rather_than_not_settled() {
+        let mut gone = scripted::deployment("ecs-svc/back", "PRIMARY", OLD, 0, 2);
+        gone.rollout_state = Some(RolloutState::Failed);
+        gone.rollout_state_reason = Some("tasks failed to start".into());
+        let ecs = ScriptedEcs::polls(vec![Ok(snapshot(vec![gone]))]);
+        ecs.updates
+            .borrow_mut()
+            .push_back(Ok(scripted::updated("ecs-svc/back")));
+        let report = Report::captured();
+        roll_back(&ecs, &report, settings(), OLD, &rollout(), failure(None));
+        assert_eq!(
+            report.lines().last().unwrap(),
+            "> the rollback to td/web:1 did not complete: deployment ecs-svc/back failed: tasks failed to start"
+        );
+    }
+
+    #[test]
+    fn a_rollback_update_that_fails_is_reported() {
+        let ecs = ScriptedEcs::default();
+        ecs.updates
+            .borrow_mut()
+            .push_back(Err("AccessDenied".into()));
+        let report = Report::captured();
+        let error = roll_back(&ecs, &report, settings(), OLD, &rollout(), failure(None));
+        assert_eq!(
+            error.to_string(),
+            "no task ran (and the rollback to td/web:1 failed: AccessDenied)"
+        );
+        assert_eq!(report.outcome().status, Status::Succeeded);
+    }
+
+    #[test]
+    fn nothing_to_roll_back_to_when_the_revision_is_the_same() {
+        let ecs = ScriptedEcs::default();
+        let report = Report::captured();
+        let error = roll_back(&ecs, &report, settings(), NEW, &rollout(), failure(None));
+        assert!(ecs.calls().is_empty());
+        assert_eq!(error.to_string(), "no task ran");
+    }
+}
