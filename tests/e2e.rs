@@ -963,7 +963,7 @@ fn emulator_stops_when_dropped() {
     );
 }
 
-// Beyond the list: arguments whose syntax only the real CLI can judge.
+// Arguments whose syntax only the real CLI can judge.
 
 #[test]
 fn run_task_on_fargate_takes_a_json_network_configuration() {

@@ -1,4 +1,4 @@
-//! `--run-task` (issue 4): one-off tasks run through the fake `aws`, with and without
+//! `--run-task`: one-off tasks run through the fake `aws`, with and without
 //! `--wait-for-success`.
 
 mod common;

@@ -218,7 +218,7 @@ pub fn stderr_of(assert: &assert_cmd::assert::Assert) -> String {
 }
 
 /// The keys of the RegisterTaskDefinition input (tags aside: they need their own flag),
-/// as SPEC §4 lists them. Written out here on purpose, not taken from `src/`: the tests
+/// as the RegisterTaskDefinition API lists them. Written out here on purpose, not taken from `src/`: the tests
 /// are the oracle.
 pub const REGISTRABLE: &[&str] = &[
     "family",
