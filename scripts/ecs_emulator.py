@@ -96,7 +96,7 @@ try:
     from werkzeug.serving import make_server
 except ImportError as exc:  # pragma: no cover - depends on the machine
     sys.stderr.write(
-        f"ecs_emulator: cannot import moto ({exc}); install it with: pip install 'moto[server]'\n"
+        f"ecs_emulator: cannot import moto ({exc}); install it with: scripts/ensure-moto\n"
     )
     sys.exit(2)
 

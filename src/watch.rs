@@ -310,12 +310,14 @@ impl<'a> Watch<'a> {
     fn report_stopped_tasks(&mut self) {
         let tasks = match self.tasks_of_new_revision(DesiredStatus::Stopped, &self.reported_tasks) {
             Ok(tasks) => tasks,
-            Err(e) if e.kind == crate::aws::Failure::Interrupted => return,
             Err(e) => {
-                return self.report.progress(format!(
-                    "could not list the stopped tasks (will try again when more fail): {}",
-                    e.message
-                ));
+                if let PollError::Retry(e) | PollError::Stop(Stop::Aws(e)) = PollError::from(e) {
+                    self.report.progress(format!(
+                        "could not list the stopped tasks (will try again when more fail): {}",
+                        e.message
+                    ));
+                }
+                return;
             }
         };
         for task in &tasks {
