@@ -7,23 +7,16 @@ mod common;
 use std::path::Path;
 
 use assert_cmd::assert::Assert;
-use common::{FakeAws, stderr_of as stderr, stdout_of as stdout};
+use common::{
+    ECR_APP, FakeAws, NEW_IMAGE, OLD_IMAGE, WEB_1, describing, file, scenario, stderr_of as stderr,
+    stdout_of as stdout, web_definition_cmd,
+};
 use serde_json::{Value, json};
 
-const ECR_APP: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web-app";
-const WEB_1: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
-
-/// A fake that answers describe-task-definition with `web-1.json`.
-fn web_1_fake() -> FakeAws {
-    FakeAws::new(json!({"ops": {
-        "describe-task-definition": [{"fixture": "describe-task-definition/web-1.json"}]
-    }}))
-}
-
-/// Run with these arguments against [`web_1_fake`]; return the fake (for its log) and
-/// the finished run.
+/// Run with these arguments against a fake that describes web:1; return the fake (for its
+/// log) and the finished run.
 fn run(args: &[&str]) -> (FakeAws, Assert) {
-    let fake = web_1_fake();
+    let fake = describing("web-1.json");
     let assert = fake.cmd().args(args).assert();
     (fake, assert)
 }
@@ -35,11 +28,9 @@ fn web_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     args
 }
 
-/// `-d web -i ECR_APP:2.0.0` against `fake`, run.
+/// `-d web -i NEW_IMAGE` against `fake`, run.
 fn deploy_2_0_0(fake: &FakeAws) -> Assert {
-    fake.cmd()
-        .args(["-d", "web", "-i", &format!("{ECR_APP}:2.0.0")])
-        .assert()
+    web_definition_cmd(fake, &[]).assert()
 }
 
 /// The run exits with `code`, writes a reason to stderr and makes no aws call.
@@ -357,7 +348,7 @@ fn no_container_uses_the_repository_exits_14_without_registering() {
     let assert = assert.code(14);
     let err = stderr(&assert);
     assert!(err.contains("other/web-app"), "{err}");
-    assert!(err.contains(&format!("app: {ECR_APP}:1.0.0")), "{err}");
+    assert!(err.contains(&format!("app: {OLD_IMAGE}")), "{err}");
     assert!(
         err.contains("log-router: public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0"),
         "{err}"
@@ -371,14 +362,7 @@ fn no_container_uses_the_repository_exits_14_without_registering() {
 
 #[test]
 fn one_unmatched_image_among_several_exits_14() {
-    let (fake, assert) = run(&[
-        "-d",
-        "web",
-        "-i",
-        &format!("{ECR_APP}:2.0.0"),
-        "-i",
-        "nginx:1.27",
-    ]);
+    let (fake, assert) = run(&["-d", "web", "-i", NEW_IMAGE, "-i", "nginx:1.27"]);
     let err = stderr(&assert.code(14));
     assert!(err.contains("nginx"), "{err}");
     assert!(fake.registered().is_empty());
@@ -386,14 +370,13 @@ fn one_unmatched_image_among_several_exits_14() {
 
 // --------------------------------------------------------------- failing aws calls
 
+/// web:1 can be described, and `op` fails with this exit code and message.
 fn failing(op: &str, code: i32, message: &str) -> FakeAws {
-    let mut ops = serde_json::Map::new();
-    ops.insert(
-        "describe-task-definition".into(),
-        json!([{"fixture": "describe-task-definition/web-1.json"}]),
-    );
-    ops.insert(op.into(), json!([{"exit": code, "stderr": message}]));
-    FakeAws::new(json!({ "ops": Value::Object(ops) }))
+    let mut ops = json!({
+        "describe-task-definition": [file("describe-task-definition/web-1.json")],
+    });
+    ops[op] = json!([{"exit": code, "stderr": message}]);
+    scenario(ops)
 }
 
 #[test]
@@ -455,9 +438,9 @@ fn a_failure_without_a_message_still_names_the_step() {
 
 #[test]
 fn output_that_is_not_json_is_an_error_not_a_crash() {
-    let fake = FakeAws::new(json!({"ops": {
+    let fake = scenario(json!({
         "describe-task-definition": [{"stdout_raw": "<html>proxy error</html>"}]
-    }}));
+    }));
     let assert = deploy_2_0_0(&fake).code(255);
     let err = stderr(&assert);
     assert!(err.contains("describe-task-definition failed"), "{err}");
@@ -468,7 +451,7 @@ fn output_that_is_not_json_is_an_error_not_a_crash() {
 
 #[test]
 fn tag_env_var_unset_falls_back_to_latest() {
-    let fake = web_1_fake();
+    let fake = describing("web-1.json");
     let assert = fake
         .cmd()
         .env_remove("ECS_DEPLOY_TEST_UNSET_TAG")
@@ -491,7 +474,7 @@ fn tag_env_var_unset_falls_back_to_latest() {
 
 #[test]
 fn tag_env_var_empty_falls_back_to_latest_and_set_supplies_the_tag() {
-    let fake = web_1_fake();
+    let fake = describing("web-1.json");
     for tag in ["", "build-42"] {
         fake.cmd()
             .env("CI_TAG", tag)

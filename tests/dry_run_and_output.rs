@@ -5,35 +5,18 @@ mod common;
 
 use std::path::Path;
 
-use common::{FakeAws, fixture, fixture_path};
+use common::{
+    FakeAws, NEW_IMAGE, OLD_IMAGE, OUR_DEPLOYMENT, SERVICE_ARGS, WEB_1, WEB_2, answer, file,
+    fixture, from_steady, from_steady_and, lines, web_definition_cmd,
+};
 use serde_json::{Value, json};
-
-const NEW_IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web-app:2.0.0";
-const OLD_IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web-app:1.0.0";
-const WEB_1: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
-const WEB_2: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2";
-const OUR_DEPLOYMENT: &str = "ecs-svc/1111111111111111111";
-
-/// `-c prod -n web -i NEW_IMAGE`: the service deploy of these tests.
-const SERVICE: &[&str] = &["-c", "prod", "-n", "web", "-i", NEW_IMAGE];
 
 /// Environment values of `web-1.json` that must never show unless asked for.
 const SECRETS: &[&str] = &["s3cr3t-db-pass", "tok-should-never-leak"];
 
-fn scenario(ops: Value) -> Value {
-    json!({ "fixtures_dir": fixture_path(""), "ops": ops })
-}
-
-fn fx(path: &str) -> Value {
-    json!({ "fixture": path })
-}
-
 /// A service on web:1 whose task definition can be read; nothing else.
 fn read_only_fake() -> FakeAws {
-    FakeAws::new(scenario(json!({
-        "describe-services": [fx("describe-services/web-steady.json")],
-        "describe-task-definition": [fx("describe-task-definition/web-1.json")],
-    })))
+    from_steady(&[])
 }
 
 struct Run {
@@ -54,7 +37,7 @@ fn run(cmd: &mut assert_cmd::Command) -> Run {
 /// `ecs-deploy -c prod -n web -i NEW_IMAGE --dry-run` against `fake`, not yet run.
 fn dry_run_service(fake: &FakeAws) -> assert_cmd::Command {
     let mut cmd = fake.cmd();
-    cmd.args(SERVICE).arg("--dry-run");
+    cmd.args(SERVICE_ARGS).arg("--dry-run");
     cmd
 }
 
@@ -162,7 +145,7 @@ fn dry_run_keys_are_sorted_in_the_diff() {
 #[test]
 fn dry_run_with_a_task_definition_reads_only() {
     let fake = read_only_fake();
-    let out = run(fake.cmd().args(["-d", "web", "-i", NEW_IMAGE, "--dry-run"]));
+    let out = run(&mut web_definition_cmd(&fake, &["--dry-run"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(fake.ops(), ["describe-task-definition"]);
     assert!(!out.stdout.contains("Task definition updated successfully"));
@@ -221,18 +204,11 @@ fn dry_run_with_a_file_masks_changed_env_values_but_shows_the_change() {
 fn show_env_values_unmasks_the_diff_and_the_definition() {
     let fake = read_only_fake();
     let file = edited_file(fake.dir());
-    let out = run(fake
-        .cmd()
-        .args([
-            "-d",
-            "web",
-            "-i",
-            NEW_IMAGE,
-            "--dry-run",
-            "--show-env-values",
-        ])
-        .arg("--task-definition-file")
-        .arg(&file));
+    let out = run(
+        web_definition_cmd(&fake, &["--dry-run", "--show-env-values"])
+            .arg("--task-definition-file")
+            .arg(&file),
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(fake.ops(), ["describe-task-definition"]);
     let lines = diff_lines(&out.stderr);
@@ -327,12 +303,12 @@ const FAST: &[&str] = &["-t", "1", "--poll-interval", "0.1"];
 
 /// The service deploy with quick polls and a short timeout, in text mode.
 fn text_args() -> Vec<&'static str> {
-    [SERVICE, FAST].concat()
+    [SERVICE_ARGS, FAST].concat()
 }
 
 /// [`text_args`] with `--output json`.
 fn deploy_args() -> Vec<&'static str> {
-    [SERVICE, &["--output", "json"][..], FAST].concat()
+    [SERVICE_ARGS, &["--output", "json"][..], FAST].concat()
 }
 
 fn result_of(out: &Run) -> Value {
@@ -341,14 +317,10 @@ fn result_of(out: &Run) -> Value {
 }
 
 fn successful_fake() -> FakeAws {
-    FakeAws::new(scenario(json!({
-        "describe-services": [
-            {"fixture": "describe-services/web-steady.json", "times": 1},
-            {"fixture": "describe-services/web-rolling.json", "times": 1},
-            fx("describe-services/web-done.json"),
-        ],
-        "describe-task-definition": [fx("describe-task-definition/web-1.json")],
-    })))
+    from_steady(&[
+        file("describe-services/web-rolling.json"),
+        file("describe-services/web-done.json"),
+    ])
 }
 
 #[test]
@@ -392,7 +364,7 @@ fn text_output_stays_the_script_lines() {
     let out = run(fake.cmd().args(text_args()).env("GITHUB_ACTIONS", "true"));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
-        out.stdout.lines().collect::<Vec<_>>(),
+        lines(&out.stdout),
         [
             format!("Using image name: {NEW_IMAGE}").as_str(),
             &format!("Current task definition: {WEB_1}"),
@@ -407,15 +379,13 @@ fn text_output_stays_the_script_lines() {
 
 #[test]
 fn json_result_of_a_failed_rollout_with_rollback() {
-    let fake = FakeAws::new(scenario(json!({
-        "describe-services": [
-            {"fixture": "describe-services/web-steady.json", "times": 1},
-            fx("describe-services/web-failed.json"),
-        ],
-        "describe-task-definition": [fx("describe-task-definition/web-1.json")],
-        "list-tasks": [fx("list-tasks/two.json")],
-        "describe-tasks": [fx("describe-tasks/new-stopped.json")],
-    })));
+    let fake = from_steady_and(
+        &[file("describe-services/web-failed.json")],
+        json!({
+            "list-tasks": [file("list-tasks/two.json")],
+            "describe-tasks": [file("describe-tasks/new-stopped.json")],
+        }),
+    );
     let output = fake.dir().join("github_output");
     let mut args = deploy_args();
     args.push("--enable-rollback");
@@ -472,13 +442,7 @@ fn json_result_of_a_timeout() {
     // Our deployment never gets a running task.
     let mut stuck = fixture("describe-services/web-rolling.json");
     stuck["services"][0]["deployments"][0]["runningCount"] = json!(0);
-    let fake = FakeAws::new(scenario(json!({
-        "describe-services": [
-            {"fixture": "describe-services/web-steady.json", "times": 1},
-            {"json": stuck},
-        ],
-        "describe-task-definition": [fx("describe-task-definition/web-1.json")],
-    })));
+    let fake = from_steady(&[answer(stuck)]);
     let output = fake.dir().join("github_output");
     std::fs::write(&output, "earlier=kept\n").unwrap();
     let out = run(fake.cmd().args(deploy_args()).env("GITHUB_OUTPUT", &output));

@@ -3,22 +3,18 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{FakeAws, arg_value, fixture, stderr_of as stderr, stdout_of as stdout};
+use common::{
+    FakeAws, NEW_IMAGE, arg_value, argv_of, file, finish, fixture, interrupt, scenario,
+    stderr_of as stderr, stdout_of as stdout, wait_for_call,
+};
 use serde_json::{Value, json};
 
-const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web-app:2.0.0";
 const OLD_ARN: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/migrate:1";
 const NEW_ARN: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/migrate:2";
 const TASK_ARN: &str =
     "arn:aws:ecs:us-east-1:123456789012:task/prod/9f8e7d6c5b4a39281706f5e4d3c2b1a0";
-/// `-c prod -d migrate -i IMAGE`: the target of every run here.
-const MIGRATE: &[&str] = &["-c", "prod", "-d", "migrate", "-i", IMAGE];
-
-fn step(fixture: &str) -> Value {
-    json!({ "fixture": fixture })
-}
+/// `-c prod -d migrate -i NEW_IMAGE`: the target of every run here.
+const MIGRATE: &[&str] = &["-c", "prod", "-d", "migrate", "-i", NEW_IMAGE];
 
 /// The `-d migrate` definitions: the current one (migrate:1) and, once registered, migrate:2.
 fn definitions() -> Value {
@@ -46,28 +42,28 @@ fn definitions_with_optional_check() -> Value {
     ])
 }
 
-fn scenario(definitions: Value, run_task: Value, describe_tasks: Vec<Value>) -> FakeAws {
-    FakeAws::new(json!({
-        "ops": {
-            "describe-task-definition": definitions,
-            "run-task": [run_task],
-            "describe-tasks": describe_tasks,
-            "list-task-definitions": [step("list-task-definitions/migrate-active.json")],
-        }
+/// A fake answering describe-task-definition with `definitions`, run-task with `run_task`
+/// and describe-tasks with `describe_tasks`; the migrate family lists migrate:1 and :2.
+fn migrate_scenario(definitions: Value, run_task: Value, describe_tasks: Vec<Value>) -> FakeAws {
+    scenario(json!({
+        "describe-task-definition": definitions,
+        "run-task": [run_task],
+        "describe-tasks": describe_tasks,
+        "list-task-definitions": [file("list-task-definitions/migrate-active.json")],
     }))
 }
 
 /// The usual scenario: the `-d migrate` definitions, a run-task that starts the task, and
 /// these describe-tasks answers.
 fn started(describe_tasks: Vec<Value>) -> FakeAws {
-    scenario(
+    migrate_scenario(
         definitions(),
-        step("run-task/migrate-started.json"),
+        file("run-task/migrate-started.json"),
         describe_tasks,
     )
 }
 
-/// `ecs-deploy -c prod -d migrate -i IMAGE --run-task` with quick polling and `-t timeout`,
+/// `ecs-deploy -c prod -d migrate -i NEW_IMAGE --run-task` with quick polling and `-t timeout`,
 /// plus `extra`.
 fn run_within(fake: &FakeAws, timeout: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
     let mut cmd = fake.cmd();
@@ -83,22 +79,23 @@ fn run(fake: &FakeAws, extra: &[&str]) -> assert_cmd::assert::Assert {
     run_within(fake, "20", extra)
 }
 
-fn lines(text: &[&str]) -> String {
+/// These lines, each ended by a newline.
+fn text_of_lines(text: &[&str]) -> String {
     text.iter().map(|line| format!("{line}\n")).collect()
 }
 
 #[test]
 fn waits_for_success_with_the_exact_calls_and_lines() {
     let fake = started(vec![
-        step("describe-tasks/migrate-pending.json"),
-        step("describe-tasks/migrate-running.json"),
-        step("describe-tasks/migrate-stopped-ok.json"),
+        file("describe-tasks/migrate-pending.json"),
+        file("describe-tasks/migrate-running.json"),
+        file("describe-tasks/migrate-stopped-ok.json"),
     ]);
     let assert = run(&fake, &["--wait-for-success"]).success();
     assert_eq!(
         stdout(&assert),
-        lines(&[
-            &format!("Using image name: {IMAGE}"),
+        text_of_lines(&[
+            &format!("Using image name: {NEW_IMAGE}"),
             &format!("Current task definition: {OLD_ARN}"),
             &format!("New task definition: {NEW_ARN}"),
             &format!("Run task: {NEW_ARN}"),
@@ -119,14 +116,8 @@ fn waits_for_success_with_the_exact_calls_and_lines() {
         ]
     );
     let run_task = &fake.calls_of("run-task")[0];
-    let argv: Vec<&str> = run_task["argv"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
     assert_eq!(
-        argv,
+        argv_of(run_task),
         [
             "--output",
             "json",
@@ -160,13 +151,13 @@ fn waits_for_success_with_the_exact_calls_and_lines() {
 
 #[test]
 fn without_waiting_the_task_is_started_and_reported() {
-    let fake = started(vec![step("describe-tasks/migrate-running.json")]);
+    let fake = started(vec![file("describe-tasks/migrate-running.json")]);
     let assert = run(
         &fake,
         &["--launch-type", "FARGATE", "--platform-version", "1.4.0"],
     )
     .success();
-    assert!(stdout(&assert).ends_with(&lines(&[
+    assert!(stdout(&assert).ends_with(&text_of_lines(&[
         &format!("Run task: {NEW_ARN}"),
         &format!("Executed task: {TASK_ARN}"),
         &format!("Task {TASK_ARN} executed successfully!"),
@@ -191,13 +182,13 @@ fn without_waiting_the_task_is_started_and_reported() {
 #[test]
 fn a_failing_essential_container_after_the_first_fails_the_run() {
     let fake = started(vec![
-        step("describe-tasks/migrate-running.json"),
-        step("describe-tasks/migrate-stopped-fail.json"),
+        file("describe-tasks/migrate-running.json"),
+        file("describe-tasks/migrate-stopped-fail.json"),
     ]);
     let assert = run(&fake, &["--wait-for-success", "--max-definitions", "1"]).code(1);
     let out = stdout(&assert);
     assert!(
-        out.ends_with(&lines(&[
+        out.ends_with(&text_of_lines(&[
             &format!("Executed task: {TASK_ARN}"),
             "Task finished with status: STOPPED",
             "Task execution failed with exit code: 3",
@@ -222,13 +213,13 @@ fn a_failing_essential_container_after_the_first_fails_the_run() {
 
 #[test]
 fn a_failing_non_essential_container_is_not_a_failure() {
-    let fake = scenario(
+    let fake = migrate_scenario(
         definitions_with_optional_check(),
-        step("run-task/migrate-started.json"),
-        vec![step("describe-tasks/migrate-stopped-fail.json")],
+        file("run-task/migrate-started.json"),
+        vec![file("describe-tasks/migrate-stopped-fail.json")],
     );
     let assert = run(&fake, &["--wait-for-success"]).success();
-    assert!(stdout(&assert).ends_with(&lines(&[
+    assert!(stdout(&assert).ends_with(&text_of_lines(&[
         "Task finished with status: STOPPED",
         &format!("Task {TASK_ARN} executed successfully!"),
     ])));
@@ -241,7 +232,7 @@ fn a_failing_non_essential_container_is_not_a_failure() {
 
 #[test]
 fn the_stopped_reason_is_reported() {
-    let fake = started(vec![step("describe-tasks/migrate-pull-failed.json")]);
+    let fake = started(vec![file("describe-tasks/migrate-pull-failed.json")]);
     let assert = run(&fake, &["--wait-for-success", "--output", "json"]).code(1);
     let err = stderr(&assert);
     // With --output json the status lines move to stderr.
@@ -265,15 +256,15 @@ fn the_stopped_reason_is_reported() {
 
 #[test]
 fn run_task_failures_are_an_error_naming_the_reason() {
-    let fake = scenario(
+    let fake = migrate_scenario(
         definitions(),
-        step("run-task/failures.json"),
-        vec![step("describe-tasks/migrate-running.json")],
+        file("run-task/failures.json"),
+        vec![file("describe-tasks/migrate-running.json")],
     );
     let assert = run(&fake, &["--wait-for-success", "--max-definitions", "1"]).code(1);
     let out = stdout(&assert);
     assert!(
-        out.ends_with(&lines(&[&format!("Run task: {NEW_ARN}")])),
+        out.ends_with(&text_of_lines(&[&format!("Run task: {NEW_ARN}")])),
         "{out}"
     );
     assert!(!out.contains("Executed task"));
@@ -286,7 +277,7 @@ fn run_task_failures_are_an_error_naming_the_reason() {
 
 #[test]
 fn the_network_configuration_reaches_aws_as_one_untouched_argument() {
-    let fake = started(vec![step("describe-tasks/migrate-running.json")]);
+    let fake = started(vec![file("describe-tasks/migrate-running.json")]);
     let marker = fake.dir().join("pwned");
     let marker_text = marker.display().to_string();
     let config = format!(
@@ -310,7 +301,7 @@ fn the_network_configuration_reaches_aws_as_one_untouched_argument() {
 
 #[test]
 fn the_network_configuration_file_form_is_passed_as_given() {
-    let fake = started(vec![step("describe-tasks/migrate-running.json")]);
+    let fake = started(vec![file("describe-tasks/migrate-running.json")]);
     run(
         &fake,
         &["--network-configuration", "file:///etc/ecs/net config.json"],
@@ -325,11 +316,11 @@ fn the_network_configuration_file_form_is_passed_as_given() {
 
 #[test]
 fn a_task_that_does_not_stop_in_time_times_out() {
-    let fake = started(vec![step("describe-tasks/migrate-running.json")]);
+    let fake = started(vec![file("describe-tasks/migrate-running.json")]);
     let assert = run_within(&fake, "1", &["--wait-for-success"]).code(1);
     let out = stdout(&assert);
     assert!(
-        out.ends_with(&lines(&[
+        out.ends_with(&text_of_lines(&[
             &format!("Executed task: {TASK_ARN}"),
             "ERROR: New task run took longer than 1 seconds",
         ])),
@@ -343,7 +334,7 @@ fn a_task_that_does_not_stop_in_time_times_out() {
 fn transient_describe_tasks_failures_are_retried() {
     let fake = started(vec![
         json!({"exit": 254, "stderr": "An error occurred (ThrottlingException) when calling the DescribeTasks operation (reached max retries: 2): Rate exceeded"}),
-        step("describe-tasks/migrate-stopped-ok.json"),
+        file("describe-tasks/migrate-stopped-ok.json"),
     ]);
     let assert = run(&fake, &["--wait-for-success"]).success();
     assert!(stderr(&assert).contains("describe-tasks failed (transient), will retry"));
@@ -352,9 +343,9 @@ fn transient_describe_tasks_failures_are_retried() {
 
 #[test]
 fn old_revisions_are_pruned_after_a_successful_run() {
-    let fake = started(vec![step("describe-tasks/migrate-stopped-ok.json")]);
+    let fake = started(vec![file("describe-tasks/migrate-stopped-ok.json")]);
     let assert = run(&fake, &["--wait-for-success", "--max-definitions", "1"]).success();
-    assert!(stdout(&assert).ends_with(&lines(&[
+    assert!(stdout(&assert).ends_with(&text_of_lines(&[
         &format!("Task {TASK_ARN} executed successfully!"),
         &format!("Deregistering outdated task revision: {OLD_ARN}"),
     ])));
@@ -386,7 +377,7 @@ fn run_task_options_without_run_task_keep_the_script_exit_codes() {
 
 #[test]
 fn a_signal_while_waiting_leaves_the_task_running_and_names_it() {
-    let fake = started(vec![step("describe-tasks/migrate-running.json")]);
+    let fake = started(vec![file("describe-tasks/migrate-running.json")]);
     let mut command = fake.command();
     command
         .args(MIGRATE)
@@ -394,24 +385,13 @@ fn a_signal_while_waiting_leaves_the_task_running_and_names_it() {
         .args(["--wait-for-success", "--poll-interval", "0.1", "-t", "120"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    let child = command.spawn().expect("start ecs-deploy");
-    // Wait (up to a generous number of naps) until the tool polls the task; then interrupt.
-    let mut naps = 0;
-    while fake.calls_of("describe-tasks").is_empty() {
-        naps += 1;
-        assert!(naps < 1200, "ecs-deploy never polled the task");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
-    let output = child.wait_with_output().expect("wait for ecs-deploy");
-    assert_eq!(output.status.code(), Some(130));
-    let err = String::from_utf8_lossy(&output.stderr);
+    let mut child = command.spawn().expect("start ecs-deploy");
+    // Wait until the tool polls the task; then interrupt.
+    wait_for_call(&fake, &mut child, "describe-tasks");
+    interrupt(&child, "-INT");
+    let (status, out, err) = finish(child);
+    assert_eq!(status.code(), Some(130));
     assert!(err.contains("keeps running"), "{err}");
     assert!(err.contains(TASK_ARN), "{err}");
-    let out = String::from_utf8_lossy(&output.stdout);
     assert!(!out.contains("executed successfully"));
 }

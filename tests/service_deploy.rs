@@ -1,18 +1,21 @@
 //! The service flow (`-c CLUSTER -n SERVICE -i IMAGE`) and its watch, against the fake
-//! `aws` with scenarios whose answers change from call to call.
+//! `aws` with scenarios whose answers change from call to call; and SIGINT/SIGTERM while
+//! the rollout is being watched: roll back when asked, otherwise leave the deployment to
+//! ECS and say so.
 
 mod common;
 
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use common::{FakeAws, arg_value, fixture, stderr_of, stdout_of};
+use common::{
+    FakeAws, NEW_IMAGE, OUR_DEPLOYMENT, SERVICE_ARGS, WEB_1, WEB_2, answer, arg_value, argv_of,
+    file, finish, fixture, from_steady, from_steady_and, interrupt, lines, scenario, stderr_of,
+    stdout_of, wait_for_call,
+};
 use predicates::prelude::*;
 use serde_json::{Value, json};
 
-const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web-app:2.0.0";
-const WEB_1: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
-const WEB_2: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2";
-const OURS: &str = "ecs-svc/1111111111111111111";
 const ROLLBACK: &str = "ecs-svc/3333333333333333333";
 const TASK_B: &str =
     "arn:aws:ecs:us-east-1:123456789012:task/prod/7c2f1d3e0a9b4c8d9e4f3b2a1c0d9e8f";
@@ -31,14 +34,6 @@ const ROLLOUT_OPS: &[&str] = &[
     "update-service",
     "describe-services",
 ];
-
-fn file(path: &str) -> Value {
-    json!({ "fixture": path })
-}
-
-fn answer(value: Value) -> Value {
-    json!({ "json": value })
-}
 
 /// A describe-services fixture with its first service edited by `edit`.
 fn services(path: &str, edit: impl FnOnce(&mut Value)) -> Value {
@@ -117,31 +112,6 @@ fn task_b_stopped() -> Value {
     })
 }
 
-fn scenario(ops: Value) -> FakeAws {
-    FakeAws::new(json!({ "ops": ops }))
-}
-
-/// A scenario where the service starts on web:1 (web-steady) and answers `later` to the
-/// describe-services polls after that; web:1 is `describe-task-definition/web-1.json`, and
-/// `more` adds (or replaces) the answers of other ops.
-fn from_steady_and(later: &[Value], more: Value) -> FakeAws {
-    let mut polls = vec![file("describe-services/web-steady.json")];
-    polls.extend_from_slice(later);
-    let mut ops = json!({
-        "describe-services": polls,
-        "describe-task-definition": [file("describe-task-definition/web-1.json")],
-    });
-    for (op, answers) in more.as_object().expect("ops by name") {
-        ops[op] = answers.clone();
-    }
-    scenario(ops)
-}
-
-/// [`from_steady_and`] without other ops.
-fn from_steady(later: &[Value]) -> FakeAws {
-    from_steady_and(later, json!({}))
-}
-
 /// The first poll after the update answers `trouble`; once a second update-service (the
 /// rollback) has been answered, the service is back on web:1. `more` as in
 /// [`from_steady_and`].
@@ -152,11 +122,11 @@ fn rolling_back_after(trouble: Value, more: Value) -> FakeAws {
     from_steady_and(&[trouble, rolled_back], more)
 }
 
-/// `ecs-deploy -c prod -n web -i IMAGE` with fast polls and `-t timeout`, plus `extra`,
+/// `ecs-deploy -c prod -n web -i NEW_IMAGE` with fast polls and `-t timeout`, plus `extra`,
 /// not yet run (a test may still set its environment).
 fn deploy_cmd(fake: &FakeAws, timeout: &str, extra: &[&str]) -> assert_cmd::Command {
     let mut cmd = fake.cmd();
-    cmd.args(["-c", "prod", "-n", "web", "-i", IMAGE])
+    cmd.args(SERVICE_ARGS)
         .args(["--poll-interval", "0.05", "-t", timeout])
         .args(extra)
         .timeout(Duration::from_secs(60));
@@ -171,20 +141,6 @@ fn deploy_within(fake: &FakeAws, timeout: &str, extra: &[&str]) -> assert_cmd::a
 /// Run [`deploy_cmd`] with a short (5 s) timeout.
 fn deploy(fake: &FakeAws, extra: &[&str]) -> assert_cmd::assert::Assert {
     deploy_within(fake, "5", extra)
-}
-
-/// The argv (after `aws`) of one logged call.
-fn argv_of(call: &Value) -> Vec<&str> {
-    call["argv"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect()
-}
-
-fn lines(text: &str) -> Vec<&str> {
-    text.lines().collect()
 }
 
 /// The arguments following `--tasks` in a describe-tasks call.
@@ -217,7 +173,7 @@ fn happy_path_takes_five_calls_and_prints_the_script_lines() {
     assert_eq!(
         lines(&stdout_of(&assert)),
         [
-            format!("Using image name: {IMAGE}").as_str(),
+            format!("Using image name: {NEW_IMAGE}").as_str(),
             &format!("Current task definition: {WEB_1}"),
             &format!("New task definition: {WEB_2}"),
             "Service updated successfully, new task definition running.",
@@ -242,7 +198,7 @@ fn happy_path_takes_five_calls_and_prints_the_script_lines() {
     assert_eq!(arg_value(update, "--desired-count"), None);
     assert_eq!(arg_value(update, "--deployment-configuration"), None);
     let registered = fake.registered();
-    assert_eq!(registered[0]["containerDefinitions"][0]["image"], IMAGE);
+    assert_eq!(registered[0]["containerDefinitions"][0]["image"], NEW_IMAGE);
 
     let stderr = stderr_of(&assert);
     // Events the service showed before the update are not news.
@@ -268,12 +224,16 @@ fn health_check_waits_for_healthy_in_at_most_seven_calls() {
         fake.ops(),
         [ROLLOUT_OPS, &["list-tasks", "describe-tasks"]].concat()
     );
+    // Only our deployment's tasks are listed (ECS starts them with its id as startedBy),
+    // a page at a time; startedBy allows no other filter.
     let list = &fake.calls_of("list-tasks")[0];
-    assert_eq!(arg_value(list, "--service-name").as_deref(), Some("web"));
     assert_eq!(
-        arg_value(list, "--desired-status").as_deref(),
-        Some("RUNNING")
+        arg_value(list, "--started-by").as_deref(),
+        Some(OUR_DEPLOYMENT)
     );
+    assert_eq!(arg_value(list, "--max-items").as_deref(), Some("100"));
+    assert_eq!(arg_value(list, "--service-name"), None);
+    assert_eq!(arg_value(list, "--desired-status"), None);
 }
 
 #[test]
@@ -632,10 +592,10 @@ fn pruning(listed: Value) -> FakeAws {
     }))
 }
 
-fn deregistered(fake: &FakeAws) -> Vec<String> {
-    fake.calls_of("deregister-task-definition")
+/// The revisions (`web:N`) that were deregistered, in order.
+fn deregistered_revisions(fake: &FakeAws) -> Vec<String> {
+    fake.deregistered()
         .iter()
-        .filter_map(|c| arg_value(c, "--task-definition"))
         .map(|arn| arn.rsplit('/').next().unwrap().to_string())
         .collect()
 }
@@ -645,7 +605,10 @@ fn max_definitions_deregisters_exactly_the_oldest_beyond_n() {
     let fake = pruning(revisions(1..=6));
     // web-done shows web:2; phase 2 only needs our deployment to be the only one.
     let assert = deploy(&fake, &["--max-definitions", "2"]).success();
-    assert_eq!(deregistered(&fake), ["web:1", "web:2", "web:3", "web:4"]);
+    assert_eq!(
+        deregistered_revisions(&fake),
+        ["web:1", "web:2", "web:3", "web:4"]
+    );
     let list = &fake.calls_of("list-task-definitions")[0];
     assert_eq!(arg_value(list, "--family-prefix").as_deref(), Some("web"));
     assert_eq!(arg_value(list, "--status").as_deref(), Some("ACTIVE"));
@@ -665,7 +628,7 @@ fn max_definitions_never_deregisters_the_running_revision() {
     let fake = pruning(revisions(1..=8));
     deploy(&fake, &["--max-definitions", "2"]).success();
     assert_eq!(
-        deregistered(&fake),
+        deregistered_revisions(&fake),
         ["web:1", "web:2", "web:3", "web:4", "web:5"]
     );
 }
@@ -682,13 +645,13 @@ fn max_definitions_does_nothing_after_a_failure() {
     );
     deploy(&fake, &["--max-definitions", "1"]).code(1);
     assert!(fake.calls_of("list-task-definitions").is_empty());
-    assert!(deregistered(&fake).is_empty());
+    assert!(deregistered_revisions(&fake).is_empty());
 }
 
 #[test]
 fn force_new_deployment_registers_nothing_and_ignores_the_image() {
     let forced = services("describe-services/web-steady.json", |service| {
-        service["deployments"][0]["id"] = json!(OURS);
+        service["deployments"][0]["id"] = json!(OUR_DEPLOYMENT);
     });
     let fake = scenario(json!({
         "describe-services": [file("describe-services/web-steady.json"), answer(forced)],
@@ -704,7 +667,7 @@ fn force_new_deployment_registers_nothing_and_ignores_the_image() {
     );
     let stderr = stderr_of(&assert);
     assert!(stderr.contains("ignoring -i"), "{stderr}");
-    assert!(stderr.contains(IMAGE), "{stderr}");
+    assert!(stderr.contains(NEW_IMAGE), "{stderr}");
     assert_eq!(
         fake.ops(),
         ["describe-services", "update-service", "describe-services"]
@@ -793,6 +756,70 @@ fn an_aws_error_while_watching_without_rollback_exits_with_the_cli_code() {
     assert!(
         stderr_of(&assert)
             .contains("describe-services failed: An error occurred (AccessDeniedException)")
+    );
+    assert_eq!(fake.calls_of("update-service").len(), 1);
+}
+
+// ---------------------------------------------------------- signals while watching
+
+/// A deploy whose new task never starts; once a second update-service (the rollback) has
+/// been answered, the service is back on web:1.
+fn never_starting() -> FakeAws {
+    rolling_back_after(answer(starting()), json!({}))
+}
+
+/// `ecs-deploy -c prod -n web -i NEW_IMAGE` with `-t 60`, plus `extra`, started in the
+/// background with its output captured.
+fn start(fake: &FakeAws, extra: &[&str]) -> Child {
+    fake.command()
+        .args(SERVICE_ARGS)
+        .args(["--poll-interval", "0.1", "-t", "60"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ecs-deploy")
+}
+
+#[test]
+fn sigint_with_rollback_enabled_rolls_back_and_exits_1() {
+    interrupted_with_rollback("-INT");
+}
+
+#[test]
+fn sigterm_with_rollback_enabled_rolls_back_and_exits_1() {
+    interrupted_with_rollback("-TERM");
+}
+
+fn interrupted_with_rollback(signal: &str) {
+    let fake = never_starting();
+    let mut child = start(&fake, &["--enable-rollback"]);
+    wait_for_call(&fake, &mut child, "update-service");
+    interrupt(&child, signal);
+    let (status, stdout, stderr) = finish(child);
+    assert_eq!(status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("Rolling back to {WEB_1}\n")),
+        "{stdout}"
+    );
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    fake.assert_last_task_definition("update-service", 2, WEB_1);
+}
+
+#[test]
+fn sigint_without_rollback_leaves_the_deployment_to_ecs_and_exits_130() {
+    let fake = never_starting();
+    let mut child = start(&fake, &[]);
+    wait_for_call(&fake, &mut child, "update-service");
+    interrupt(&child, "-INT");
+    let (status, stdout, stderr) = finish(child);
+    assert_eq!(status.code(), Some(130), "{stdout}{stderr}");
+    assert!(!stdout.contains("Rolling back"), "{stdout}");
+    assert!(stderr.contains("the deployment goes on in ECS"), "{stderr}");
+    assert!(
+        stderr.contains("aws ecs describe-services --cluster prod --services web"),
+        "{stderr}"
     );
     assert_eq!(fake.calls_of("update-service").len(), 1);
 }

@@ -6,12 +6,11 @@ mod common;
 
 use assert_cmd::assert::Assert;
 use common::{
-    FakeAws, REGISTRABLE, arg_value, contains_null, fixture, fixture_path, stderr_of as stderr,
-    stdout_of as stdout,
+    ECR_APP, FakeAws, NEW_IMAGE, REGISTRABLE, answer, arg_value, contains_null, describing, file,
+    fixture, fixture_path, stderr_of as stderr, stdout_of as stdout, web_definition_cmd,
 };
 use serde_json::{Map, Value, json};
 
-const ECR_APP: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web-app";
 const ARN_PREFIX: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/";
 const SECRET_ENV_VALUES: &[&str] = &["s3cr3t-db-pass", "tok-should-never-leak"];
 
@@ -24,17 +23,9 @@ fn run(fake: &FakeAws, args: &[&str]) -> Assert {
     fake.cmd().args(args).assert()
 }
 
-/// `ecs-deploy -d web -i ECR_APP:2.0.0 EXTRA` against `fake`, not yet run.
-fn web_cmd(fake: &FakeAws, extra: &[&str]) -> assert_cmd::Command {
-    let mut cmd = fake.cmd();
-    cmd.args(["-d", "web", "-i", &format!("{ECR_APP}:2.0.0")])
-        .args(extra);
-    cmd
-}
-
-/// Run [`web_cmd`], which must succeed.
+/// Run [`web_definition_cmd`], which must succeed.
 fn deploy_web(fake: &FakeAws, extra: &[&str]) -> Assert {
-    web_cmd(fake, extra).assert().success()
+    web_definition_cmd(fake, extra).assert().success()
 }
 
 /// A fake for `--max-definitions`: web:1 is described, `listed` is the answer of
@@ -43,25 +34,10 @@ fn listing(listed: Value) -> FakeAws {
     FakeAws::new(json!({
         "next_revision": 5,
         "ops": {
-            "describe-task-definition": [{"fixture": "describe-task-definition/web-1.json"}],
+            "describe-task-definition": [file("describe-task-definition/web-1.json")],
             "list-task-definitions": [listed]
         }
     }))
-}
-
-/// The `--task-definition` of every deregister-task-definition call.
-fn deregistered(fake: &FakeAws) -> Vec<String> {
-    fake.calls_of("deregister-task-definition")
-        .iter()
-        .map(|c| arg_value(c, "--task-definition").unwrap())
-        .collect()
-}
-
-/// A fake whose describe-task-definition answers with this fixture.
-fn describing(fixture_file: &str) -> FakeAws {
-    FakeAws::new(json!({"ops": {
-        "describe-task-definition": [{"fixture": format!("describe-task-definition/{fixture_file}")}]
-    }}))
 }
 
 /// Drop nulls at every depth (what the registered JSON must look like).
@@ -121,12 +97,11 @@ fn images_of(input: &Value) -> Vec<String> {
 #[test]
 fn two_calls_exact_argv_and_exact_status_lines() {
     let fake = describing("web-1.json");
-    let image = format!("{ECR_APP}:2.0.0");
-    let assert = run(&fake, &["-d", "web", "-i", &image]).success();
+    let assert = run(&fake, &["-d", "web", "-i", NEW_IMAGE]).success();
     assert_eq!(
         stdout(&assert),
         format!(
-            "Using image name: {image}\nCurrent task definition: {}\nNew task definition: {}\nTask definition updated successfully\n",
+            "Using image name: {NEW_IMAGE}\nCurrent task definition: {}\nNew task definition: {}\nTask definition updated successfully\n",
             arn("web:1"),
             arn("web:2")
         )
@@ -163,13 +138,12 @@ fn two_calls_exact_argv_and_exact_status_lines() {
 #[test]
 fn the_registered_json_keeps_every_registrable_field_in_order() {
     let fake = describing("web-1.json");
-    let image = format!("{ECR_APP}:2.0.0");
-    run(&fake, &["-d", "web:1", "-i", &image]).success();
+    run(&fake, &["-d", "web:1", "-i", NEW_IMAGE]).success();
     let registered = fake.registered();
     assert_eq!(registered.len(), 1);
     let got = &registered[0];
     let described = fixture("describe-task-definition/web-1.json");
-    assert_same_json(got, &expected_input(&described, &[("app", &image)]));
+    assert_same_json(got, &expected_input(&described, &[("app", NEW_IMAGE)]));
 
     // The fields the bash script lost, spelled out.
     let definition = &described["taskDefinition"];
@@ -230,11 +204,7 @@ fn ec2_definition_keeps_ipc_mode_and_task_level_sizes() {
 #[test]
 fn an_arn_is_passed_through_as_given() {
     let fake = describing("web-1.json");
-    run(
-        &fake,
-        &["-d", &arn("web:1"), "-i", &format!("{ECR_APP}:2.0.0")],
-    )
-    .success();
+    run(&fake, &["-d", &arn("web:1"), "-i", NEW_IMAGE]).success();
     assert_eq!(
         arg_value(&fake.calls()[0], "--task-definition").as_deref(),
         Some(arn("web:1").as_str())
@@ -352,7 +322,7 @@ fn legacy_file_with_nulls_registers_cleanly() {
     let fake = FakeAws::new(json!({
         "next_revision": 8,
         "ops": {
-            "describe-task-definition": [{"fixture": "describe-task-definition/legacy-nulls.json"}]
+            "describe-task-definition": [file("describe-task-definition/legacy-nulls.json")]
         }
     }));
     let file = fixture_path("describe-task-definition/legacy-nulls.json");
@@ -520,7 +490,7 @@ fn region_and_profile_become_global_options() {
 #[test]
 fn children_get_an_empty_pager_and_the_users_environment() {
     let fake = describing("web-1.json");
-    web_cmd(&fake, &[])
+    web_definition_cmd(&fake, &[])
         .env("AWS_PAGER", "less")
         .env("AWS_ENDPOINT_URL", "http://localhost:4566")
         .env("AWS_PROFILE", "from-env")
@@ -539,7 +509,7 @@ fn children_get_an_empty_pager_and_the_users_environment() {
 #[test]
 fn max_definitions_deregisters_the_oldest_beyond_n() {
     // The new revision is web:5, the newest of the listed web:1..web:5.
-    let fake = listing(json!({"fixture": "list-task-definitions/web-active.json"}));
+    let fake = listing(file("list-task-definitions/web-active.json"));
     let assert = deploy_web(&fake, &["--max-definitions", "3"]);
     assert_eq!(
         fake.ops(),
@@ -567,7 +537,7 @@ fn max_definitions_deregisters_the_oldest_beyond_n() {
             "ASC"
         ])
     );
-    let deregistered = deregistered(&fake);
+    let deregistered = fake.deregistered();
     assert_eq!(deregistered, [arn("web:1"), arn("web:2")]);
     let out = stdout(&assert);
     assert!(out.contains(&format!("New task definition: {}", arn("web:5"))));
@@ -587,14 +557,14 @@ fn max_definitions_ignores_other_families_sharing_the_prefix() {
     arns.insert(0, json!(arn("web-admin:1")));
     arns.insert(3, json!(arn("web-admin:2")));
     arns.push(json!(arn("webhooks:9")));
-    let fake = listing(json!({"json": listed}));
+    let fake = listing(answer(listed));
     deploy_web(&fake, &["--max-definitions", "4"]);
-    assert_eq!(deregistered(&fake), [arn("web:1")]);
+    assert_eq!(fake.deregistered(), [arn("web:1")]);
 }
 
 #[test]
 fn max_definitions_with_few_revisions_deregisters_nothing() {
-    let fake = listing(json!({"fixture": "list-task-definitions/web-active.json"}));
+    let fake = listing(file("list-task-definitions/web-active.json"));
     deploy_web(&fake, &["--max-definitions", "5"]);
     assert!(fake.calls_of("deregister-task-definition").is_empty());
     // Zero or negative keeps everything, without even listing.

@@ -1,5 +1,6 @@
 //! Shared helpers for the integration tests: a sandbox around the fake `aws` CLI
-//! (`tests/fake-aws/aws`) and access to the canned JSON in `fixtures/`.
+//! (`tests/fake-aws/aws`), access to the canned JSON in `fixtures/` and the names it
+//! uses, scenario builders, and helpers to signal a running `ecs-deploy`.
 //!
 //! Each `FakeAws` owns a temporary directory holding the scenario file and the fake's
 //! state (call counters, clock, `calls.jsonl`), so tests can run in parallel.
@@ -8,9 +9,34 @@
 use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus};
+use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use tempfile::TempDir;
+
+// ------------------------------------------------------------ names in the fixtures
+
+/// The repository of the `app` container of the `web` task definition.
+pub const ECR_APP: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web-app";
+
+/// The image of `app` in `describe-task-definition/web-1.json` (`ECR_APP:1.0.0`).
+pub const OLD_IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web-app:1.0.0";
+
+/// The image the tests deploy (`ECR_APP:2.0.0`).
+pub const NEW_IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web-app:2.0.0";
+
+/// The current task definition of the `web` fixtures.
+pub const WEB_1: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
+
+/// The revision the fake's built-in register-task-definition hands out first.
+pub const WEB_2: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2";
+
+/// The deployment our update-service starts (PRIMARY in `web-rolling` and `web-done`).
+pub const OUR_DEPLOYMENT: &str = "ecs-svc/1111111111111111111";
+
+/// `-c prod -n web -i NEW_IMAGE`: the service deploy of the tests.
+pub const SERVICE_ARGS: &[&str] = &["-c", "prod", "-n", "web", "-i", NEW_IMAGE];
 
 /// Environment variables that must not leak from the developer's shell into a test.
 const SCRUBBED_ENV: &[&str] = &[
@@ -178,6 +204,14 @@ impl FakeAws {
             .collect()
     }
 
+    /// The `--task-definition` of every deregister-task-definition call, in order.
+    pub fn deregistered(&self) -> Vec<String> {
+        self.calls_of("deregister-task-definition")
+            .iter()
+            .map(|call| arg_value(call, "--task-definition").expect("--task-definition"))
+            .collect()
+    }
+
     /// The argv (after `aws`) of every call, as strings.
     pub fn argvs(&self) -> Vec<Vec<String>> {
         self.calls()
@@ -205,6 +239,77 @@ impl FakeAws {
             Some(task_definition)
         );
     }
+}
+
+// ------------------------------------------------------------------ scenarios
+
+/// A fake with these answers per op (see the header of `tests/fake-aws/aws`).
+pub fn scenario(ops: Value) -> FakeAws {
+    FakeAws::new(json!({ "ops": ops }))
+}
+
+/// A step answering with the contents of `fixtures/<path>`.
+pub fn file(path: &str) -> Value {
+    json!({ "fixture": path })
+}
+
+/// A step answering with `value`.
+pub fn answer(value: Value) -> Value {
+    json!({ "json": value })
+}
+
+/// A fake whose describe-task-definition answers with `describe-task-definition/<name>`.
+pub fn describing(name: &str) -> FakeAws {
+    scenario(json!({
+        "describe-task-definition": [file(&format!("describe-task-definition/{name}"))]
+    }))
+}
+
+/// A scenario where the service starts on web:1 (web-steady) and answers `later` to the
+/// describe-services polls after that; web:1 is `describe-task-definition/web-1.json`, and
+/// `more` adds (or replaces) the answers of other ops.
+pub fn from_steady_and(later: &[Value], more: Value) -> FakeAws {
+    let mut polls = vec![file("describe-services/web-steady.json")];
+    polls.extend_from_slice(later);
+    let mut ops = json!({
+        "describe-services": polls,
+        "describe-task-definition": [file("describe-task-definition/web-1.json")],
+    });
+    for (op, answers) in more.as_object().expect("ops by name") {
+        ops[op] = answers.clone();
+    }
+    scenario(ops)
+}
+
+/// [`from_steady_and`] without other ops.
+pub fn from_steady(later: &[Value]) -> FakeAws {
+    from_steady_and(later, json!({}))
+}
+
+// ------------------------------------------------------------------ commands
+
+/// `ecs-deploy -d web -i NEW_IMAGE EXTRA` against `fake`, not yet run.
+pub fn web_definition_cmd(fake: &FakeAws, extra: &[&str]) -> assert_cmd::Command {
+    let mut cmd = fake.cmd();
+    cmd.args(["-d", "web", "-i", NEW_IMAGE]).args(extra);
+    cmd
+}
+
+// ------------------------------------------------------------------ output and log
+
+/// The lines of `text`.
+pub fn lines(text: &str) -> Vec<&str> {
+    text.lines().collect()
+}
+
+/// The argv (after `aws`) of one logged call.
+pub fn argv_of(call: &Value) -> Vec<&str> {
+    call["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect()
 }
 
 /// Standard output of a finished run, as text.
@@ -263,4 +368,48 @@ fn op_name(call: &Value) -> String {
         Some("ecs") | None => op.to_string(),
         Some(service) => format!("{service} {op}"),
     }
+}
+
+// ------------------------------------------------------------------ signals
+
+/// A generous bound: it only stops a broken test from hanging.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Wait (bounded) until the running `child` has made a call of `op`.
+pub fn wait_for_call(fake: &FakeAws, child: &mut Child, op: &str) {
+    let since = Instant::now();
+    while fake.calls_of(op).is_empty() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("ecs-deploy ended ({status}) before {op}");
+        }
+        assert!(since.elapsed() < PATIENCE, "no {op} call");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Send `signal` (`-INT`, `-TERM`) to `child`.
+pub fn interrupt(child: &Child, signal: &str) {
+    let sent = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+}
+
+/// Wait for the child (bounded), then return its status, stdout and stderr.
+pub fn finish(mut child: Child) -> (ExitStatus, String, String) {
+    let since = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if since.elapsed() > PATIENCE {
+            let _ = child.kill();
+            panic!("ecs-deploy did not stop after the signal");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
