@@ -1,9 +1,10 @@
 //! The only place that runs the AWS CLI: argv, environment, temp files for JSON input,
-//! retries of throttled calls, and the `--verbose` trace. What the calls mean is the ECS
-//! layer's business (`ecs.rs`); this module only knows how to run one.
+//! limits on how long a call may take, retries of throttled calls, and the `--verbose`
+//! trace. What the calls mean is the ECS layer's business (`ecs.rs`); this module only
+//! knows how to run one, and how it can fail.
 
 use std::io::Write;
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -11,11 +12,14 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::filters;
+use crate::output;
 use crate::signals;
 
 /// Attempts for a call that AWS throttles, with exponential backoff between them.
 const THROTTLE_ATTEMPTS: u32 = 4;
 const THROTTLE_FIRST_BACKOFF: Duration = Duration::from_millis(500);
+/// How often a running call looks at its limit and at the signal flag.
+const CHECK_EVERY: Duration = Duration::from_millis(50);
 
 /// How the AWS CLI is to be reached: the user's credentials, region and profile.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,6 +38,8 @@ pub enum Failure {
     Transient,
     /// The call was given up because SIGINT/SIGTERM arrived.
     Interrupted,
+    /// A poll was stopped at its wait's deadline.
+    Deadline,
     /// Asking again will not help.
     Fatal,
 }
@@ -61,19 +67,34 @@ impl CallError {
 
 impl From<CallError> for Error {
     fn from(e: CallError) -> Error {
-        Error::Aws {
-            step: e.step,
-            code: e.code,
-            message: e.message,
+        match e.kind {
+            Failure::Interrupted => Error::Interrupted(format!("interrupted during {}", e.step)),
+            _ => Error::Aws {
+                step: e.step,
+                code: e.code,
+                message: e.message,
+            },
         }
     }
 }
 
-/// Whether the waiting loop may give up the call when SIGINT/SIGTERM arrives.
+/// What a SIGINT/SIGTERM does to a call in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Interrupt {
+    /// Kill it: a read, or a change whose loss is harmless (an unused revision). A call of
+    /// this kind does not even start once a signal has arrived.
     Abandon,
+    /// Let it finish within its limit, so that what the service runs is known.
     Finish,
+}
+
+/// How one call is made.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    interrupt: Interrupt,
+    attempts: u32,
+    /// A poll's wait ends here: the call is killed then, and the wait has timed out.
+    deadline: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -83,8 +104,9 @@ pub struct Aws {
     profile: Option<String>,
     env: Vec<(&'static str, String)>,
     env_remove: Vec<&'static str>,
-    secrets: Vec<String>,
     verbose: bool,
+    /// The longest any one call may run.
+    call_timeout: Duration,
     calls: std::cell::Cell<u32>,
 }
 
@@ -134,17 +156,22 @@ pub fn find_program() -> Result<PathBuf> {
 }
 
 impl Aws {
-    /// Remember how every call must be made: which program, global options, environment.
-    pub fn new(program: PathBuf, credentials: &Credentials, verbose: bool) -> Aws {
+    /// Remember how every call must be made: which program, global options, environment,
+    /// and how long a call may take.
+    pub fn new(
+        program: PathBuf,
+        credentials: &Credentials,
+        verbose: bool,
+        call_timeout: Duration,
+    ) -> Aws {
         let mut env = vec![("AWS_PAGER", String::new())];
-        let mut secrets = Vec::new();
         if let Some(key) = &credentials.access_key {
             env.push(("AWS_ACCESS_KEY_ID", key.clone()));
-            secrets.push(key.clone());
+            output::add_secret(key);
         }
         if let Some(secret) = &credentials.secret_key {
             env.push(("AWS_SECRET_ACCESS_KEY", secret.clone()));
-            secrets.push(secret.clone());
+            output::add_secret(secret);
         }
         Aws {
             program,
@@ -152,8 +179,8 @@ impl Aws {
             profile: credentials.profile.clone(),
             env,
             env_remove: Vec::new(),
-            secrets,
             verbose,
+            call_timeout,
             calls: std::cell::Cell::new(0),
         }
     }
@@ -173,14 +200,12 @@ impl Aws {
                 .map_or(0, |d| d.as_secs())
         );
         let args = ["--role-arn", role_arn, "--role-session-name", &session].map(String::from);
-        let answer = self.call(
-            "sts",
-            "assume-role",
-            &args,
-            None,
-            Interrupt::Finish,
-            THROTTLE_ATTEMPTS,
-        )?;
+        let limits = Limits {
+            interrupt: Interrupt::Abandon,
+            attempts: THROTTLE_ATTEMPTS,
+            deadline: None,
+        };
+        let answer = self.call("sts", "assume-role", &args, None, limits)?;
         let credentials = filters::run(&filters::ASSUMED_CREDENTIALS, &answer)?;
         let [Some(key), Some(secret), Some(token)] = [0, 1, 2].map(|i| {
             credentials
@@ -194,21 +219,33 @@ impl Aws {
                 message: "the answer holds no credentials".into(),
             });
         };
+        for value in [&key, &secret, &token] {
+            output::add_secret(value);
+        }
         self.env
             .retain(|(name, _)| *name != "AWS_ACCESS_KEY_ID" && *name != "AWS_SECRET_ACCESS_KEY");
-        self.env.push(("AWS_ACCESS_KEY_ID", key.clone()));
-        self.env.push(("AWS_SECRET_ACCESS_KEY", secret.clone()));
-        self.env.push(("AWS_SESSION_TOKEN", token.clone()));
+        self.env.push(("AWS_ACCESS_KEY_ID", key));
+        self.env.push(("AWS_SECRET_ACCESS_KEY", secret));
+        self.env.push(("AWS_SESSION_TOKEN", token));
         self.env_remove.push("AWS_PROFILE");
         self.env_remove.push("AWS_DEFAULT_PROFILE");
         self.profile = None;
-        self.secrets.extend([key, secret, token]);
         Ok(())
     }
 
     /// `aws ecs OP ARGS...`; throttling is retried, any other failure is final.
-    pub fn ecs(&self, op: &str, args: &[String]) -> std::result::Result<Value, CallError> {
-        self.call("ecs", op, args, None, Interrupt::Finish, THROTTLE_ATTEMPTS)
+    pub fn ecs(
+        &self,
+        op: &str,
+        args: &[String],
+        interrupt: Interrupt,
+    ) -> std::result::Result<Value, CallError> {
+        let limits = Limits {
+            interrupt,
+            attempts: THROTTLE_ATTEMPTS,
+            deadline: None,
+        };
+        self.call("ecs", op, args, None, limits)
     }
 
     /// `aws ecs OP --cli-input-json file://TEMP ARGS...`: the JSON goes through a 0600 temp
@@ -218,20 +255,31 @@ impl Aws {
         op: &str,
         input: &Value,
         args: &[String],
+        interrupt: Interrupt,
     ) -> std::result::Result<Value, CallError> {
-        self.call(
-            "ecs",
-            op,
-            args,
-            Some(input),
-            Interrupt::Finish,
-            THROTTLE_ATTEMPTS,
-        )
+        let limits = Limits {
+            interrupt,
+            attempts: THROTTLE_ATTEMPTS,
+            deadline: None,
+        };
+        self.call("ecs", op, args, Some(input), limits)
     }
 
-    /// One attempt, for polling loops that handle failures (and their own deadline) themselves.
-    pub fn poll(&self, op: &str, args: &[String]) -> std::result::Result<Value, CallError> {
-        self.call("ecs", op, args, None, Interrupt::Abandon, 1)
+    /// One attempt, for polling loops that handle failures themselves: killed at the
+    /// wait's `deadline` or on a signal; an answer that is empty or not JSON, or an aws
+    /// killed by a signal, is a transient failure.
+    pub fn poll(
+        &self,
+        op: &str,
+        args: &[String],
+        deadline: Instant,
+    ) -> std::result::Result<Value, CallError> {
+        let limits = Limits {
+            interrupt: Interrupt::Abandon,
+            attempts: 1,
+            deadline: Some(deadline),
+        };
+        self.call("ecs", op, args, None, limits)
     }
 
     fn call(
@@ -240,20 +288,27 @@ impl Aws {
         op: &str,
         args: &[String],
         input: Option<&Value>,
-        interrupt: Interrupt,
-        attempts: u32,
+        limits: Limits,
     ) -> std::result::Result<Value, CallError> {
         let mut backoff = THROTTLE_FIRST_BACKOFF;
         let mut attempt = 1;
         loop {
-            let result = self.call_once(service, op, args, input, interrupt);
+            let result = self.call_once(service, op, args, input, limits);
             match result {
-                Err(e) if attempt < attempts && is_throttling(&e.message) => {
-                    eprintln!(
+                Err(e) if attempt < limits.attempts && is_throttling(&e.message) => {
+                    output::stderr(&format!(
                         "aws {service} {op} was throttled; retrying in {:.1} s",
                         backoff.as_secs_f64()
-                    );
-                    std::thread::sleep(backoff);
+                    ));
+                    let until = Instant::now() + backoff;
+                    if limits.interrupt == Interrupt::Abandon
+                        && signals::sleep_until(until).is_err()
+                    {
+                        return Err(e);
+                    }
+                    if limits.interrupt == Interrupt::Finish {
+                        std::thread::sleep(backoff);
+                    }
                     backoff *= 2;
                     attempt += 1;
                 }
@@ -284,21 +339,25 @@ impl Aws {
         argv
     }
 
-    fn write_input(input: &Value) -> std::result::Result<tempfile::NamedTempFile, CallError> {
+    fn write_input(
+        step: &str,
+        input: &Value,
+    ) -> std::result::Result<tempfile::NamedTempFile, CallError> {
         let io_error = |e: std::io::Error| {
             CallError::new(
-                "writing the JSON input",
+                step,
                 255,
                 format!("cannot write the JSON input to a temp file: {e}"),
                 Failure::Fatal,
             )
         };
-        // NamedTempFile creates the file with mode 0600.
+        // NamedTempFile creates the file with mode 0600, and removes it when dropped.
         let mut file = tempfile::Builder::new()
             .prefix("ecs-deploy-")
             .suffix(".json")
             .tempfile()
             .map_err(io_error)?;
+        signals::track_temp_file(file.path());
         serde_json::to_writer(&mut file, input).map_err(|e| io_error(e.into()))?;
         file.flush().map_err(io_error)?;
         Ok(file)
@@ -310,14 +369,22 @@ impl Aws {
         op: &str,
         args: &[String],
         input: Option<&Value>,
-        interrupt: Interrupt,
+        limits: Limits,
     ) -> std::result::Result<Value, CallError> {
         let step = if service == "ecs" {
             op.to_string()
         } else {
             format!("{service} {op}")
         };
-        let input_file = input.map(Self::write_input).transpose()?;
+        if limits.interrupt == Interrupt::Abandon && signals::interrupted() {
+            return Err(CallError::new(
+                &step,
+                130,
+                "interrupted before it started",
+                Failure::Interrupted,
+            ));
+        }
+        let input_file = input.map(|i| Self::write_input(&step, i)).transpose()?;
         let input_path = input_file
             .as_ref()
             .map(|f| f.path().to_string_lossy().into_owned());
@@ -334,7 +401,7 @@ impl Aws {
             expression = expression.env_remove(name);
         }
         // Own process group: a Ctrl-C in the terminal reaches us, not the aws child, so a
-        // rollback call can still be made after it.
+        // rollback call can still be made after it; and the group can be killed whole.
         expression = expression.before_spawn(|command| {
             command.process_group(0);
             Ok(())
@@ -342,29 +409,35 @@ impl Aws {
 
         self.calls.set(self.calls.get() + 1);
         let started = Instant::now();
-        let outcome = self.wait(&step, expression, interrupt);
+        let outcome = self.wait(&step, expression, limits);
         let elapsed = started.elapsed();
-        let result = outcome.and_then(|output| Self::interpret(&step, &output));
+        if let Some(file) = &input_file {
+            signals::untrack_temp_file(file.path());
+        }
+        drop(input_file);
+        let result = outcome.and_then(|output| Self::interpret(&step, &output, limits));
         if self.verbose {
             let status = match &result {
                 Ok(_) => "exit 0".to_string(),
                 Err(e) if e.kind == Failure::Interrupted => "abandoned (interrupted)".to_string(),
+                Err(e) if e.kind == Failure::Deadline => "killed at the deadline".to_string(),
                 Err(e) => format!("exit {}", e.code),
             };
-            eprintln!(
+            output::stderr(&format!(
                 "[aws {:.2}s {status}] aws {}",
                 elapsed.as_secs_f64(),
-                self.redact(&argv).join(" ")
-            );
+                argv.join(" ")
+            ));
         }
         result
     }
 
+    /// Wait for the child within its limits, killing its process group when it must stop.
     fn wait(
         &self,
         step: &str,
         expression: duct::Expression,
-        interrupt: Interrupt,
+        limits: Limits,
     ) -> std::result::Result<std::process::Output, CallError> {
         let spawn_error = |e: std::io::Error| {
             CallError::new(
@@ -374,31 +447,73 @@ impl Aws {
                 Failure::Fatal,
             )
         };
+        let call_limit = Instant::now() + self.call_timeout;
+        let limit = limits.deadline.map_or(call_limit, |d| d.min(call_limit));
         let handle = expression.start().map_err(spawn_error)?;
+        if let Some(pid) = handle.pids().first() {
+            signals::track_child(*pid);
+        }
+        let stop = |e: CallError| {
+            signals::kill_child();
+            let _ = handle.kill();
+            Err(e)
+        };
         loop {
-            if let Some(output) = handle
-                .wait_timeout(Duration::from_millis(50))
-                .map_err(spawn_error)?
-            {
-                return Ok(output.clone());
+            match handle.wait_timeout(CHECK_EVERY) {
+                Ok(Some(output)) => {
+                    signals::untrack_child();
+                    return Ok(output.clone());
+                }
+                Ok(None) => {}
+                Err(e) => return stop(spawn_error(e)),
             }
-            if interrupt == Interrupt::Abandon && signals::interrupted() {
-                let _ = handle.kill();
-                return Err(CallError::new(
+            if limits.interrupt == Interrupt::Abandon && signals::interrupted() {
+                return stop(CallError::new(
                     step,
                     130,
                     "interrupted",
                     Failure::Interrupted,
                 ));
             }
+            if Instant::now() >= limit {
+                let at_deadline = limits.deadline.is_some_and(|d| d <= call_limit);
+                let e = if at_deadline {
+                    CallError::new(step, 255, "stopped at the deadline", Failure::Deadline)
+                } else {
+                    let seconds = self.call_timeout.as_secs_f64();
+                    let kind = if limits.deadline.is_some() {
+                        Failure::Transient
+                    } else {
+                        Failure::Fatal
+                    };
+                    let message = format!(
+                        "aws gave no answer within {seconds} seconds (--call-timeout); it was stopped"
+                    );
+                    CallError::new(step, 255, message, kind)
+                };
+                return stop(e);
+            }
         }
     }
 
+    /// The answer, or why there is none. For a poll, anything but a clear answer from AWS
+    /// is one failed poll.
     fn interpret(
         step: &str,
         output: &std::process::Output,
+        limits: Limits,
     ) -> std::result::Result<Value, CallError> {
+        let polling = limits.deadline.is_some();
+        let unclear = if polling {
+            Failure::Transient
+        } else {
+            Failure::Fatal
+        };
         let stderr = String::from_utf8_lossy(&output.stderr);
+        if let Some(signal) = output.status.signal() {
+            let message = format!("aws was killed by signal {signal}");
+            return Err(CallError::new(step, 255, message, unclear));
+        }
         let code = output.status.code().unwrap_or(255);
         if code != 0 {
             let kind = if is_transient(&stderr) {
@@ -410,6 +525,9 @@ impl Aws {
         }
         let stdout = String::from_utf8_lossy(&output.stdout);
         if stdout.trim().is_empty() {
+            if polling {
+                return Err(CallError::new(step, 255, "aws printed no answer", unclear));
+            }
             return Ok(Value::Null);
         }
         serde_json::from_str(&stdout).map_err(|e| {
@@ -417,21 +535,9 @@ impl Aws {
                 step,
                 255,
                 format!("the AWS CLI printed something that is not JSON ({e})"),
-                Failure::Fatal,
+                unclear,
             )
         })
-    }
-
-    fn redact(&self, argv: &[String]) -> Vec<String> {
-        argv.iter()
-            .map(|arg| {
-                let mut arg = arg.clone();
-                for secret in self.secrets.iter().filter(|s| !s.is_empty()) {
-                    arg = arg.replace(secret.as_str(), "****");
-                }
-                arg
-            })
-            .collect()
     }
 }
 

@@ -117,6 +117,10 @@ pub struct Cli {
     /// Seconds between polls while waiting [default: 3]
     #[arg(long = "poll-interval", value_name = "SECONDS")]
     pub poll_interval: Option<String>,
+    /// Longest time one aws call may take before it is stopped [default: 120]; a call made
+    /// while waiting is also stopped at that wait's deadline
+    #[arg(long = "call-timeout", value_name = "SECONDS")]
+    pub call_timeout: Option<String>,
     /// Make read calls only: print the definition that would be registered and a diff
     #[arg(long = "dry-run")]
     pub dry_run: bool,
@@ -180,6 +184,7 @@ const TAKES_VALUE: &[&str] = &[
     "--platform-version",
     "--network-configuration",
     "--poll-interval",
+    "--call-timeout",
     "--output",
     "--completions",
 ];

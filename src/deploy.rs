@@ -26,11 +26,12 @@ struct Registered {
     definition: Value,
 }
 
-/// A SIGINT/SIGTERM that arrived before the service was touched ends the run there.
-fn stop_if_interrupted(what: &str) -> Result<()> {
+/// After a SIGINT/SIGTERM no new change starts: the run ends before `step`.
+fn stop_if_interrupted(step: &str) -> Result<()> {
     if signals::interrupted() {
+        let standing = signals::standing().unwrap_or_else(|| "nothing was changed".into());
         return Err(Error::Interrupted(format!(
-            "interrupted before update-service; {what}"
+            "interrupted before {step}; {standing}"
         )));
     }
     Ok(())
@@ -160,6 +161,10 @@ impl<'a> Deploy<'a> {
             dry_run::show(self.report, described, &input, self.options.show_env_values);
             return Ok(None);
         }
+        for value in taskdef::environment_values(&input) {
+            crate::output::add_secret(&value);
+        }
+        stop_if_interrupted("register-task-definition")?;
         let arn = self.ecs.register_task_definition(&input)?;
         self.report
             .record(|o| o.new_task_definition = Some(arn.clone()));
@@ -188,6 +193,7 @@ impl<'a> Deploy<'a> {
         };
         self.report
             .status(format!("New task definition: {}", new.arn));
+        signals::set_standing(format!("registered {}", new.arn));
         match run {
             Some(run) => run_task::run(
                 self.ecs,
@@ -219,12 +225,13 @@ impl<'a> Deploy<'a> {
         };
         self.report
             .status(format!("New task definition: {}", new.arn));
+        signals::set_standing(format!(
+            "{} is registered but unused; the service still runs {}",
+            new.arn, current.task_definition
+        ));
         let health_checked = taskdef::has_essential_health_check(&new.definition)?;
 
-        stop_if_interrupted(&format!(
-            "the service was not changed ({} is registered but unused)",
-            new.arn
-        ))?;
+        stop_if_interrupted("update-service")?;
         let (rollout, seen) = self.update_service(
             service,
             &current,
@@ -261,6 +268,19 @@ impl<'a> Deploy<'a> {
             min_healthy_percent: scaling.min_healthy_percent,
             max_percent: scaling.max_percent,
         })?;
+        signals::set_standing(match revision {
+            NewRevision::TaskDefinition(arn) => format!("the service now runs {arn}"),
+            NewRevision::Same => format!(
+                "a new deployment of {} was started",
+                current.task_definition
+            ),
+        });
+        if let Some(why) = &updated.unreadable {
+            self.report.progress(format!(
+                "note: ECS accepted update-service, but its answer could not be read ({why}); \
+                 watching the service as updated"
+            ));
+        }
         self.report
             .record(|o| o.deployment_id = updated.deployment_id.clone());
         let seen = current
@@ -294,7 +314,7 @@ impl<'a> Deploy<'a> {
             o.previous_task_definition = Some(current.task_definition.clone());
             o.new_task_definition = Some(current.task_definition.clone());
         });
-        stop_if_interrupted("the service was not changed")?;
+        stop_if_interrupted("update-service")?;
         let (rollout, seen) = self.update_service(service, &current, NewRevision::Same, false)?;
         Watch::new(self.ecs, self.report, self.watch, rollout.clone(), seen)
             .redeploy()
@@ -335,6 +355,7 @@ impl<'a> Deploy<'a> {
         if keep == 0 {
             return Ok(());
         }
+        stop_if_interrupted("deregister-task-definition")?;
         let family = taskdef::family_of(new_arn);
         let listed = self.ecs.list_task_definitions(family)?;
         let arns: Vec<&String> = listed
@@ -347,6 +368,7 @@ impl<'a> Deploy<'a> {
             .take(outdated)
             .filter(|arn| *arn != new_arn)
         {
+            stop_if_interrupted("deregister-task-definition")?;
             self.report
                 .status(format!("Deregistering outdated task revision: {arn}"));
             self.ecs.deregister_task_definition(arn)?;

@@ -7,11 +7,13 @@
 //! polls make one attempt, are given up on SIGINT/SIGTERM, and leave the triage of their
 //! failures (transient or not) to the polling loop.
 
+use std::time::Instant;
+
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::aws::{Aws, CallError, Failure};
+use crate::aws::{Aws, CallError, Failure, Interrupt};
 use crate::error::{Error, Result};
 use crate::filters::{self, Jq};
 use crate::task::Task;
@@ -52,7 +54,7 @@ pub struct TaskDefinition {
 }
 
 /// What to point the service at.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NewRevision<'a> {
     TaskDefinition(&'a str),
     /// Redeploy the task definition it runs (`--force-new-deployment`).
@@ -69,14 +71,18 @@ pub struct ServiceUpdate<'a> {
     pub max_percent: Option<u32>,
 }
 
-/// What `update-service` says of the deployment it started.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// What `update-service` says of the deployment it started. ECS accepted the update even
+/// when its answer could not be read: then everything here is unknown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Updated {
-    pub desired_count: i64,
+    pub desired_count: Option<i64>,
     /// The PRIMARY deployment: the one just started.
     pub deployment_id: Option<String>,
     pub event_ids: Vec<String>,
+    /// Why the answer could not be read, if it could not.
+    #[serde(skip)]
+    pub unreadable: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -129,6 +135,21 @@ pub enum DesiredStatus {
     Running,
     Stopped,
 }
+
+/// Which tasks `list-tasks` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskFilter<'a> {
+    /// The tasks a deployment started (ECS starts a service's tasks with the deployment
+    /// id as `startedBy`); ECS allows no other filter with it, so these are the running
+    /// ones.
+    StartedBy(&'a str),
+    /// A service's tasks with this desired status.
+    Service(&'a str, DesiredStatus),
+}
+
+/// `list-tasks` pages hold at most this many ARNs, so that a large service is walked a
+/// page at a time instead of in one long answer.
+pub const LIST_TASKS_PAGE: usize = 100;
 
 /// One page of `list-tasks`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -187,16 +208,22 @@ pub trait Ecs {
     fn deregister_task_definition(&self, arn: &str) -> Result<()>;
     fn run_task(&self, request: &RunTaskRequest) -> Result<StartedTask>;
 
-    /// `describe-services` while waiting.
-    fn poll_service(&self, service: &ServiceRef) -> Polled<Snapshot>;
+    /// `describe-services` while waiting; a poll is stopped at the wait's `deadline`.
+    fn poll_service(&self, service: &ServiceRef, deadline: Instant) -> Polled<Snapshot>;
     fn list_tasks(
         &self,
-        service: &ServiceRef,
-        status: DesiredStatus,
+        cluster: &str,
+        filter: TaskFilter,
         next: Option<&str>,
+        deadline: Instant,
     ) -> Polled<TaskPage>;
     /// At most [`DESCRIBE_TASKS_LIMIT`] ARNs.
-    fn describe_tasks(&self, cluster: &str, arns: &[String]) -> Polled<DescribedTasks>;
+    fn describe_tasks(
+        &self,
+        cluster: &str,
+        arns: &[String],
+        deadline: Instant,
+    ) -> Polled<DescribedTasks>;
 }
 
 /// describe-tasks takes at most 100 ARNs per call.
@@ -258,6 +285,7 @@ impl Ecs for AwsEcs<'_> {
             .ecs(
                 step,
                 &args(["--cluster", &service.cluster, "--services", &service.name]),
+                Interrupt::Abandon,
             )
             .map_err(|e| name_missing_cluster(e, &service.cluster))?;
         let found: ServiceAnswer = read(step, &filters::SERVICE, &answer, &[])?;
@@ -281,7 +309,14 @@ impl Ecs for AwsEcs<'_> {
         if include_tags {
             argv.extend(args(["--include", "TAGS"]));
         }
-        let answer = self.aws.ecs(step, &argv)?;
+        let answer = self.aws.ecs(step, &argv, Interrupt::Abandon)?;
+        if !answer["taskDefinition"].is_object() {
+            return Err(Error::Aws {
+                step: step.into(),
+                code: 255,
+                message: "the answer holds no taskDefinition".into(),
+            });
+        }
         let arn: Option<String> = read(step, &filters::DESCRIBED_ARN, &answer, &[])?;
         Ok(TaskDefinition {
             arn: arn.unwrap_or_else(|| task_definition.to_string()),
@@ -291,7 +326,10 @@ impl Ecs for AwsEcs<'_> {
 
     fn register_task_definition(&self, input: &Value) -> Result<String> {
         let step = "register-task-definition";
-        let answer = self.aws.ecs_with_input(step, input, &[])?;
+        // An unused revision is harmless: a signal may kill this call.
+        let answer = self
+            .aws
+            .ecs_with_input(step, input, &[], Interrupt::Abandon)?;
         let arn: Option<String> = read(step, &filters::REGISTERED_ARN, &answer, &[])?;
         arn.ok_or_else(|| Error::Aws {
             step: step.into(),
@@ -321,8 +359,14 @@ impl Ecs for AwsEcs<'_> {
         if !config.is_empty() {
             argv.extend(args(["--deployment-configuration", &config.join(",")]));
         }
-        let answer = self.aws.ecs(step, &argv)?;
-        read(step, &filters::UPDATED_SERVICE, &answer, &[])
+        // What the service runs hangs on this call: let it finish, within its limit.
+        let answer = self.aws.ecs(step, &argv, Interrupt::Finish)?;
+        Ok(
+            read(step, &filters::UPDATED_SERVICE, &answer, &[]).unwrap_or_else(|e| Updated {
+                unreadable: Some(e.to_string()),
+                ..Updated::default()
+            }),
+        )
     }
 
     fn list_task_definitions(&self, family_prefix: &str) -> Result<Vec<String>> {
@@ -335,13 +379,14 @@ impl Ecs for AwsEcs<'_> {
             "--sort",
             "ASC",
         ]);
-        let answer = self.aws.ecs(step, &argv)?;
+        let answer = self.aws.ecs(step, &argv, Interrupt::Abandon)?;
         read(step, &filters::TASK_DEFINITION_ARNS, &answer, &[])
     }
 
     fn deregister_task_definition(&self, arn: &str) -> Result<()> {
         let argv = args(["--task-definition", arn]);
-        self.aws.ecs("deregister-task-definition", &argv)?;
+        self.aws
+            .ecs("deregister-task-definition", &argv, Interrupt::Abandon)?;
         Ok(())
     }
 
@@ -363,48 +408,55 @@ impl Ecs for AwsEcs<'_> {
                 argv.extend(args([flag, value]));
             }
         }
-        let answer = self.aws.ecs(step, &argv)?;
+        // Once started, the task runs whatever we do: let the call say which task it is.
+        let answer = self.aws.ecs(step, &argv, Interrupt::Finish)?;
         read(step, &filters::RUN_TASK_STARTED, &answer, &[])
     }
 
-    fn poll_service(&self, service: &ServiceRef) -> Polled<Snapshot> {
+    fn poll_service(&self, service: &ServiceRef, deadline: Instant) -> Polled<Snapshot> {
         let step = "describe-services";
         let argv = args(["--cluster", &service.cluster, "--services", &service.name]);
-        let answer = self.aws.poll(step, &argv)?;
+        let answer = self.aws.poll(step, &argv, deadline)?;
         read_polled(step, &filters::ROLLOUT_SNAPSHOT, &answer)
     }
 
     fn list_tasks(
         &self,
-        service: &ServiceRef,
-        status: DesiredStatus,
+        cluster: &str,
+        filter: TaskFilter,
         next: Option<&str>,
+        deadline: Instant,
     ) -> Polled<TaskPage> {
         let step = "list-tasks";
-        let status = match status {
-            DesiredStatus::Running => "RUNNING",
-            DesiredStatus::Stopped => "STOPPED",
-        };
-        let mut argv = args([
-            "--cluster",
-            &service.cluster,
-            "--service-name",
-            &service.name,
-            "--desired-status",
-            status,
-        ]);
+        let mut argv = args(["--cluster", cluster]);
+        match filter {
+            TaskFilter::StartedBy(id) => argv.extend(args(["--started-by", id])),
+            TaskFilter::Service(name, status) => {
+                let status = match status {
+                    DesiredStatus::Running => "RUNNING",
+                    DesiredStatus::Stopped => "STOPPED",
+                };
+                argv.extend(args(["--service-name", name, "--desired-status", status]));
+            }
+        }
+        argv.extend(args(["--max-items", &LIST_TASKS_PAGE.to_string()]));
         if let Some(token) = next {
             argv.extend(args(["--starting-token", token]));
         }
-        let answer = self.aws.poll(step, &argv)?;
+        let answer = self.aws.poll(step, &argv, deadline)?;
         read_polled(step, &filters::TASK_ARN_PAGE, &answer)
     }
 
-    fn describe_tasks(&self, cluster: &str, arns: &[String]) -> Polled<DescribedTasks> {
+    fn describe_tasks(
+        &self,
+        cluster: &str,
+        arns: &[String],
+        deadline: Instant,
+    ) -> Polled<DescribedTasks> {
         let step = "describe-tasks";
         let mut argv = args(["--cluster", cluster, "--tasks"]);
         argv.extend(arns.iter().cloned());
-        let answer = self.aws.poll(step, &argv)?;
+        let answer = self.aws.poll(step, &argv, deadline)?;
         read_polled(step, &filters::DESCRIBED_TASKS, &answer)
     }
 }

@@ -98,23 +98,24 @@ pub const REGISTERED_ARN: Jq = jq("registered ARN", r#".taskDefinition.taskDefin
 pub const UPDATED_SERVICE: Jq = jq(
     "update-service answer",
     r#".service | {
-        desiredCount: (.desiredCount // 0),
+        desiredCount,
         deploymentId: ([(.deployments // [])[] | select(.status == "PRIMARY")][0].id),
         eventIds: [(.events // [])[] | .id // empty]
     }"#,
 );
 
-/// One poll of `describe-services`: the deployments and the events, oldest event first.
+/// One poll of `describe-services`: the deployments and the events, oldest event first
+/// (null when the answer holds no service: an unreadable poll, not an empty service).
 pub const ROLLOUT_SNAPSHOT: Jq = jq(
     "rollout snapshot",
-    r#".services[0] | {
+    r#".services[0] | if . == null then null else {
         deployments: [(.deployments // [])[] | {
             id: (.id // ""), status: (.status // ""), taskDefinition: (.taskDefinition // ""),
             desiredCount: (.desiredCount // 0), pendingCount: (.pendingCount // 0),
             runningCount: (.runningCount // 0), failedTasks: (.failedTasks // 0),
             rolloutState, rolloutStateReason}],
         events: [(.events // [])[] | {id: (.id // ""), message: (.message // "")}] | reverse
-    }"#,
+    } end"#,
 );
 
 /// Task ARNs of one `list-tasks` page, and the token of the next page if any.
@@ -155,6 +156,12 @@ pub const RUN_TASK_STARTED: Jq = jq(
         lastStatus: ((.tasks // [])[0].lastStatus // ""),
         failures: [(.failures // [])[] | {arn: (.arn // ""), reason: (.reason // ""), detail: (.detail // "")}]
     }"#,
+);
+
+/// Every environment value (strings) of every container of a definition.
+pub const ENVIRONMENT_VALUES: Jq = jq(
+    "environment values",
+    r#"[(.containerDefinitions // [])[] | (.environment // [])[] | .value | strings]"#,
 );
 
 /// Names of the essential containers of a definition (`essential` defaults to true).
@@ -300,6 +307,7 @@ pub const ALL: &[Jq] = &[
     TASK_DEFINITION_ARNS,
     RUN_TASK_STARTED,
     ESSENTIAL_CONTAINER_NAMES,
+    ENVIRONMENT_VALUES,
     SORTED_KEYS,
 ];
 

@@ -13,6 +13,7 @@ pub mod error;
 pub mod filters;
 pub mod image;
 pub mod options;
+pub mod output;
 pub mod poll;
 pub mod report;
 pub mod rollback;

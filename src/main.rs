@@ -1,6 +1,5 @@
 //! ecs-deploy: parse the command line, run the deploy, map the error to its exit code.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -11,6 +10,7 @@ use ecs_deploy::deploy::Deploy;
 use ecs_deploy::ecs::AwsEcs;
 use ecs_deploy::error::Result;
 use ecs_deploy::options::Options;
+use ecs_deploy::output::{self, Stream};
 use ecs_deploy::report::{Report, Status};
 use ecs_deploy::signals;
 
@@ -23,9 +23,14 @@ fn main() -> ExitCode {
         return code;
     }
     let report = Report::new(cli.output, cli.dry_run);
+    output::stop_workflow_commands();
     let result = run(&cli, &report);
     if let Err(e) = &result {
-        eprintln!("ecs-deploy: {e}");
+        output::stderr(&format!("ecs-deploy: {e}"));
+        // After a change, the last line says where things stand.
+        if let Some(standing) = signals::standing() {
+            output::stderr(&format!("ecs-deploy: {standing}"));
+        }
         report.record(|o| {
             if o.status == Status::Succeeded {
                 o.status = Status::Failed;
@@ -43,7 +48,8 @@ fn parse_command_line() -> std::result::Result<Cli, ExitCode> {
     let args = cli::normalise_args(std::env::args_os());
     if args.len() <= 1 {
         // The script prints its usage and exits 3 when called without arguments.
-        println!("{}", Cli::command().render_help());
+        let help = Cli::command().render_help().to_string();
+        output::raw(Stream::Stdout, format!("{help}\n").as_bytes());
         return Err(ExitCode::from(3));
     }
     Cli::try_parse_from(args).map_err(|e| {
@@ -61,7 +67,10 @@ fn parse_command_line() -> std::result::Result<Cli, ExitCode> {
 /// checks of -n/-d/-c/-i live in Options, which is never reached for them).
 fn print_version_or_docs(cli: &Cli) -> Option<ExitCode> {
     if cli.version {
-        println!("{}", env!("CARGO_PKG_VERSION"));
+        output::raw(
+            Stream::Stdout,
+            concat!(env!("CARGO_PKG_VERSION"), "\n").as_bytes(),
+        );
         return Some(ExitCode::SUCCESS);
     }
     if let Some(shell) = cli.completions {
@@ -73,7 +82,7 @@ fn print_version_or_docs(cli: &Cli) -> Option<ExitCode> {
         let mut text = Vec::new();
         let command = Cli::command().version(env!("CARGO_PKG_VERSION"));
         if let Err(e) = clap_mangen::Man::new(command).render(&mut text) {
-            eprintln!("ecs-deploy: cannot render the man page: {e}");
+            output::stderr(&format!("ecs-deploy: cannot render the man page: {e}"));
             return Some(ExitCode::from(1));
         }
         return Some(print_generated(&text));
@@ -83,22 +92,20 @@ fn print_version_or_docs(cli: &Cli) -> Option<ExitCode> {
 
 /// Write generated text (completions, man page) to stdout; a closed pipe is not an error.
 fn print_generated(text: &[u8]) -> ExitCode {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text).and_then(|()| out.flush()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ecs-deploy: cannot write to stdout: {e}");
-            ExitCode::from(1)
-        }
-    }
+    output::raw(Stream::Stdout, text);
+    ExitCode::SUCCESS
 }
 
 fn run(cli: &Cli, report: &Report) -> Result<()> {
     // The script looks for aws before it checks the arguments (exit 4 comes first).
     let program = aws::find_program()?;
     let options = Options::from_cli(cli, &|name| std::env::var(name).ok())?;
-    let mut aws = Aws::new(program, &options.credentials, options.verbose);
+    let mut aws = Aws::new(
+        program,
+        &options.credentials,
+        options.verbose,
+        options.call_timeout,
+    );
     signals::install();
     let result = match &options.credentials.assume_role {
         Some(role) => aws.assume_role(role),

@@ -69,6 +69,8 @@ pub struct Options {
     pub scaling: Scaling,
     pub timeout: Duration,
     pub poll_interval: Duration,
+    /// The longest any one aws call may take.
+    pub call_timeout: Duration,
     pub max_definitions: u32,
     pub enable_rollback: bool,
     pub skip_deployments_check: bool,
@@ -222,6 +224,12 @@ impl Options {
         };
         let timeout = seconds("-t/--timeout", cli.timeout.as_ref(), 90.0)?;
         let poll_interval = seconds("--poll-interval", cli.poll_interval.as_ref(), 3.0)?;
+        let call_timeout = seconds("--call-timeout", cli.call_timeout.as_ref(), 120.0)?;
+        if call_timeout.is_zero() {
+            return Err(Error::Usage(
+                "--call-timeout must be more than 0 seconds".into(),
+            ));
+        }
 
         let target = target(cli)?;
         if cli.image.is_empty() && !cli.force_new_deployment {
@@ -264,6 +272,7 @@ impl Options {
             scaling,
             timeout,
             poll_interval,
+            call_timeout,
             max_definitions,
             enable_rollback: cli.enable_rollback,
             skip_deployments_check: cli.skip_deployments_check,

@@ -44,6 +44,7 @@ impl From<CallError> for PollError {
         match e.kind {
             Failure::Transient => PollError::Retry(e),
             Failure::Interrupted => PollError::Stop(Stop::Interrupted),
+            Failure::Deadline => PollError::Stop(Stop::Timeout),
             Failure::Fatal => PollError::Stop(Stop::Aws(e)),
         }
     }

@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cli::OutputFormat;
+use crate::output::{self, Stream};
 use crate::task::StoppedTask;
 
 /// How the run ended.
@@ -116,13 +117,12 @@ impl Report {
         if let Some(lines) = &self.captured {
             return lines.borrow_mut().push(line.to_string());
         }
-        if self.status_to_stderr {
-            eprintln!("{line}");
-            return;
-        }
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
+        let stream = if self.status_to_stderr {
+            Stream::Stderr
+        } else {
+            Stream::Stdout
+        };
+        output::line(stream, &line.to_string());
     }
 
     /// Progress, events and reasons: always stderr, so stdout stays what parsers expect.
@@ -131,7 +131,7 @@ impl Report {
         if let Some(lines) = &self.captured {
             return lines.borrow_mut().push(format!("> {line}"));
         }
-        eprintln!("{line}");
+        output::stderr(&line.to_string());
     }
 
     /// The run did not succeed: how, and why.
@@ -155,23 +155,29 @@ impl Report {
     /// Print the JSON result, when asked for, and talk to GitHub Actions when running
     /// there; called once, at the very end.
     pub fn finish(&self) {
-        let outcome = self.outcome.borrow();
+        let mut outcome = self.outcome.borrow().clone();
+        outcome.failure_reason = outcome.failure_reason.map(|why| output::redact(&why));
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         if let Some(path) = env("GITHUB_OUTPUT")
             && let Err(e) = append_step_outputs(Path::new(&path), &outcome)
         {
-            eprintln!("ecs-deploy: cannot write step outputs to GITHUB_OUTPUT ({path}): {e}");
+            output::stderr(&format!(
+                "ecs-deploy: cannot write step outputs to GITHUB_OUTPUT ({path}): {e}"
+            ));
         }
+        output::resume_workflow_commands();
         if env("GITHUB_ACTIONS").as_deref() == Some("true")
             && let Some(line) = error_annotation(&outcome)
         {
-            eprintln!("{line}");
+            output::raw(Stream::Stderr, format!("{line}\n").as_bytes());
         }
         if self.format == OutputFormat::Json {
-            let text = serde_json::to_string_pretty(&*outcome).unwrap_or_else(|_| "{}".into());
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{text}");
-            let _ = out.flush();
+            let text = serde_json::to_string_pretty(&outcome).unwrap_or_else(|_| "{}".into());
+            // serde_json escapes control characters inside strings: one value, many lines.
+            output::raw(
+                Stream::Stdout,
+                format!("{}\n", output::redact(&text)).as_bytes(),
+            );
         }
     }
 }

@@ -62,6 +62,7 @@ pub fn roll_back(
         }
     };
     report.record(|o| o.status = Status::RolledBack);
+    signals::set_standing(format!("the service was pointed back at {previous}"));
     let service = &rollout.service;
     let follow = format!(
         "aws ecs describe-services --cluster {} --services {}",
@@ -122,7 +123,7 @@ mod tests {
             deployment_id: Some("ecs-svc/new".into()),
             task_definition: NEW.into(),
             health_checked: false,
-            desired_count: 2,
+            desired_count: Some(2),
         }
     }
 

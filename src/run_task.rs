@@ -91,6 +91,11 @@ pub fn run(
 
     let cluster = options.cluster.as_str();
     report.record(|o| o.cluster = Some(cluster.to_string()));
+    if signals::interrupted() {
+        return Err(Error::Interrupted(format!(
+            "interrupted before run-task; registered {task_definition}, started no task"
+        )));
+    }
     report.status(format!("Run task: {task_definition}"));
     let started = ecs.run_task(&RunTaskRequest {
         cluster,
@@ -105,6 +110,9 @@ pub fn run(
         return Err(Error::Failed(why));
     };
     report.status(format!("Executed task: {task_arn}"));
+    signals::set_standing(format!(
+        "registered {task_definition} and started task {task_arn}"
+    ));
     report.record(|o| o.task_arn = Some(task_arn.clone()));
     for failure in &started.failures {
         report.progress(format!(
@@ -153,7 +161,7 @@ impl OneOff<'_> {
         let mut poller = Poller::new(self.report, self.settings.poll_interval);
         poller.until(deadline, || {
             let arns = [self.task_arn.clone()];
-            let described = self.ecs.describe_tasks(self.cluster, &arns)?;
+            let described = self.ecs.describe_tasks(self.cluster, &arns, deadline)?;
             let Some(task) = described
                 .tasks
                 .into_iter()

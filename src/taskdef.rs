@@ -140,6 +140,11 @@ pub fn rebuild(current: &Value, change: &ImageChange) -> Result<NewDefinition> {
     Ok(NewDefinition { input, changes })
 }
 
+/// Every environment value of every container: secrets, as far as printing goes.
+pub fn environment_values(definition: &Value) -> Vec<String> {
+    filters::extract(&filters::ENVIRONMENT_VALUES, definition, &[]).unwrap_or_default()
+}
+
 /// Whether an essential container defines a health check (then a task must be HEALTHY,
 /// not merely RUNNING).
 pub fn has_essential_health_check(definition: &Value) -> Result<bool> {
@@ -427,6 +432,14 @@ mod tests {
             with_tags(json!({"family": "w"}), &json!([])),
             json!({"family": "w"})
         );
+    }
+
+    #[test]
+    fn environment_values_are_collected() {
+        let input = json!({"containerDefinitions": [
+            {"name": "a", "environment": [{"name": "K", "value": "v1"}, {"name": "N"}]},
+            {"name": "b"}, {"name": "c", "environment": [{"name": "P", "value": "v2"}]}]});
+        assert_eq!(environment_values(&input), ["v1", "v2"]);
     }
 
     #[test]

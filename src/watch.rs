@@ -5,17 +5,20 @@
 //! every stopped task of the new revision.
 
 use std::collections::HashSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::ecs::{
     DESCRIBE_TASKS_LIMIT, Deployment, DesiredStatus, Ecs, Polled, RolloutState, ServiceRef,
-    Snapshot, Updated,
+    Snapshot, TaskFilter, Updated,
 };
 use crate::error::Error;
 use crate::poll::{PollError, Poller, Stop, Timing};
 use crate::report::{Report, Status};
 use crate::signals;
 use crate::task::{StoppedTask, Task};
+
+/// The time the final look at the stopped tasks may take, once a phase has failed.
+const SWEEP_BUDGET: Duration = Duration::from_secs(15);
 
 /// How to wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +38,8 @@ pub struct Rollout {
     pub task_definition: String,
     /// Phase 1 waits for a HEALTHY task, not merely a RUNNING one.
     pub health_checked: bool,
-    pub desired_count: i64,
+    /// Unknown when update-service's answer could not be read: then phase 1 is not skipped.
+    pub desired_count: Option<i64>,
 }
 
 impl Rollout {
@@ -141,7 +145,11 @@ pub struct Watch<'a> {
     last_counts: Option<(i64, i64, i64)>,
     failed_tasks_seen: i64,
     reported_tasks: HashSet<String>,
+    /// Whether the last poll already listed the stopped tasks (no need to sweep again).
+    stopped_listed_last_poll: bool,
     last: Option<Snapshot>,
+    /// The current phase's deadline; every call of the phase is stopped there.
+    deadline: Instant,
 }
 
 impl<'a> Watch<'a> {
@@ -162,14 +170,16 @@ impl<'a> Watch<'a> {
             last_counts: None,
             failed_tasks_seen: 0,
             reported_tasks: HashSet::new(),
+            stopped_listed_last_poll: false,
             last: None,
+            deadline: Instant::now(),
         }
     }
 
     /// After a new revision: both phases, with the script's lines.
     pub fn new_revision(mut self) -> Result<(), Failure> {
         let mut poller = Poller::new(self.report, self.settings.timing.poll_interval);
-        if self.rollout.desired_count <= 0 {
+        if self.rollout.desired_count.is_some_and(|count| count <= 0) {
             self.report
                 .status("Skipping check for running task definition, as desired-count <= 0");
         } else {
@@ -209,13 +219,14 @@ impl<'a> Watch<'a> {
     /// snapshot of the previous phase counts as the first poll.
     fn phase(&mut self, poller: &mut Poller, phase: Phase) -> Result<(), Stop> {
         let deadline = Instant::now() + self.settings.timing.timeout;
+        self.deadline = deadline;
         if let Some(snapshot) = self.last.clone()
             && self.reached(phase, &snapshot)?
         {
             return Ok(());
         }
         poller.until(deadline, || {
-            let snapshot = self.ecs.poll_service(&self.rollout.service)?;
+            let snapshot = self.ecs.poll_service(&self.rollout.service, deadline)?;
             self.observe(&snapshot);
             self.last = Some(snapshot.clone());
             Ok(self.reached(phase, &snapshot)?.then_some(()))
@@ -249,51 +260,29 @@ impl<'a> Watch<'a> {
                 ours.id, ours.desired_count, ours.pending_count, ours.running_count
             ));
         }
-        if ours.failed_tasks > self.failed_tasks_seen {
+        self.stopped_listed_last_poll = ours.failed_tasks > self.failed_tasks_seen;
+        if self.stopped_listed_last_poll {
             self.failed_tasks_seen = ours.failed_tasks;
-            self.report_stopped_tasks();
+            self.report_stopped_tasks(self.deadline);
         }
     }
 
-    /// The tasks of the new revision with this desired status, except those in `skip`:
-    /// every list-tasks page, then describe-tasks in chunks.
-    fn tasks_of_new_revision(
-        &self,
-        status: DesiredStatus,
-        skip: &HashSet<String>,
-    ) -> Polled<Vec<Task>> {
-        let mut arns = Vec::new();
-        let mut next: Option<String> = None;
-        loop {
-            let page = self
-                .ecs
-                .list_tasks(&self.rollout.service, status, next.as_deref())?;
-            arns.extend(page.arns.into_iter().filter(|arn| !skip.contains(arn)));
-            match page.next {
-                Some(token) if !token.is_empty() => next = Some(token),
-                _ => break,
-            }
-        }
-        let mut tasks = Vec::new();
-        for chunk in arns.chunks(DESCRIBE_TASKS_LIMIT) {
-            let described = self
-                .ecs
-                .describe_tasks(&self.rollout.service.cluster, chunk)?;
-            tasks.extend(
-                described
-                    .tasks
-                    .into_iter()
-                    .filter(|task| task.task_definition_arn == self.rollout.task_definition),
-            );
-        }
-        Ok(tasks)
-    }
-
+    /// Whether a task of the new revision is HEALTHY. The tasks our deployment started are
+    /// walked a page and a chunk at a time, and the walk stops at the first healthy one,
+    /// so its cost does not grow with the service's size.
     fn healthy_task_exists(&self) -> Result<bool, Stop> {
-        match self.tasks_of_new_revision(DesiredStatus::Running, &HashSet::new()) {
-            Ok(tasks) => Ok(tasks.iter().any(Task::is_healthy)),
+        let filter = match &self.rollout.deployment_id {
+            Some(id) => TaskFilter::StartedBy(id),
+            None => TaskFilter::Service(&self.rollout.service.name, DesiredStatus::Running),
+        };
+        let mut found = false;
+        let walked = self.walk_tasks(filter, &HashSet::new(), |task| {
+            found = task.is_healthy();
+            found
+        });
+        match walked {
+            Ok(()) => Ok(found),
             Err(e) => match PollError::from(e) {
-                PollError::Stop(Stop::Interrupted) => Err(Stop::Interrupted),
                 PollError::Retry(e) | PollError::Stop(Stop::Aws(e)) => {
                     self.report.progress(format!(
                         "could not check task health, will retry: {}",
@@ -301,25 +290,68 @@ impl<'a> Watch<'a> {
                     ));
                     Ok(false)
                 }
-                PollError::Stop(other) => Err(other),
+                PollError::Stop(stop) => Err(stop),
             },
         }
     }
 
-    /// Report each stopped task of the new revision once, with its reason and exit codes.
-    fn report_stopped_tasks(&mut self) {
-        let tasks = match self.tasks_of_new_revision(DesiredStatus::Stopped, &self.reported_tasks) {
-            Ok(tasks) => tasks,
-            Err(e) => {
-                if let PollError::Retry(e) | PollError::Stop(Stop::Aws(e)) = PollError::from(e) {
-                    self.report.progress(format!(
-                        "could not list the stopped tasks (will try again when more fail): {}",
-                        e.message
-                    ));
+    /// Hand each task of the new revision that `filter` lists (except those in `skip`) to
+    /// `visit`, a list-tasks page and a describe-tasks chunk at a time, until `visit` says
+    /// it has seen enough.
+    fn walk_tasks(
+        &self,
+        filter: TaskFilter,
+        skip: &HashSet<String>,
+        mut visit: impl FnMut(&Task) -> bool,
+    ) -> Polled<()> {
+        let cluster = &self.rollout.service.cluster;
+        let mut next: Option<String> = None;
+        loop {
+            let page = self
+                .ecs
+                .list_tasks(cluster, filter, next.as_deref(), self.deadline)?;
+            let arns: Vec<String> = page
+                .arns
+                .into_iter()
+                .filter(|arn| !skip.contains(arn))
+                .collect();
+            for chunk in arns.chunks(DESCRIBE_TASKS_LIMIT) {
+                let described = self.ecs.describe_tasks(cluster, chunk, self.deadline)?;
+                let ours = described
+                    .tasks
+                    .iter()
+                    .filter(|task| task.task_definition_arn == self.rollout.task_definition);
+                for task in ours {
+                    if visit(task) {
+                        return Ok(());
+                    }
                 }
-                return;
             }
-        };
+            match page.next {
+                Some(token) if !token.is_empty() => next = Some(token),
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Report each stopped task of the new revision once, with its reason and exit codes.
+    fn report_stopped_tasks(&mut self, deadline: Instant) {
+        let filter = TaskFilter::Service(&self.rollout.service.name, DesiredStatus::Stopped);
+        let mut tasks = Vec::new();
+        let saved = std::mem::replace(&mut self.deadline, deadline);
+        let walked = self.walk_tasks(filter, &self.reported_tasks, |task| {
+            tasks.push(task.clone());
+            false
+        });
+        self.deadline = saved;
+        if let Err(e) = walked
+            && let PollError::Retry(e) | PollError::Stop(Stop::Aws(e)) = PollError::from(e)
+        {
+            self.report.progress(format!(
+                "could not list the stopped tasks (will try again when more fail): {}",
+                e.message
+            ));
+        }
         for task in &tasks {
             self.reported_tasks.insert(task.task_arn.clone());
             let stopped = StoppedTask::from(task);
@@ -331,6 +363,11 @@ impl<'a> Watch<'a> {
     /// Say why the phase ended, record it, and hand the failure to whoever decides what
     /// comes next (a rollback or the exit).
     fn fail(&mut self, stop: Stop, phase: Phase) -> Failure {
+        // Tasks may have failed without ECS counting them (failedTasks stays 0 once a task
+        // of the deployment has run): list those not yet told, once, before saying why.
+        if matches!(stop, Stop::Timeout | Stop::Failed(_)) && !self.stopped_listed_last_poll {
+            self.report_stopped_tasks(Instant::now() + SWEEP_BUDGET);
+        }
         let seconds = self.settings.timing.timeout.as_secs_f64();
         let (why, status) = match (&stop, phase) {
             (Stop::Timeout, Phase::NewTaskRunning) => {
@@ -376,8 +413,6 @@ impl<'a> Watch<'a> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::ecs::scripted::{self, ScriptedEcs};
 
@@ -401,7 +436,7 @@ mod tests {
             deployment_id: Some(OURS.into()),
             task_definition: NEW.into(),
             health_checked,
-            desired_count: 2,
+            desired_count: Some(2),
         }
     }
 
@@ -561,7 +596,7 @@ mod tests {
         let ecs = ScriptedEcs::polls(vec![Ok(snapshot(0, 0, false))]);
         let report = Report::captured();
         let mut zero = rollout(false);
-        zero.desired_count = 0;
+        zero.desired_count = Some(0);
         Watch::new(&ecs, &report, settings(5_000), zero, [])
             .new_revision()
             .unwrap();
@@ -604,13 +639,35 @@ mod tests {
             ecs.calls(),
             [
                 "describe-services",
-                "list-tasks RUNNING",
+                "list-tasks started-by ecs-svc/new",
                 "describe-tasks t-old t-new",
                 "describe-services",
-                "list-tasks RUNNING",
+                "list-tasks started-by ecs-svc/new",
                 "describe-tasks t-old t-new",
             ]
         );
+    }
+
+    #[test]
+    fn the_health_check_stops_at_the_first_healthy_task() {
+        let mut ecs = ScriptedEcs::polls(vec![Ok(snapshot(1, 0, false))]);
+        ecs.tasks = (0..5_000)
+            .map(|i| {
+                let health = if i == 42 { "HEALTHY" } else { "UNKNOWN" };
+                scripted::task(&format!("t{i}"), NEW, "RUNNING", health)
+            })
+            .collect();
+        ecs.page_size = crate::ecs::LIST_TASKS_PAGE;
+        let report = Report::captured();
+        Watch::new(&ecs, &report, settings(5_000), rollout(true), [])
+            .new_revision()
+            .unwrap();
+        let calls: Vec<String> = ecs
+            .calls()
+            .iter()
+            .map(|c| c.split(' ').next().unwrap().to_string())
+            .collect();
+        assert_eq!(calls, ["describe-services", "list-tasks", "describe-tasks"]);
     }
 
     #[test]
@@ -682,13 +739,15 @@ mod tests {
     }
 
     #[test]
-    fn the_pages_of_list_tasks_are_followed_and_describe_tasks_is_chunked() {
+    fn pages_are_walked_one_at_a_time_and_described_in_chunks() {
         let mut ecs = ScriptedEcs::polls(vec![Ok(snapshot(1, 0, false))]);
-        ecs.tasks = (0..150)
-            .map(|i| scripted::task(&format!("t{i}"), NEW, "RUNNING", "UNKNOWN"))
-            .chain([scripted::task("t150", NEW, "RUNNING", "HEALTHY")])
+        ecs.tasks = (0..250)
+            .map(|i| {
+                let health = if i == 120 { "HEALTHY" } else { "UNKNOWN" };
+                scripted::task(&format!("t{i}"), NEW, "RUNNING", health)
+            })
             .collect();
-        ecs.page_size = 60;
+        ecs.page_size = crate::ecs::LIST_TASKS_PAGE;
         let report = Report::captured();
         Watch::new(&ecs, &report, settings(5_000), rollout(true), [])
             .new_revision()
@@ -696,14 +755,54 @@ mod tests {
         let calls = ecs.calls();
         assert_eq!(
             calls.iter().filter(|c| c.starts_with("list-tasks")).count(),
-            3
+            2
         );
         let described: Vec<usize> = calls
             .iter()
             .filter(|c| c.starts_with("describe-tasks"))
             .map(|c| c.split(' ').count() - 1)
             .collect();
-        assert_eq!(described, [100, 51]);
+        assert_eq!(described, [100, 100]);
+    }
+
+    #[test]
+    fn a_timeout_lists_the_stopped_tasks_ecs_did_not_count() {
+        let mut ecs = ScriptedEcs::polls(vec![Ok(snapshot(0, 0, true))]);
+        ecs.tasks = vec![scripted::stopped(
+            "t-9",
+            NEW,
+            "CannotPullContainerError: pull access denied",
+            None,
+        )];
+        let report = Report::captured();
+        let failure = watch(&ecs, &report, 20).new_revision().unwrap_err();
+        assert!(matches!(failure.stop, Stop::Timeout));
+        assert!(report.lines().contains(
+            &"> task t-9 stopped: CannotPullContainerError: pull access denied [app: no exit code]"
+                .to_string()
+        ));
+        assert_eq!(
+            ecs.calls()
+                .iter()
+                .filter(|c| c.as_str() == "list-tasks STOPPED")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn an_unknown_desired_count_does_not_skip_phase_one() {
+        let ecs = ScriptedEcs::polls(vec![Ok(snapshot(1, 0, false))]);
+        let report = Report::captured();
+        let mut unknown = rollout(false);
+        unknown.desired_count = None;
+        Watch::new(&ecs, &report, settings(5_000), unknown, [])
+            .new_revision()
+            .unwrap();
+        assert_eq!(
+            report.lines()[1],
+            "Service updated successfully, new task definition running."
+        );
     }
 
     #[test]

@@ -4,12 +4,13 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use serde_json::Value;
 
 use super::{
     DescribedTasks, DesiredStatus, Ecs, Polled, Service, ServiceRef, ServiceUpdate, Snapshot,
-    StartedTask, TaskDefinition, TaskPage, Updated,
+    StartedTask, TaskDefinition, TaskFilter, TaskPage, Updated,
 };
 use crate::aws::{CallError, Failure};
 use crate::ecs::{Deployment, Event, NewRevision, RunTaskRequest};
@@ -114,7 +115,7 @@ impl Ecs for ScriptedEcs {
         Err(not_scripted("run-task"))
     }
 
-    fn poll_service(&self, _: &ServiceRef) -> Polled<Snapshot> {
+    fn poll_service(&self, _: &ServiceRef, _: Instant) -> Polled<Snapshot> {
         self.called("describe-services".into());
         let answers = if self.updated() && !self.after_update.borrow().is_empty() {
             &self.after_update
@@ -126,15 +127,17 @@ impl Ecs for ScriptedEcs {
 
     fn list_tasks(
         &self,
-        _: &ServiceRef,
-        status: DesiredStatus,
+        _: &str,
+        filter: TaskFilter,
         next_token: Option<&str>,
+        _: Instant,
     ) -> Polled<TaskPage> {
-        let stopped = status == DesiredStatus::Stopped;
-        self.called(format!(
-            "list-tasks {}",
-            if stopped { "STOPPED" } else { "RUNNING" }
-        ));
+        let (stopped, call) = match filter {
+            TaskFilter::StartedBy(id) => (false, format!("list-tasks started-by {id}")),
+            TaskFilter::Service(_, DesiredStatus::Running) => (false, "list-tasks RUNNING".into()),
+            TaskFilter::Service(_, DesiredStatus::Stopped) => (true, "list-tasks STOPPED".into()),
+        };
+        self.called(call);
         let mut listed: Vec<&Task> = self.tasks.iter().collect();
         if stopped && self.stopped_listed.replace(true) {
             listed.extend(&self.stopped_later);
@@ -157,7 +160,7 @@ impl Ecs for ScriptedEcs {
         })
     }
 
-    fn describe_tasks(&self, _: &str, arns: &[String]) -> Polled<DescribedTasks> {
+    fn describe_tasks(&self, _: &str, arns: &[String], _: Instant) -> Polled<DescribedTasks> {
         self.called(format!("describe-tasks {}", arns.join(" ")));
         let calls = self.describe_calls.get() + 1;
         self.describe_calls.set(calls);
@@ -246,9 +249,9 @@ pub fn stopped(arn: &str, task_definition: &str, reason: &str, exit_code: Option
 
 pub fn updated(deployment_id: &str) -> Updated {
     Updated {
-        desired_count: 2,
+        desired_count: Some(2),
         deployment_id: Some(deployment_id.into()),
-        event_ids: vec![],
+        ..Updated::default()
     }
 }
 

@@ -1,0 +1,161 @@
+//! Everything the tool prints goes through here, so that printing is safe wherever it
+//! happens: a write never panics and never stops the flow (a closed pipe is normal in a
+//! pipeline), every known secret is redacted, and a line is one line: control characters
+//! (newlines included) are escaped, so text from AWS cannot start a line of its own. Under
+//! GitHub Actions the run's output is also kept inside a `::stop-commands::` window, so that
+//! nothing from AWS can act as a workflow command.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::io::Write;
+use std::sync::Mutex;
+
+static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static WINDOW: Mutex<Option<String>> = Mutex::new(None);
+
+/// Shorter values (`true`, `8080`, `prod`) are too likely to be ordinary words: masking
+/// them would garble every line that happens to contain them.
+const MIN_SECRET_LEN: usize = 6;
+
+/// From now on, `secret` is printed as `****` wherever it appears.
+pub fn add_secret(secret: &str) {
+    if secret.len() < MIN_SECRET_LEN {
+        return;
+    }
+    let mut secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    if !secrets.iter().any(|known| known == secret) {
+        secrets.push(secret.to_string());
+        // Longest first, so that a secret containing another is masked whole.
+        secrets.sort_by_key(|known| std::cmp::Reverse(known.len()));
+    }
+}
+
+/// `text` with every known secret replaced by `****`.
+pub fn redact(text: &str) -> String {
+    let secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut text = text.to_string();
+    for secret in secrets.iter() {
+        if text.contains(secret.as_str()) {
+            text = text.replace(secret.as_str(), "****");
+        }
+    }
+    text
+}
+
+/// Control characters as visible escapes (`\n`, `\r`, `\t`, `\u{1b}`), so a line stays one.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// What a line looks like once it is safe to print.
+pub fn safe(line: &str) -> String {
+    escape(&redact(line))
+}
+
+#[derive(Clone, Copy)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Write one line, made safe; a failed write (closed pipe, full disk) is ignored.
+pub fn line(stream: Stream, text: &str) {
+    raw(stream, format!("{}\n", safe(text)).as_bytes());
+}
+
+/// Write bytes as they are (generated documents, a coloured diff), ignoring failures.
+pub fn raw(stream: Stream, bytes: &[u8]) {
+    let _ = match stream {
+        Stream::Stdout => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes).and_then(|()| out.flush())
+        }
+        Stream::Stderr => {
+            let mut err = std::io::stderr().lock();
+            err.write_all(bytes).and_then(|()| err.flush())
+        }
+    };
+}
+
+pub fn stderr(text: &str) {
+    line(Stream::Stderr, text);
+}
+
+/// A random token for `::stop-commands::`: nothing printed before it can guess it.
+fn token() -> String {
+    let half = || {
+        let mut hasher = RandomState::new().build_hasher();
+        hasher.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        hasher.finish()
+    };
+    format!("ecs-deploy-{:016x}{:016x}", half(), half())
+}
+
+/// Under GitHub Actions (`GITHUB_ACTIONS=true`), stop the runner from reading workflow
+/// commands in what follows, until [`resume_workflow_commands`].
+pub fn stop_workflow_commands() {
+    if std::env::var("GITHUB_ACTIONS").as_deref() != Ok("true") {
+        return;
+    }
+    let mut window = WINDOW.lock().unwrap_or_else(|e| e.into_inner());
+    if window.is_none() {
+        let token = token();
+        raw(
+            Stream::Stderr,
+            format!("::stop-commands::{token}\n").as_bytes(),
+        );
+        *window = Some(token);
+    }
+}
+
+/// Let the runner read workflow commands again (for the tool's own annotation).
+pub fn resume_workflow_commands() {
+    let mut window = WINDOW.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(token) = window.take() {
+        raw(Stream::Stderr, format!("::{token}::\n").as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_cannot_start_a_line() {
+        assert_eq!(
+            escape("stopped\n::warning file=x::owned\r\u{1b}[31m\ttab"),
+            "stopped\\n::warning file=x::owned\\r\\u{1b}[31m\\ttab"
+        );
+        assert_eq!(escape("plain text: é ✓"), "plain text: é ✓");
+    }
+
+    #[test]
+    fn secrets_are_redacted_longest_first() {
+        add_secret("hunter2-long-secret");
+        add_secret("hunter2");
+        add_secret("8080");
+        assert_eq!(
+            redact("a=hunter2-long-secret b=hunter2 c=8080"),
+            "a=**** b=**** c=8080"
+        );
+    }
+
+    #[test]
+    fn tokens_differ() {
+        assert_ne!(token(), token());
+    }
+}
