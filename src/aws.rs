@@ -40,6 +40,8 @@ pub enum Failure {
     Interrupted,
     /// A poll was stopped at its wait's deadline.
     Deadline,
+    /// aws succeeded, but what it printed is no JSON answer (nothing, or something else).
+    Unreadable,
     /// Asking again will not help.
     Fatal,
 }
@@ -496,23 +498,23 @@ impl Aws {
         }
     }
 
-    /// The answer, or why there is none. For a poll, anything but a clear answer from AWS
-    /// is one failed poll.
+    /// The answer, or why there is none. For a poll, an aws killed by a signal is one
+    /// failed poll.
     fn interpret(
         step: &str,
         output: &std::process::Output,
         limits: Limits,
     ) -> std::result::Result<Value, CallError> {
         let polling = limits.deadline.is_some();
-        let unclear = if polling {
-            Failure::Transient
-        } else {
-            Failure::Fatal
-        };
         let stderr = String::from_utf8_lossy(&output.stderr);
         if let Some(signal) = output.status.signal() {
             let message = format!("aws was killed by signal {signal}");
-            return Err(CallError::new(step, 255, message, unclear));
+            let kind = if polling {
+                Failure::Transient
+            } else {
+                Failure::Fatal
+            };
+            return Err(CallError::new(step, 255, message, kind));
         }
         let code = output.status.code().unwrap_or(255);
         if code != 0 {
@@ -526,7 +528,8 @@ impl Aws {
         let stdout = String::from_utf8_lossy(&output.stdout);
         if stdout.trim().is_empty() {
             if polling {
-                return Err(CallError::new(step, 255, "aws printed no answer", unclear));
+                let message = "aws printed no answer";
+                return Err(CallError::new(step, 255, message, Failure::Unreadable));
             }
             return Ok(Value::Null);
         }
@@ -535,7 +538,7 @@ impl Aws {
                 step,
                 255,
                 format!("the AWS CLI printed something that is not JSON ({e})"),
-                unclear,
+                Failure::Unreadable,
             )
         })
     }

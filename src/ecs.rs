@@ -256,7 +256,7 @@ fn read<T: DeserializeOwned>(step: &str, jq: &Jq, answer: &Value, vars: &[Value]
 /// A poll answer that cannot be read is one failed poll, like a network error.
 fn read_polled<T: DeserializeOwned>(step: &str, jq: &Jq, answer: &Value) -> Polled<T> {
     filters::extract(jq, answer, &[])
-        .map_err(|e| CallError::new(step, 255, e.to_string(), Failure::Transient))
+        .map_err(|e| CallError::new(step, 255, e.to_string(), Failure::Unreadable))
 }
 
 /// ECS says "Cluster not found." without naming it; say which one, and what to check.
@@ -359,14 +359,18 @@ impl Ecs for AwsEcs<'_> {
         if !config.is_empty() {
             argv.extend(args(["--deployment-configuration", &config.join(",")]));
         }
-        // What the service runs hangs on this call: let it finish, within its limit.
-        let answer = self.aws.ecs(step, &argv, Interrupt::Finish)?;
-        Ok(
-            read(step, &filters::UPDATED_SERVICE, &answer, &[]).unwrap_or_else(|e| Updated {
-                unreadable: Some(e.to_string()),
-                ..Updated::default()
-            }),
-        )
+        // What the service runs hangs on this call: let it finish, within its limit. Once
+        // aws succeeded, ECS accepted the update, whatever the answer looks like.
+        let unreadable = |why: String| Updated {
+            unreadable: Some(why),
+            ..Updated::default()
+        };
+        match self.aws.ecs(step, &argv, Interrupt::Finish) {
+            Ok(answer) => Ok(read(step, &filters::UPDATED_SERVICE, &answer, &[])
+                .unwrap_or_else(|e| unreadable(e.to_string()))),
+            Err(e) if e.kind == Failure::Unreadable => Ok(unreadable(e.message)),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn list_task_definitions(&self, family_prefix: &str) -> Result<Vec<String>> {
@@ -493,11 +497,11 @@ mod tests {
     }
 
     #[test]
-    fn an_unreadable_poll_answer_is_a_transient_failure() {
+    fn an_unreadable_poll_answer_is_a_failed_poll() {
         let error =
             read_polled::<Snapshot>("describe-services", &filters::ROLLOUT_SNAPSHOT, &json!([1]))
                 .unwrap_err();
-        assert_eq!(error.kind, Failure::Transient);
+        assert_eq!(error.kind, Failure::Unreadable);
         assert_eq!(error.step, "describe-services");
     }
 

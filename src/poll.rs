@@ -42,7 +42,7 @@ pub enum PollError {
 impl From<CallError> for PollError {
     fn from(e: CallError) -> PollError {
         match e.kind {
-            Failure::Transient => PollError::Retry(e),
+            Failure::Transient | Failure::Unreadable => PollError::Retry(e),
             Failure::Interrupted => PollError::Stop(Stop::Interrupted),
             Failure::Deadline => PollError::Stop(Stop::Timeout),
             Failure::Fatal => PollError::Stop(Stop::Aws(e)),

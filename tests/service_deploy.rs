@@ -341,6 +341,34 @@ fn timeout_with_rollback_points_the_service_back() {
 }
 
 #[test]
+fn a_rollback_that_fails_says_so_instead_of_not_settled() {
+    // After the second update-service, the rollback's own deployment fails.
+    let mut rollback_failed = rollback_answer();
+    let back = &mut rollback_failed["service"]["deployments"][0];
+    back["rolloutState"] = json!("FAILED");
+    back["rolloutStateReason"] = json!("tasks failed to start");
+    let failing_back = json!({"json": {"services": [rollback_failed["service"].clone()]},
+        "after": {"update-service": 2}});
+    let fake = from_steady_and(
+        &[answer(starting()), failing_back],
+        json!({"update-service": [{"builtin": true}, answer(rollback_answer())]}),
+    );
+    let assert = deploy_within(&fake, "1", &["--enable-rollback"]).code(1);
+    let stderr = stderr_of(&assert);
+    assert!(
+        stderr.contains(&format!(
+            "the rollback to {WEB_1} did not complete: deployment {ROLLBACK} failed: tasks failed to start"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("had not settled"), "{stderr}");
+    assert_eq!(
+        stderr.lines().last(),
+        Some(format!("ecs-deploy: the service was pointed back at {WEB_1}").as_str())
+    );
+}
+
+#[test]
 fn failed_rollout_fails_fast_with_its_reason_and_rolls_back() {
     let fake = rolling_back_after(file("describe-services/web-failed.json"), task_b_stopped());
     // A long timeout: failing fast must not wait it out.

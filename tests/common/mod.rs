@@ -229,6 +229,24 @@ impl FakeAws {
             .collect()
     }
 
+    /// Pids of the `sleep` processes that steps with `"grandchild": true` started.
+    pub fn grandchildren(&self) -> Vec<i32> {
+        fs::read_to_string(self.state.join("grandchildren"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| line.trim().parse().ok())
+            .collect()
+    }
+
+    /// The temp files named in `--cli-input-json file://...` arguments so far.
+    pub fn input_files(&self) -> Vec<PathBuf> {
+        self.argvs()
+            .iter()
+            .flatten()
+            .filter_map(|arg| arg.strip_prefix("file://").map(PathBuf::from))
+            .collect()
+    }
+
     /// Assert that `op` was called `count` times, the last time with `--task-definition
     /// task_definition` (e.g. the second update-service of a rollback).
     pub fn assert_last_task_definition(&self, op: &str, count: usize, task_definition: &str) {
@@ -385,6 +403,13 @@ pub fn wait_for_call(fake: &FakeAws, child: &mut Child, op: &str) {
         assert!(since.elapsed() < PATIENCE, "no {op} call");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Whether process `pid` still exists (and is not a zombie).
+pub fn alive(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| !stat.split(") ").nth(1).unwrap_or("").starts_with('Z'))
+        .unwrap_or(false)
 }
 
 /// Send `signal` (`-INT`, `-TERM`) to `child`.

@@ -1,0 +1,424 @@
+//! How the binary behaves when what surrounds the deploy goes wrong: an `aws` that hangs,
+//! crashes, prints garbage or echoes secrets; signals at each step; closed pipes; text from
+//! ECS that looks like a GitHub workflow command. Every run is bounded by a guard, so a
+//! regression fails the test instead of hanging it.
+
+mod common;
+
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use common::{
+    FakeAws, NEW_IMAGE, OUR_DEPLOYMENT, SERVICE_ARGS, WEB_1, WEB_2, alive, answer, file, finish,
+    fixture, from_steady, from_steady_and, interrupt, scenario, wait_for_call,
+};
+use serde_json::{Value, json};
+
+/// The longest any run here may take before the test calls it hung.
+const GUARD: Duration = Duration::from_secs(40);
+const FAST: &[&str] = &["--poll-interval", "0.05"];
+
+fn deploy(fake: &FakeAws, extra: &[&str]) -> assert_cmd::assert::Assert {
+    fake.cmd()
+        .args(SERVICE_ARGS)
+        .args(FAST)
+        .args(extra)
+        .timeout(GUARD)
+        .assert()
+}
+
+fn spawn(fake: &FakeAws, args: &[&str]) -> Child {
+    fake.command()
+        .args(args)
+        .args(FAST)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ecs-deploy")
+}
+
+fn stdout(assert: &assert_cmd::assert::Assert) -> String {
+    common::stdout_of(assert)
+}
+
+fn stderr(assert: &assert_cmd::assert::Assert) -> String {
+    common::stderr_of(assert)
+}
+
+/// Whether `pid` is gone, allowing the moment a SIGKILL takes to be delivered.
+fn gone(pid: i32) -> bool {
+    let since = std::time::Instant::now();
+    while alive(pid) {
+        if since.elapsed() > Duration::from_secs(5) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
+/// Nothing the fake started is left running, and no input file is left on disk.
+fn assert_nothing_left(fake: &FakeAws) {
+    for call in fake.calls() {
+        let pid = call["pid"].as_i64().expect("logged pid") as i32;
+        assert!(gone(pid), "aws child {pid} outlived the run");
+    }
+    for pid in fake.grandchildren() {
+        assert!(
+            gone(pid),
+            "a process started by aws ({pid}) outlived the run"
+        );
+    }
+    for path in fake.input_files() {
+        assert!(!path.exists(), "{} was left behind", path.display());
+    }
+}
+
+/// web-rolling with our deployment not running any task yet.
+fn starting() -> Value {
+    let mut value = fixture("describe-services/web-rolling.json");
+    let ours = &mut value["services"][0]["deployments"][0];
+    ours["runningCount"] = json!(0);
+    ours["pendingCount"] = json!(2);
+    value
+}
+
+const HANG: fn() -> Value = || json!({"hang": true, "grandchild": true});
+
+// ------------------------------------------------------------------ bounded calls
+
+#[test]
+fn a_hung_poll_ends_at_the_phase_deadline() {
+    let fake = from_steady(&[HANG()]);
+    let assert = deploy(&fake, &["-t", "1"]).code(1);
+    assert!(
+        stdout(&assert).contains("ERROR: New task definition not running within 1 seconds"),
+        "{}",
+        stdout(&assert)
+    );
+    assert_nothing_left(&fake);
+}
+
+#[test]
+fn a_hung_call_outside_a_wait_is_stopped_by_the_call_timeout() {
+    let fake = from_steady_and(&[], json!({"register-task-definition": [HANG()]}));
+    let assert = deploy(&fake, &["--call-timeout", "1"]).code(255);
+    let err = stderr(&assert);
+    assert!(
+        err.contains("register-task-definition failed: aws gave no answer within 1 seconds"),
+        "{err}"
+    );
+    assert!(fake.calls_of("update-service").is_empty());
+    assert_nothing_left(&fake);
+}
+
+#[test]
+fn a_call_timeout_that_is_not_a_number_is_a_usage_error() {
+    let fake = FakeAws::empty();
+    deploy(&fake, &["--call-timeout", "soon"]).code(3);
+    deploy(&fake, &["--call-timeout", "0"]).code(3);
+    assert!(fake.calls().is_empty());
+}
+
+// ----------------------------------------------------------------------- signals
+
+#[test]
+fn sigterm_during_register_changes_nothing_and_leaves_nothing() {
+    let fake = from_steady_and(&[], json!({"register-task-definition": [HANG()]}));
+    let mut child = spawn(&fake, SERVICE_ARGS);
+    wait_for_call(&fake, &mut child, "register-task-definition");
+    interrupt(&child, "-TERM");
+    let (status, _, err) = finish(child);
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted during register-task-definition"),
+        "{err}"
+    );
+    assert!(fake.calls_of("update-service").is_empty());
+    assert_nothing_left(&fake);
+}
+
+#[test]
+fn sigterm_during_register_starts_no_one_off_task() {
+    let fake = scenario(json!({
+        "describe-task-definition": [file("describe-task-definition/migrate-1.json")],
+        "register-task-definition": [HANG()],
+    }));
+    let args = [
+        "-c",
+        "prod",
+        "-d",
+        "migrate",
+        "-i",
+        NEW_IMAGE,
+        "--run-task",
+        "--wait-for-success",
+    ];
+    let mut child = spawn(&fake, &args);
+    wait_for_call(&fake, &mut child, "register-task-definition");
+    interrupt(&child, "-TERM");
+    let (status, _, err) = finish(child);
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(fake.calls_of("run-task").is_empty(), "{err}");
+    assert_nothing_left(&fake);
+}
+
+#[test]
+fn sigint_during_the_first_describe_registers_nothing() {
+    let fake = scenario(json!({"describe-services": [HANG()]}));
+    let mut child = spawn(&fake, SERVICE_ARGS);
+    wait_for_call(&fake, &mut child, "describe-services");
+    interrupt(&child, "-INT");
+    let (status, _, err) = finish(child);
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted during describe-services"),
+        "{err}"
+    );
+    assert_eq!(fake.ops(), ["describe-services"]);
+    assert_nothing_left(&fake);
+}
+
+#[test]
+fn a_second_signal_stops_at_once_and_says_what_was_changed() {
+    let hung_update = json!({"builtin": true, "hang": true, "grandchild": true});
+    let fake = from_steady_and(&[], json!({"update-service": [hung_update]}));
+    let mut child = spawn(&fake, SERVICE_ARGS);
+    wait_for_call(&fake, &mut child, "update-service");
+    // update-service decides what the service runs: the first signal lets it finish.
+    interrupt(&child, "-TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "stopped on the first signal"
+    );
+    interrupt(&child, "-TERM");
+    let (status, _, err) = finish(child);
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert_eq!(
+        err.lines().last(),
+        Some(
+            format!(
+                "ecs-deploy: interrupted again; {WEB_2} is registered but unused; the service still runs {WEB_1}"
+            )
+            .as_str()
+        ),
+        "{err}"
+    );
+    assert_nothing_left(&fake);
+}
+
+// -------------------------------------------------------------------- closed pipes
+
+#[test]
+fn a_closed_stderr_does_not_stop_the_deploy() {
+    let fake = from_steady(&[answer(starting()), file("describe-services/web-done.json")]);
+    let mut child = spawn(&fake, SERVICE_ARGS);
+    drop(child.stderr.take());
+    let (status, out, _) = finish(child);
+    assert_eq!(status.code(), Some(0), "{out}");
+    assert!(out.ends_with("Service deployment successful.\n"), "{out}");
+    let ops = fake.ops();
+    let updated_at = ops.iter().position(|op| op == "update-service").unwrap();
+    assert!(ops[updated_at..].contains(&"describe-services".to_string()));
+}
+
+#[test]
+fn a_closed_stdout_is_no_crash() {
+    let fake = from_steady(&[file("describe-services/web-done.json")]);
+    let mut child = spawn(&fake, SERVICE_ARGS);
+    drop(child.stdout.take());
+    let (status, _, err) = finish(child);
+    assert_eq!(status.code(), Some(0), "{err}");
+
+    let mut no_arguments = fake
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ecs-deploy");
+    drop(no_arguments.stdout.take());
+    let (status, _, err) = finish(no_arguments);
+    assert_eq!(status.code(), Some(3), "{err}");
+}
+
+// ------------------------------------------------------------- what is printed
+
+#[test]
+fn workflow_commands_from_aws_are_inert_under_github_actions() {
+    let mut failed = fixture("describe-services/web-failed.json");
+    let service = &mut failed["services"][0];
+    service["deployments"][0]["rolloutStateReason"] = json!("bad\n::add-mask::x");
+    service["events"] = json!([{"id": "e-new", "message": "started\n::warning::pwned\r\u{1b}[2J",
+        "createdAt": "2026-11-01T10:00:00Z"}]);
+    let fake = from_steady(&[answer(failed)]);
+    let assert = fake
+        .cmd()
+        .args(SERVICE_ARGS)
+        .args(FAST)
+        .env("GITHUB_ACTIONS", "true")
+        .timeout(GUARD)
+        .assert()
+        .code(1);
+    let (out, err) = (stdout(&assert), stderr(&assert));
+    for line in out.lines().chain(err.lines()) {
+        assert!(
+            !line.starts_with("::warning") && !line.starts_with("::add-mask"),
+            "live workflow command: {line}\n{err}"
+        );
+    }
+    assert!(
+        err.contains("event: started\\n::warning::pwned\\r\\u{1b}[2J"),
+        "{err}"
+    );
+    let first = err.lines().next().unwrap();
+    let token = first
+        .strip_prefix("::stop-commands::")
+        .unwrap_or_else(|| panic!("no stop-commands window: {err}"));
+    let resume = format!("::{token}::");
+    let resumed_at = err.find(&resume).expect("window closed");
+    let annotation_at = err.find("::error title=").expect("annotation");
+    assert!(resumed_at < annotation_at, "{err}");
+}
+
+#[test]
+fn secrets_echoed_by_aws_are_redacted_everywhere() {
+    let failing = json!({"exit": 254, "stderr": "An error occurred (ClientException)",
+        "echo_secrets": true});
+    let fake = from_steady_and(&[], json!({"register-task-definition": [failing]}));
+    let secret = "wJalrXUtnFEMI-secret-key";
+    let assert = deploy(
+        &fake,
+        &["-k", "AKIAFAKEKEY123", "-s", secret, "--output", "json"],
+    )
+    .code(254);
+    let printed = format!("{}{}", stdout(&assert), stderr(&assert));
+    for leaked in [secret, "s3cr3t-db-pass", "tok-should-never-leak"] {
+        assert!(!printed.contains(leaked), "{leaked} printed:\n{printed}");
+    }
+    assert!(printed.contains("echo of"), "{printed}");
+}
+
+// ------------------------------------------------------------- unreadable answers
+
+#[test]
+fn garbage_poll_answers_are_failed_polls() {
+    let fake = from_steady(&[
+        json!({"stdout_raw": "<html>502 Bad Gateway</html>"}),
+        json!({"stdout_raw": ""}),
+        json!({"signal": 9}),
+        answer(json!({"services": [], "failures": []})),
+        file("describe-services/web-done.json"),
+    ]);
+    let assert = deploy(&fake, &["-t", "20"]).success();
+    let err = stderr(&assert);
+    assert_eq!(
+        err.matches("describe-services failed (transient), will retry")
+            .count(),
+        4,
+        "{err}"
+    );
+    assert!(err.contains("aws was killed by signal 9"), "{err}");
+}
+
+#[test]
+fn an_unreadable_update_answer_still_counts_as_an_update() {
+    let fake = from_steady_and(
+        &[file("describe-services/web-done.json")],
+        json!({"update-service": [{"stdout_raw": "<html>oops"}]}),
+    );
+    let assert = deploy(&fake, &[]).success();
+    let err = stderr(&assert);
+    assert!(
+        err.contains("note: ECS accepted update-service, but its answer could not be read"),
+        "{err}"
+    );
+    assert!(stdout(&assert).contains("Service deployment successful."));
+}
+
+#[test]
+fn a_missing_desired_count_does_not_skip_the_running_check() {
+    let mut service = fixture("describe-services/web-rolling.json")["services"][0].take();
+    service.as_object_mut().unwrap().remove("desiredCount");
+    let fake = from_steady_and(
+        &[file("describe-services/web-done.json")],
+        json!({"update-service": [answer(json!({"service": service}))]}),
+    );
+    let assert = deploy(&fake, &[]).success();
+    let out = stdout(&assert);
+    assert!(!out.contains("Skipping check"), "{out}");
+    assert!(out.contains("Service updated successfully, new task definition running."));
+}
+
+// ------------------------------------------------------------------ saying why
+
+#[test]
+fn a_timeout_lists_the_stopped_tasks_ecs_did_not_count() {
+    let fake = from_steady_and(
+        &[answer(starting())],
+        json!({
+            "list-tasks": [file("list-tasks/new-one.json")],
+            "describe-tasks": [file("describe-tasks/new-pull-failed.json")],
+        }),
+    );
+    let assert = deploy(&fake, &["-t", "1"]).code(1);
+    let err = stderr(&assert);
+    assert!(
+        err.contains("task 7c2f1d3e0a9b4c8d9e4f3b2a1c0d9e8f stopped: CannotPullContainerError"),
+        "{err}"
+    );
+    let listed = fake.calls_of("list-tasks");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        common::arg_value(&listed[0], "--desired-status").as_deref(),
+        Some("STOPPED")
+    );
+}
+
+#[test]
+fn an_aws_killed_by_a_signal_is_named() {
+    let fake = scenario(json!({"describe-services": [{"signal": 9}]}));
+    let assert = deploy(&fake, &[]).code(255);
+    assert!(
+        stderr(&assert).contains("describe-services failed: aws was killed by signal 9"),
+        "{}",
+        stderr(&assert)
+    );
+}
+
+#[test]
+fn an_empty_task_definition_answer_is_an_aws_failure_not_a_usage_error() {
+    let fake = scenario(json!({"describe-task-definition": [{"stdout_raw": ""}]}));
+    let assert = fake
+        .cmd()
+        .args(["-d", "web", "-i", NEW_IMAGE])
+        .timeout(GUARD)
+        .assert()
+        .code(255);
+    assert!(
+        stderr(&assert)
+            .contains("describe-task-definition failed: the answer holds no taskDefinition"),
+        "{}",
+        stderr(&assert)
+    );
+}
+
+#[test]
+fn a_throttled_update_says_the_new_revision_is_unused() {
+    let throttled = json!({"exit": 254, "stderr": "An error occurred (ThrottlingException) when \
+        calling the UpdateService operation (reached max retries: 2): Rate exceeded"});
+    let fake = from_steady_and(&[], json!({"update-service": [throttled]}));
+    let assert = deploy(&fake, &[]).code(254);
+    let err = stderr(&assert);
+    assert_eq!(fake.calls_of("update-service").len(), 4);
+    assert_eq!(
+        err.lines().last(),
+        Some(
+            format!("ecs-deploy: {WEB_2} is registered but unused; the service still runs {WEB_1}")
+                .as_str()
+        ),
+        "{err}"
+    );
+    assert!(!err.contains(OUR_DEPLOYMENT));
+}
