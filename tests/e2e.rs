@@ -95,7 +95,9 @@ fn python() -> &'static Result<PathBuf, String> {
                     Ok(PathBuf::from(path))
                 }
             }
-            Ok(_) => Err("moto is not installed (scripts/ensure-moto installs the pinned version)".into()),
+            Ok(_) => Err(
+                "moto is not installed (scripts/ensure-moto installs the pinned version)".into(),
+            ),
             Err(e) => Err(format!("python3 cannot be run ({e})")),
         }
     })
