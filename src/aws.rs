@@ -99,6 +99,17 @@ struct Limits {
     deadline: Option<Instant>,
 }
 
+impl Limits {
+    /// A call outside a wait: throttling retried, bounded by the call timeout alone.
+    fn step(interrupt: Interrupt) -> Limits {
+        Limits {
+            interrupt,
+            attempts: THROTTLE_ATTEMPTS,
+            deadline: None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Aws {
     program: PathBuf,
@@ -202,11 +213,7 @@ impl Aws {
                 .map_or(0, |d| d.as_secs())
         );
         let args = ["--role-arn", role_arn, "--role-session-name", &session].map(String::from);
-        let limits = Limits {
-            interrupt: Interrupt::Abandon,
-            attempts: THROTTLE_ATTEMPTS,
-            deadline: None,
-        };
+        let limits = Limits::step(Interrupt::Abandon);
         let answer = self.call("sts", "assume-role", &args, None, limits)?;
         let credentials = filters::run(&filters::ASSUMED_CREDENTIALS, &answer)?;
         let [Some(key), Some(secret), Some(token)] = [0, 1, 2].map(|i| {
@@ -242,12 +249,7 @@ impl Aws {
         args: &[String],
         interrupt: Interrupt,
     ) -> std::result::Result<Value, CallError> {
-        let limits = Limits {
-            interrupt,
-            attempts: THROTTLE_ATTEMPTS,
-            deadline: None,
-        };
-        self.call("ecs", op, args, None, limits)
+        self.call("ecs", op, args, None, Limits::step(interrupt))
     }
 
     /// `aws ecs OP --cli-input-json file://TEMP ARGS...`: the JSON goes through a 0600 temp
@@ -259,12 +261,7 @@ impl Aws {
         args: &[String],
         interrupt: Interrupt,
     ) -> std::result::Result<Value, CallError> {
-        let limits = Limits {
-            interrupt,
-            attempts: THROTTLE_ATTEMPTS,
-            deadline: None,
-        };
-        self.call("ecs", op, args, Some(input), limits)
+        self.call("ecs", op, args, Some(input), Limits::step(interrupt))
     }
 
     /// One attempt, for polling loops that handle failures themselves: killed at the
@@ -302,14 +299,19 @@ impl Aws {
                         "aws {service} {op} was throttled; retrying in {:.1} s",
                         backoff.as_secs_f64()
                     ));
-                    let until = Instant::now() + backoff;
-                    if limits.interrupt == Interrupt::Abandon
-                        && signals::sleep_until(until).is_err()
-                    {
-                        return Err(e);
-                    }
-                    if limits.interrupt == Interrupt::Finish {
-                        std::thread::sleep(backoff);
+                    match limits.interrupt {
+                        Interrupt::Finish => std::thread::sleep(backoff),
+                        Interrupt::Abandon => {
+                            if signals::sleep_until(Instant::now() + backoff).is_err() {
+                                let message = "interrupted while waiting to retry";
+                                return Err(CallError {
+                                    message: message.into(),
+                                    code: 130,
+                                    kind: Failure::Interrupted,
+                                    ..e
+                                });
+                            }
+                        }
                     }
                     backoff *= 2;
                     attempt += 1;
