@@ -39,13 +39,15 @@ pub const TASK_DEFINITION_TAGS: Jq = jq("task definition tags", r#".tags // []"#
 
 /// The keys `register-task-definition` accepts, in the input's own order, with nulls
 /// dropped at every depth, array items included (the AWS CLI rejects a null anywhere in
-/// its input, e.g. `"command": ["run", null]`).
+/// its input, e.g. `"command": ["run", null]`). `tags` is one of them: a definition that
+/// carries its own tags (a `--task-definition-file`) keeps them; `describe-task-definition`
+/// puts tags next to the definition, never inside, so a described definition has none.
 pub const REGISTRABLE_FIELDS: Jq = jq(
     "registrable fields",
     r#"with_entries(select(.value != null and (.key as $k | [
         "family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions",
         "volumes", "placementConstraints", "requiresCompatibilities", "cpu", "memory",
-        "pidMode", "ipcMode", "proxyConfiguration", "inferenceAccelerators",
+        "tags", "pidMode", "ipcMode", "proxyConfiguration", "inferenceAccelerators",
         "ephemeralStorage", "runtimePlatform", "enableFaultInjection"] | any(. == $k))))
       | walk(if type == "object" then with_entries(select(.value != null))
              elif type == "array" then map(select(. != null)) else . end)"#,
@@ -98,10 +100,23 @@ pub const REGISTERED_ARN: Jq = jq("registered ARN", r#".taskDefinition.taskDefin
 pub const UPDATED_SERVICE: Jq = jq(
     "update-service answer",
     r#".service | {
+        serviceDeployment: .currentServiceDeployment,
+        strategy: (.deploymentConfiguration.strategy // "ROLLING"),
         desiredCount,
         deploymentId: ([(.deployments // [])[] | select(.status == "PRIMARY")][0].id),
         eventIds: [(.events // [])[] | .id // empty]
     }"#,
+);
+
+/// The one service deployment of a `describe-service-deployments` answer (null if none),
+/// reduced to what the watch reads.
+pub const SERVICE_DEPLOYMENT: Jq = jq(
+    "service deployment",
+    r#"(.serviceDeployments // [])[0] | if . == null then null else {
+        arn: (.serviceDeploymentArn // ""), status: (.status // ""), statusReason,
+        lifecycleStage, triggeredAlarms: (.alarms.triggeredAlarmNames // []),
+        rollbackReason: .rollback.reason
+    } end"#,
 );
 
 /// One poll of `describe-services`: the deployments and the events, oldest event first
@@ -300,6 +315,7 @@ pub const ALL: &[Jq] = &[
     SERVICE,
     REGISTERED_ARN,
     UPDATED_SERVICE,
+    SERVICE_DEPLOYMENT,
     ROLLOUT_SNAPSHOT,
     TASK_ARN_PAGE,
     DESCRIBED_TASKS,
@@ -331,6 +347,20 @@ mod tests {
             serde_json::to_string(&out).unwrap(),
             r#"{"family":"web","volumes":[{"name":"v"}],"pidMode":"host","containerDefinitions":[]}"#
         );
+    }
+
+    #[test]
+    fn registrable_fields_keep_a_definitions_own_tags() {
+        let input = json!({"family": "web", "tags": [{"key": "team", "value": "a"}],
+            "registeredBy": "me", "containerDefinitions": [], "tagz": 1});
+        let out = run(&REGISTRABLE_FIELDS, &input).unwrap();
+        assert_eq!(
+            serde_json::to_string(&out).unwrap(),
+            r#"{"family":"web","tags":[{"key":"team","value":"a"}],"containerDefinitions":[]}"#
+        );
+        // A null is dropped like any other.
+        let out = run(&REGISTRABLE_FIELDS, &json!({"family": "web", "tags": null})).unwrap();
+        assert_eq!(out, json!({"family": "web"}));
     }
 
     #[test]

@@ -181,7 +181,7 @@ fn env_tag(var: Option<&String>, lookup: &dyn Fn(&str) -> Option<String>) -> Opt
 fn images(cli: &Cli, lookup: &dyn Fn(&str) -> Option<String>) -> Result<ImageChange> {
     if let Some(tag) = &cli.tag_only {
         image::check_tag(tag).map_err(|why| Error::BadImage {
-            image: tag.clone(),
+            image: image::abbreviate(tag),
             why,
         })?;
         return Ok(ImageChange::TagOnly(tag.clone()));
@@ -192,7 +192,7 @@ fn images(cli: &Cli, lookup: &dyn Fn(&str) -> Option<String>) -> Result<ImageCha
         .iter()
         .map(|raw| {
             let bad = |why: String| Error::BadImage {
-                image: raw.clone(),
+                image: image::abbreviate(raw),
                 why,
             };
             image::parse(raw)
@@ -385,6 +385,23 @@ mod tests {
             ImageChange::TagOnly("0.1.899".into())
         );
         assert_eq!(code(&["-d", "t", "-i", "ignore", "-to", "a b"]), 13);
+    }
+
+    #[test]
+    fn image_checks_follow_the_distribution_grammar() {
+        let pinned = format!("fluent-bit:stable@sha256:{}", "a".repeat(64));
+        let images = images_of(options(&["-d", "t", "-i", &pinned]).unwrap());
+        assert_eq!(images.shown(), [pinned]);
+        for bad in ["-", "Nginx:1", "nginx@sha256:ZZZZ"] {
+            assert_eq!(code(&["-d", "t", "-i", bad]), 13, "{bad}");
+        }
+        assert_eq!(code(&["-d", "t", "-i", "x", "-to=.x"]), 13);
+        // A huge value is not repeated whole in the reason.
+        let huge = format!("nginx:{}", "t".repeat(10_000));
+        let err = options(&["-d", "t", "-i", &huge]).unwrap_err();
+        assert_eq!(err.exit_code(), 13);
+        assert!(err.to_string().len() < 400, "{err}");
+        assert!(err.to_string().contains("10006 characters"), "{err}");
     }
 
     #[test]

@@ -176,13 +176,33 @@ pub fn family_of(task_definition: &str) -> &str {
 }
 
 /// Add the family's tags (from `describe-task-definition --include TAGS`) to the input.
+/// Tags the input already carries (from a `--task-definition-file`) come first and win over
+/// a family tag with the same key.
 pub fn with_tags(mut input: Value, tags: &Value) -> Value {
-    if let (Some(object), Some(list)) = (input.as_object_mut(), tags.as_array())
-        && !list.is_empty()
-    {
-        object.insert("tags".into(), json!(list));
+    if let Some(object) = input.as_object_mut() {
+        let own = object.get("tags").and_then(Value::as_array);
+        let family = tags.as_array().map_or(&[][..], Vec::as_slice);
+        let merged = merge_tags(own.map_or(&[][..], Vec::as_slice), family);
+        if !merged.is_empty() {
+            object.insert("tags".into(), Value::Array(merged));
+        }
     }
     input
+}
+
+/// `first`, then each tag of `then` whose key is not among them yet.
+fn merge_tags(first: &[Value], then: &[Value]) -> Vec<Value> {
+    let mut merged = first.to_vec();
+    for tag in then {
+        let taken = match tag.get("key") {
+            Some(key) => merged.iter().any(|t| t.get("key") == Some(key)),
+            None => merged.contains(tag),
+        };
+        if !taken {
+            merged.push(tag.clone());
+        }
+    }
+    merged
 }
 
 /// The tags of a `describe-task-definition --include TAGS` answer.
@@ -190,34 +210,130 @@ pub fn tags_of(described: &Value) -> Result<Value> {
     Ok(filters::run(&filters::TASK_DEFINITION_TAGS, described)?)
 }
 
+/// The largest `--task-definition-file` accepted, in bytes (1 MiB).
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
 /// Parse a `--task-definition-file`: the describe shape `{"taskDefinition": {...}}` or bare.
+///
+/// The file's tags are kept, wherever the file carries them: a bare definition's own `tags`
+/// (the `register-task-definition` input shape), and in the describe shape the `tags` next
+/// to `taskDefinition` (where `describe-task-definition --include TAGS` puts them) as well as
+/// any inside it. The answer is always the describe shape, with every tag of the file moved
+/// into the definition (its own tags first; a later tag with a key already seen is
+/// dropped), so that the rebuild keeps them like any other registrable field.
 pub fn parse_file(path: &std::path::Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::Usage(format!(
-            "cannot read --task-definition-file {}: {e}",
-            path.display()
-        ))
-    })?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| {
+    let bytes = read_file(path)?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
         Error::Usage(format!(
             "--task-definition-file {} is not valid JSON ({e}); give the JSON of a task definition",
             path.display()
         ))
     })?;
-    let definition = filters::run(&filters::TASK_DEFINITION, &value)?;
+    let mut definition = filters::run(&filters::TASK_DEFINITION, &value)?;
     if !definition.is_object() {
         return Err(Error::Usage(format!(
             "--task-definition-file {} does not hold a task definition object",
             path.display()
         )));
     }
-    if let Some(problem) = shape_problem(&definition) {
+    let wrapper_tags = if value.get("taskDefinition").is_some() {
+        value.get("tags").cloned().unwrap_or(Value::Null)
+    } else {
+        Value::Null
+    };
+    let problem = shape_problem(&definition)
+        .or_else(|| tags_problem(definition.get("tags"), "tags"))
+        .or_else(|| tags_problem(Some(&wrapper_tags), "the tags next to taskDefinition"));
+    if let Some(problem) = problem {
         return Err(Error::Usage(format!(
             "--task-definition-file {}: {problem}",
             path.display()
         )));
     }
-    Ok(value)
+    if let Some(wrapper_tags) = wrapper_tags.as_array() {
+        definition = with_tags(definition, &Value::Array(wrapper_tags.clone()));
+    }
+    Ok(json!({ "taskDefinition": definition }))
+}
+
+/// Tags, when present, must be a list (of `{key, value}`; the AWS CLI checks the items).
+fn tags_problem(tags: Option<&Value>, what: &str) -> Option<String> {
+    match tags {
+        None | Some(Value::Null | Value::Array(_)) => None,
+        Some(_) => Some(format!(
+            "{what} must be a list of {{\"key\": ..., \"value\": ...}}"
+        )),
+    }
+}
+
+/// The bytes of a `--task-definition-file`, which must be a regular file of at most
+/// [`MAX_FILE_BYTES`]. Its kind and size are checked before it is opened (a FIFO would block
+/// the open, a device could be endless); what was opened is checked again (the path may
+/// have changed in between), and at most one byte more than the limit is read, so a file
+/// growing meanwhile cannot make the read unbounded either.
+fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let unreadable = |e: std::io::Error| {
+        Error::Usage(format!(
+            "cannot read --task-definition-file {}: {e}",
+            path.display()
+        ))
+    };
+    check_file(path, &std::fs::metadata(path).map_err(unreadable)?)?;
+    // Non-blocking, so that a FIFO swapped in after the check does not hang the open.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(unreadable)?;
+    check_file(path, &file.metadata().map_err(unreadable)?)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(path, "grew past 1 MiB while it was read"));
+    }
+    Ok(bytes)
+}
+
+fn too_large(path: &std::path::Path, what: &str) -> Error {
+    Error::Usage(format!(
+        "--task-definition-file {} {what}; at most 1 MiB ({MAX_FILE_BYTES} bytes) is accepted",
+        path.display()
+    ))
+}
+
+/// A regular file of at most [`MAX_FILE_BYTES`], or a usage error saying what it is.
+fn check_file(path: &std::path::Path, metadata: &std::fs::Metadata) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+
+    let kind = metadata.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() {
+            "a directory"
+        } else if kind.is_fifo() {
+            "a FIFO (named pipe)"
+        } else if kind.is_char_device() {
+            "a character device"
+        } else if kind.is_block_device() {
+            "a block device"
+        } else if kind.is_socket() {
+            "a socket"
+        } else {
+            "something else"
+        };
+        return Err(Error::Usage(format!(
+            "--task-definition-file {} is {what}, not a regular file; give a JSON file of at most 1 MiB",
+            path.display()
+        )));
+    }
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(too_large(path, &format!("is {} bytes", metadata.len())));
+    }
+    Ok(())
 }
 
 /// What keeps a hand-written definition from being rebuilt, if anything: the containers
@@ -431,6 +547,212 @@ mod tests {
         assert_eq!(
             with_tags(json!({"family": "w"}), &json!([])),
             json!({"family": "w"})
+        );
+    }
+
+    const FLUENT_BIT: &str = "public.ecr.aws/aws-observability/aws-for-fluent-bit";
+
+    fn pinned_fluent_bit() -> Value {
+        json!({"family": "w", "containerDefinitions": [
+            {"name": "app", "image": "web-app:1"},
+            {"name": "log-router", "image": format!("{FLUENT_BIT}:stable@sha256:{}", "f".repeat(64))}
+        ]})
+    }
+
+    #[test]
+    fn a_tag_and_digest_image_is_matched_by_its_repository() {
+        let new = rebuild(
+            &pinned_fluent_bit(),
+            &images(&[&format!("{FLUENT_BIT}:3.0")]),
+        )
+        .unwrap();
+        assert_eq!(
+            new.input["containerDefinitions"][1]["image"],
+            format!("{FLUENT_BIT}:3.0")
+        );
+        assert_eq!(new.changes.len(), 1);
+        assert_eq!(new.changes[0].container, "log-router");
+        // And a tag-and-digest `-i` goes in as written.
+        let pinned = format!("{FLUENT_BIT}:3.0@sha256:{}", "0".repeat(64));
+        let new = rebuild(&pinned_fluent_bit(), &images(&[&pinned])).unwrap();
+        assert_eq!(new.input["containerDefinitions"][1]["image"], pinned);
+    }
+
+    #[test]
+    fn tag_only_replaces_both_tag_and_digest() {
+        let new = rebuild(&pinned_fluent_bit(), &ImageChange::TagOnly("3.0".into())).unwrap();
+        assert_eq!(
+            new.input["containerDefinitions"][1]["image"],
+            format!("{FLUENT_BIT}:3.0")
+        );
+        assert_eq!(new.input["containerDefinitions"][0]["image"], "web-app:3.0");
+    }
+
+    fn temp_file(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn team(value: &str) -> Value {
+        json!({"key": "team", "value": value})
+    }
+
+    #[test]
+    fn a_bare_files_own_tags_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = json!({"family": "w", "tags": [team("a")],
+            "containerDefinitions": [{"name": "a", "image": "x:1"}]});
+        let path = temp_file(&dir, "bare.json", &bare.to_string());
+        let base = parse_file(&path).unwrap();
+        let new = rebuild(&base, &images(&["x:2"])).unwrap();
+        assert_eq!(new.input["tags"], json!([team("a")]));
+        assert_eq!(
+            new.input.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["family", "tags", "containerDefinitions"]
+        );
+    }
+
+    #[test]
+    fn a_wrapped_files_tags_next_to_the_definition_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let wrapped = json!({
+            "taskDefinition": {"family": "w", "containerDefinitions": [{"name": "a", "image": "x:1"}],
+                "taskDefinitionArn": "arn:aws:ecs:us-east-1:1:task-definition/w:3", "revision": 3},
+            "tags": [team("a"), {"key": "cost", "value": "1"}]});
+        let path = temp_file(&dir, "wrapped.json", &wrapped.to_string());
+        let base = parse_file(&path).unwrap();
+        let new = rebuild(&base, &images(&["x:2"])).unwrap();
+        assert_eq!(
+            new.input["tags"],
+            json!([team("a"), {"key": "cost", "value": "1"}])
+        );
+        // Tags inside the definition come first; the same key is not given twice.
+        let both = json!({"taskDefinition": {"family": "w", "tags": [team("inner")],
+            "containerDefinitions": [{"name": "a", "image": "x:1"}]},
+            "tags": [team("outer"), {"key": "cost", "value": "1"}]});
+        let path = temp_file(&dir, "both.json", &both.to_string());
+        let new = rebuild(&parse_file(&path).unwrap(), &images(&["x:2"])).unwrap();
+        assert_eq!(
+            new.input["tags"],
+            json!([team("inner"), {"key": "cost", "value": "1"}])
+        );
+        // An empty list adds nothing.
+        let empty = json!({"taskDefinition": {"family": "w",
+            "containerDefinitions": [{"name": "a", "image": "x:1"}]}, "tags": []});
+        let path = temp_file(&dir, "empty.json", &empty.to_string());
+        let new = rebuild(&parse_file(&path).unwrap(), &images(&["x:2"])).unwrap();
+        assert!(new.input.get("tags").is_none(), "{}", new.input);
+    }
+
+    #[test]
+    fn tags_that_are_not_a_list_are_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        for text in [
+            r#"{"family":"w","tags":{"team":"a"},"containerDefinitions":[]}"#,
+            r#"{"taskDefinition":{"family":"w","containerDefinitions":[]},"tags":"team=a"}"#,
+        ] {
+            let path = temp_file(&dir, "tags.json", text);
+            let err = parse_file(&path).unwrap_err();
+            assert_eq!(err.exit_code(), 3);
+            assert!(err.to_string().contains("must be a list"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_described_definition_gets_tags_only_when_they_are_copied() {
+        // describe-task-definition puts tags next to the definition: not taken by themselves.
+        let described = json!({"taskDefinition": {"family": "w",
+            "containerDefinitions": [{"name": "a", "image": "x:1"}]}, "tags": [team("a")]});
+        let new = rebuild(&described, &images(&["x:2"])).unwrap();
+        assert!(new.input.get("tags").is_none());
+        let copied = with_tags(new.input, &tags_of(&described).unwrap());
+        assert_eq!(copied["tags"], json!([team("a")]));
+    }
+
+    #[test]
+    fn copied_family_tags_add_to_a_files_tags() {
+        let input =
+            json!({"family": "w", "tags": [team("file"), {"key": "only-file", "value": "1"}]});
+        let family = json!([team("family"), {"key": "only-family", "value": "2"}]);
+        assert_eq!(
+            with_tags(input, &family)["tags"],
+            json!([team("file"), {"key": "only-file", "value": "1"}, {"key": "only-family", "value": "2"}])
+        );
+    }
+
+    fn usage_error(path: &std::path::Path) -> String {
+        let err = parse_file(path).unwrap_err();
+        assert_eq!(err.exit_code(), 3, "{err}");
+        let text = err.to_string();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        text
+    }
+
+    #[test]
+    fn the_file_must_be_a_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = usage_error(dir.path());
+        assert!(err.contains("is a directory, not a regular file"), "{err}");
+        let err = usage_error(std::path::Path::new("/dev/null"));
+        assert!(
+            err.contains("is a character device, not a regular file"),
+            "{err}"
+        );
+        let err = usage_error(&dir.path().join("missing.json"));
+        assert!(err.contains("missing.json"), "{err}");
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let (send, receive) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = send.send(parse_file(&path).map_err(|e| (e.exit_code(), e.to_string())));
+        });
+        let answer = receive.recv_timeout(std::time::Duration::from_secs(5));
+        if answer.is_err() {
+            // Release the reader that is stuck in open(), then fail.
+            let _ = std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&fifo);
+            panic!("reading a FIFO blocked");
+        }
+        let (code, err) = answer.unwrap().unwrap_err();
+        assert_eq!(code, 3);
+        assert!(
+            err.contains("is a FIFO (named pipe), not a regular file"),
+            "{err}"
+        );
+    }
+
+    /// A valid definition, padded with spaces to exactly `size` bytes.
+    fn padded_definition(size: usize) -> String {
+        let text = r#"{"family":"w","containerDefinitions":[{"name":"a","image":"x:1"}]}"#;
+        format!("{text}{}", " ".repeat(size - text.len()))
+    }
+
+    #[test]
+    fn the_file_may_hold_at_most_one_mib() {
+        let dir = tempfile::tempdir().unwrap();
+        let limit = MAX_FILE_BYTES as usize;
+        assert_eq!(limit, 1 << 20);
+        let path = temp_file(&dir, "limit.json", &padded_definition(limit));
+        assert!(parse_file(&path).is_ok());
+        let path = temp_file(&dir, "over.json", &padded_definition(limit + 1));
+        let err = usage_error(&path);
+        assert!(
+            err.contains("is 1048577 bytes; at most 1 MiB (1048576 bytes) is accepted"),
+            "{err}"
         );
     }
 

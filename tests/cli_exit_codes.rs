@@ -172,6 +172,105 @@ fn task_definition_file_that_is_not_json_is_a_usage_error() {
     }
 }
 
+/// Run `-d web -i NEW_IMAGE --task-definition-file FILE` against a fake that describes
+/// web:1, guarded: a run that has not ended after a few seconds is killed and the test fails
+/// (reading a FIFO blocks), and the run may not take more than 1 GiB of address space
+/// (reading /dev/zero to the end would take all the memory there is). The exit code and
+/// stderr, and whether aws was called.
+fn guarded_definition_file_run(file: &Path) -> (Option<i32>, String, bool) {
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let fake = describing("web-1.json");
+    let mut command = fake.command();
+    command
+        .args(["-d", "web", "-i", NEW_IMAGE, "--task-definition-file"])
+        .arg(file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 1 << 30,
+                rlim_max: 1 << 30,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let mut child = command.spawn().expect("start ecs-deploy");
+    let since = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if since.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "--task-definition-file {}: still running after 10 s",
+                file.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code(), err, !fake.calls().is_empty())
+}
+
+/// The guarded run exits 3 before any aws call, with one line that contains `why`.
+fn refused_definition_file(file: &Path, why: &str) {
+    let (code, err, called) = guarded_definition_file_run(file);
+    assert_eq!(code, Some(3), "{}: {err}", file.display());
+    assert!(!called, "{}: no aws call expected", file.display());
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains(why), "{}: {err}", file.display());
+}
+
+#[test]
+fn task_definition_file_must_be_a_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("taskdef.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success());
+    refused_definition_file(&fifo, "is a FIFO (named pipe), not a regular file");
+    refused_definition_file(
+        Path::new("/dev/zero"),
+        "is a character device, not a regular file",
+    );
+    refused_definition_file(dir.path(), "is a directory, not a regular file");
+}
+
+/// A valid web:1 definition file, padded with spaces to exactly `size` bytes.
+fn padded_definition_file(dir: &Path, size: usize) -> std::path::PathBuf {
+    let described = common::fixture("describe-task-definition/web-1.json");
+    let text = serde_json::to_string(&described).unwrap();
+    let path = dir.join(format!("taskdef-{size}.json"));
+    std::fs::write(&path, format!("{text}{}", " ".repeat(size - text.len()))).unwrap();
+    path
+}
+
+#[test]
+fn task_definition_file_may_hold_at_most_one_mib() {
+    const MIB: usize = 1 << 20;
+    let dir = tempfile::tempdir().unwrap();
+    refused_definition_file(
+        &padded_definition_file(dir.path(), MIB + 1),
+        "is 1048577 bytes; at most 1 MiB (1048576 bytes) is accepted",
+    );
+    // Exactly 1 MiB is fine.
+    let (code, err, called) = guarded_definition_file_run(&padded_definition_file(dir.path(), MIB));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(called);
+}
+
 // --------------------------------------------------------------------------------- 4
 
 /// A directory holding a `python3` (so the fake could run) but no `aws`.
@@ -326,6 +425,82 @@ fn unparsable_images_exit_13() {
         assert!(err.contains("cannot parse image"), "{image:?}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{image:?}: {err}");
     }
+}
+
+#[test]
+fn references_outside_the_distribution_grammar_exit_13() {
+    let huge_tag = format!("nginx:{}", "t".repeat(10_000));
+    let long_tag = format!("nginx:{}", "t".repeat(129));
+    let bad_digest = format!("nginx:1.27@sha256:{}", "A".repeat(64));
+    for image in [
+        "nginx@sha256:ZZZZ",
+        huge_tag.as_str(),
+        long_tag.as_str(),
+        "-",
+        "Nginx:1",
+        "team/App:1",
+        "a..b:1",
+        "nginx:.hidden",
+        "nginx:-rc",
+        bad_digest.as_str(),
+    ] {
+        let err = argument_error(&["-d", "web", "-i", image], 13);
+        assert!(err.contains("cannot parse image"), "{image:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{image:?}: {err}");
+        assert!(
+            err.len() < 400,
+            "a short reason for {} characters: {err}",
+            image.len()
+        );
+    }
+    let err = argument_error(&["-d", "web", "-i", &huge_tag], 13);
+    assert!(err.contains("10000 characters"), "{err}");
+    let err = argument_error(&["-d", "web", "-i", "Nginx:1"], 13);
+    assert!(err.contains("lowercase"), "{err}");
+    let err = argument_error(&["-d", "web", "-i", "nginx@sha256:ZZZZ"], 13);
+    assert!(err.contains("64 lowercase hex"), "{err}");
+}
+
+#[test]
+fn tags_from_dash_to_and_dash_e_follow_the_tag_grammar() {
+    let long = "t".repeat(129);
+    for tag in ["-to=.hidden", "-to=-rc", &format!("-to={long}")] {
+        let err = argument_error(&["-d", "web", "-i", "ignore", tag], 13);
+        assert!(err.contains("tag"), "{tag}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    for value in [".hidden", "-rc", long.as_str()] {
+        let fake = FakeAws::empty();
+        fake.cmd()
+            .env("CI_TAG", value)
+            .args(["-d", "web", "-i", "repo/app", "-e", "CI_TAG"])
+            .assert()
+            .code(13);
+        assert!(fake.calls().is_empty());
+    }
+    // 128 characters is the longest tag, and fine.
+    let longest = "t".repeat(128);
+    let (fake, assert) = run(&["-d", "web", "-i", "ignore", "-to", &longest]);
+    assert.success();
+    assert_eq!(
+        fake.registered()[0]["containerDefinitions"][0]["image"],
+        format!("{ECR_APP}:{longest}")
+    );
+}
+
+#[test]
+fn a_tag_and_digest_image_is_accepted_as_written() {
+    let image = format!("{ECR_APP}:2.0.0@sha256:{}", "0123456789abcdef".repeat(4));
+    let (fake, assert) = run(&["-d", "web", "-i", &image]);
+    let out = stdout(&assert.success());
+    assert!(
+        out.contains(&format!("Using image name: {image}\n")),
+        "{out}"
+    );
+    assert_eq!(
+        fake.registered()[0]["containerDefinitions"][0]["image"],
+        image
+    );
 }
 
 #[test]

@@ -19,13 +19,42 @@ const CASES: u32 = 256;
 
 // ------------------------------------------------------------------ strategies
 
-/// Strings that look like image references more often than `any::<String>()` does.
+/// Strings that look like image references more often than `any::<String>()` does. In the
+/// last form a digest has the only valid length (64 hex characters), and a tag and a digest
+/// may come together.
 fn image_like() -> impl Strategy<Value = String> {
     prop_oneof![
         any::<String>(),
         "[a-zA-Z0-9./:@_-]{0,40}",
-        "([a-z0-9.-]{1,12}(:[0-9a-z]{1,5})?/)?([a-z0-9._-]{1,8}/){0,3}[a-z0-9-]{1,10}(:[A-Za-z0-9._-]{1,10}|@sha256:[0-9a-f]{1,64})?",
+        "([a-z0-9.-]{1,12}(:[0-9a-z]{1,5})?/)?([a-z0-9._-]{1,8}/){0,3}[a-z0-9-]{1,10}(:[A-Za-z0-9._-]{1,10})?(@sha256:[0-9a-f]{64})?",
     ]
+}
+
+/// Tags the grammar accepts: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+fn valid_tag() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+}
+
+/// Repositories the grammar accepts, with or without a registry (and port). Without one,
+/// the first component has no `.` (it would be read as a registry).
+fn valid_repository() -> impl Strategy<Value = String> {
+    let component = "[a-z0-9]{1,4}(([._]|__|-{1,3})[a-z0-9]{1,4}){0,2}";
+    let first = "[a-z0-9]{1,4}((_|__|-{1,3})[a-z0-9]{1,4}){0,2}";
+    (
+        prop::option::of("[a-zA-Z0-9]{1,6}\\.[a-z]{2,4}(:[0-9]{1,5})?|localhost(:[0-9]{1,5})?"),
+        first,
+        prop::collection::vec(component, 0..3),
+    )
+        .prop_map(|(domain, first, rest)| {
+            let path = std::iter::once(first)
+                .chain(rest)
+                .collect::<Vec<_>>()
+                .join("/");
+            match domain {
+                Some(domain) => format!("{domain}/{path}"),
+                None => path,
+            }
+        })
 }
 
 fn tag_like() -> impl Strategy<Value = Option<String>> {
@@ -164,7 +193,7 @@ fn task_definition_like() -> impl Strategy<Value = Value> {
         3 => prop::sample::select(vec![
             "family", "taskRoleArn", "cpu", "memory", "pidMode", "ipcMode", "volumes",
             "placementConstraints", "revision", "status", "registeredAt",
-            "requiresAttributes", "compatibilities", "ephemeralStorage",
+            "requiresAttributes", "compatibilities", "ephemeralStorage", "tags",
         ])
         .prop_map(String::from),
         1 => any::<String>(),
@@ -214,7 +243,7 @@ fn image_change() -> impl Strategy<Value = ImageChange> {
                 ImageChange::Images(images)
             }
         }),
-        "[A-Za-z0-9._-]{1,10}".prop_map(ImageChange::TagOnly),
+        "[A-Za-z0-9_][A-Za-z0-9._-]{0,9}".prop_map(ImageChange::TagOnly),
     ]
 }
 
@@ -235,10 +264,67 @@ proptest! {
             prop_assert_eq!(reference.to_string(), text.clone());
             prop_assert_eq!(image::parse(&reference.to_string()), Ok(reference.clone()));
             prop_assert!(!reference.repository.is_empty());
-            if let Pin::Tag(tag) = &reference.pin {
+            if let Pin::Tag(tag) | Pin::TagAndDigest { tag, .. } = &reference.pin {
                 prop_assert!(image::check_tag(tag).is_ok());
+                prop_assert!(tag.len() <= 128 && !tag.starts_with(['.', '-']), "{tag}");
+            }
+            if let Pin::Digest(digest) | Pin::TagAndDigest { digest, .. } = &reference.pin {
+                let hex = digest.strip_prefix("sha256:").unwrap_or_default();
+                prop_assert!(hex.len() == 64, "{digest}");
+                prop_assert!(hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')), "{digest}");
+            }
+            // Below a registry, the path is lowercase.
+            let parts: Vec<&str> = reference.repository.split('/').collect();
+            let registry = parts.len() > 1
+                && (parts[0].contains(['.', ':']) || parts[0] == "localhost");
+            let path = if registry { &parts[1..] } else { &parts[..] };
+            for part in path {
+                prop_assert!(!part.is_empty() && !part.bytes().any(|b| b.is_ascii_uppercase()), "{text}");
             }
         }
+    }
+
+    #[test]
+    fn valid_references_parse_whole(
+        repository in valid_repository(),
+        tag in prop::option::of(valid_tag()),
+        digest in prop::option::of("[0-9a-f]{64}"),
+    ) {
+        let mut text = repository.clone();
+        if let Some(tag) = &tag {
+            text = format!("{text}:{tag}");
+        }
+        if let Some(hex) = &digest {
+            text = format!("{text}@sha256:{hex}");
+        }
+        let parsed = image::parse(&text);
+        prop_assert!(parsed.is_ok(), "{text}: {parsed:?}");
+        let parsed = parsed.unwrap();
+        prop_assert_eq!(&parsed.repository, &repository);
+        prop_assert_eq!(parsed.to_string(), text.clone());
+        // The lenient reading of a definition's image agrees.
+        prop_assert_eq!(image::split(&text), parsed);
+    }
+
+    #[test]
+    fn tag_only_gives_every_container_its_repository_and_the_tag(
+        repository in valid_repository(),
+        old_tag in prop::option::of(valid_tag()),
+        digest in prop::option::of("[0-9a-f]{64}"),
+        tag in valid_tag(),
+    ) {
+        let mut image = repository.clone();
+        if let Some(old_tag) = &old_tag {
+            image = format!("{image}:{old_tag}");
+        }
+        if let Some(hex) = &digest {
+            image = format!("{image}@sha256:{hex}");
+        }
+        let definition = json!({"family": "f", "containerDefinitions": [{"name": "a", "image": image}]});
+        let new = taskdef::rebuild(&definition, &ImageChange::TagOnly(tag.clone()));
+        prop_assert!(new.is_ok(), "{new:?}");
+        let want = format!("{repository}:{tag}");
+        prop_assert_eq!(&new.unwrap().input["containerDefinitions"][0]["image"], &json!(want));
     }
 
     #[test]

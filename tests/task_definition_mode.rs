@@ -281,6 +281,52 @@ fn tag_only_long_form_on_the_web_family() {
     );
 }
 
+const FLUENT_BIT: &str = "public.ecr.aws/aws-observability/aws-for-fluent-bit";
+
+/// web:1 with its log router pinned as `FLUENT_BIT:stable@sha256:...`.
+fn web_with_pinned_log_router() -> (FakeAws, String) {
+    let mut described = fixture("describe-task-definition/web-1.json");
+    let pinned = format!("{FLUENT_BIT}:stable@sha256:{}", "5e".repeat(32));
+    described["taskDefinition"]["containerDefinitions"][1]["image"] = json!(pinned);
+    let fake = common::scenario(json!({ "describe-task-definition": [answer(described)] }));
+    (fake, pinned)
+}
+
+#[test]
+fn a_tag_and_digest_image_is_matched_by_its_repository() {
+    let (fake, pinned) = web_with_pinned_log_router();
+    let new = format!("{FLUENT_BIT}:3.0");
+    let assert = run(&fake, &["-d", "web", "-i", &new]).success();
+    assert!(
+        stderr(&assert).contains(&format!("  log-router: {pinned} -> {new}")),
+        "{}",
+        stderr(&assert)
+    );
+    assert_eq!(
+        images_of(&fake.registered()[0]),
+        [common::OLD_IMAGE.to_string(), new]
+    );
+}
+
+#[test]
+fn a_tag_and_digest_image_can_be_deployed_as_written() {
+    let (fake, _) = web_with_pinned_log_router();
+    let new = format!("{FLUENT_BIT}:3.0@sha256:{}", "a7".repeat(32));
+    let assert = run(&fake, &["-d", "web", "-i", &new]).success();
+    assert!(stdout(&assert).starts_with(&format!("Using image name: {new}\n")));
+    assert_eq!(images_of(&fake.registered()[0])[1], new);
+}
+
+#[test]
+fn tag_only_replaces_the_tag_and_the_digest() {
+    let (fake, _) = web_with_pinned_log_router();
+    run(&fake, &["-d", "web", "-i", "ignore", "-to", "3.0"]).success();
+    assert_eq!(
+        images_of(&fake.registered()[0]),
+        [format!("{ECR_APP}:3.0"), format!("{FLUENT_BIT}:3.0")]
+    );
+}
+
 // ---------------------------------------------------------- --task-definition-file
 
 fn write_temp(dir: &tempfile::TempDir, name: &str, value: &Value) -> String {
@@ -387,6 +433,66 @@ fn copy_task_definition_tags() {
         keys.iter().all(|k| *k == "tags" || REGISTRABLE.contains(k)),
         "{keys:?}"
     );
+}
+
+fn tag(key: &str, value: &str) -> Value {
+    json!({"key": key, "value": value})
+}
+
+/// `-d web -i NEW_IMAGE --task-definition-file FILE EXTRA` against a fake describing
+/// `described`; the registered input.
+fn register_from_file(described: &str, file: &str, extra: &[&str]) -> Value {
+    let fake = describing(described);
+    deploy_web(
+        &fake,
+        &[&["--task-definition-file", file][..], extra].concat(),
+    );
+    fake.registered().remove(0)
+}
+
+#[test]
+fn a_bare_files_own_tags_are_registered() {
+    let dir = tempfile::tempdir().unwrap();
+    let described = fixture("describe-task-definition/web-1.json");
+    let mut bare = described["taskDefinition"].clone();
+    bare["tags"] = json!([tag("team", "platform"), tag("cost-center", "42")]);
+    let file = write_temp(&dir, "bare.json", &bare);
+    let got = register_from_file("web-1.json", &file, &[]);
+    // In the definition's own place, like every other registrable key.
+    assert_same_json(&got, &expected_input(&bare, &[("app", NEW_IMAGE)]));
+    assert_eq!(got["tags"], bare["tags"]);
+}
+
+#[test]
+fn a_wrapped_files_tags_next_to_the_definition_are_registered() {
+    // What `describe-task-definition --include TAGS` prints, saved to a file.
+    let dir = tempfile::tempdir().unwrap();
+    let mut described = fixture("describe-task-definition/web-1.json");
+    described["tags"] = json!([tag("team", "platform")]);
+    let file = write_temp(&dir, "wrapped.json", &described);
+    let mut got = register_from_file("web-1.json", &file, &[]);
+    assert_eq!(got["tags"], json!([tag("team", "platform")]));
+    got.as_object_mut().unwrap().remove("tags");
+    assert_same_json(&got, &expected_input(&described, &[("app", NEW_IMAGE)]));
+}
+
+#[test]
+fn copied_family_tags_add_to_a_files_tags() {
+    // web-1-tags.json: the family's tags are team=payments.
+    let dir = tempfile::tempdir().unwrap();
+    let mut bare = fixture("describe-task-definition/web-1.json")["taskDefinition"].clone();
+    bare["tags"] = json!([tag("cost-center", "42")]);
+    let file = write_temp(&dir, "bare.json", &bare);
+    let got = register_from_file("web-1-tags.json", &file, &["--copy-task-definition-tags"]);
+    assert_eq!(
+        got["tags"],
+        json!([tag("cost-center", "42"), tag("team", "payments")])
+    );
+    // The file's value wins over the family's for the same key.
+    bare["tags"] = json!([tag("team", "platform")]);
+    let file = write_temp(&dir, "bare.json", &bare);
+    let got = register_from_file("web-1-tags.json", &file, &["--copy-task-definition-tags"]);
+    assert_eq!(got["tags"], json!([tag("team", "platform")]));
 }
 
 #[test]

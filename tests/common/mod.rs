@@ -340,9 +340,10 @@ pub fn stderr_of(assert: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
 }
 
-/// The keys of the RegisterTaskDefinition input (tags aside: they need their own flag),
-/// as the RegisterTaskDefinition API lists them. Written out here on purpose, not taken from `src/`: the tests
-/// are the oracle.
+/// The keys of the RegisterTaskDefinition input, as the RegisterTaskDefinition API lists
+/// them. Written out here on purpose, not taken from `src/`: the tests are the oracle.
+/// `tags` is one of them: a definition that carries its own tags keeps them (a described
+/// definition never does: describe-task-definition puts tags next to it).
 pub const REGISTRABLE: &[&str] = &[
     "family",
     "taskRoleArn",
@@ -354,6 +355,7 @@ pub const REGISTRABLE: &[&str] = &[
     "requiresCompatibilities",
     "cpu",
     "memory",
+    "tags",
     "pidMode",
     "ipcMode",
     "proxyConfiguration",
