@@ -281,8 +281,11 @@ impl<'a> Deploy<'a> {
                  watching the service as updated"
             ));
         }
-        self.report
-            .record(|o| o.deployment_id = updated.deployment_id.clone());
+        self.report.record(|o| {
+            o.deployment_id = updated.deployment_id.clone();
+            o.service_deployment_arn = updated.service_deployment.clone();
+            o.strategy = Some(updated.strategy.as_str().to_string());
+        });
         let seen = current
             .event_ids
             .iter()

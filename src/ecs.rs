@@ -71,11 +71,50 @@ pub struct ServiceUpdate<'a> {
     pub max_percent: Option<u32>,
 }
 
+/// How ECS rolls a service's deployments out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Strategy {
+    #[default]
+    Rolling,
+    BlueGreen,
+    Linear,
+    Canary,
+    #[serde(other)]
+    Unknown,
+}
+
+impl Strategy {
+    /// Whether ECS itself decides when the deployment is done (traffic shifts, bake time):
+    /// then only the service deployment's status says so.
+    pub fn is_managed(self) -> bool {
+        matches!(
+            self,
+            Strategy::BlueGreen | Strategy::Linear | Strategy::Canary
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Rolling => "ROLLING",
+            Strategy::BlueGreen => "BLUE_GREEN",
+            Strategy::Linear => "LINEAR",
+            Strategy::Canary => "CANARY",
+            Strategy::Unknown => "UNKNOWN",
+        }
+    }
+}
+
 /// What `update-service` says of the deployment it started. ECS accepted the update even
 /// when its answer could not be read: then everything here is unknown.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Updated {
+    /// The service deployment ECS made of this update (`currentServiceDeployment`), where
+    /// the API has them.
+    pub service_deployment: Option<String>,
+    #[serde(default)]
+    pub strategy: Strategy,
     pub desired_count: Option<i64>,
     /// The PRIMARY deployment: the one just started.
     pub deployment_id: Option<String>,
@@ -115,6 +154,65 @@ impl Deployment {
     pub fn is_primary(&self) -> bool {
         self.status == "PRIMARY"
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ServiceDeploymentStatus {
+    Pending,
+    InProgress,
+    Successful,
+    StopRequested,
+    Stopped,
+    RollbackRequested,
+    RollbackInProgress,
+    RollbackSuccessful,
+    RollbackFailed,
+    #[serde(other)]
+    Unknown,
+}
+
+impl ServiceDeploymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceDeploymentStatus::Pending => "PENDING",
+            ServiceDeploymentStatus::InProgress => "IN_PROGRESS",
+            ServiceDeploymentStatus::Successful => "SUCCESSFUL",
+            ServiceDeploymentStatus::StopRequested => "STOP_REQUESTED",
+            ServiceDeploymentStatus::Stopped => "STOPPED",
+            ServiceDeploymentStatus::RollbackRequested => "ROLLBACK_REQUESTED",
+            ServiceDeploymentStatus::RollbackInProgress => "ROLLBACK_IN_PROGRESS",
+            ServiceDeploymentStatus::RollbackSuccessful => "ROLLBACK_SUCCESSFUL",
+            ServiceDeploymentStatus::RollbackFailed => "ROLLBACK_FAILED",
+            ServiceDeploymentStatus::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// ECS is rolling the deployment back, or has stopped it: it will not succeed.
+    pub fn is_given_up(self) -> bool {
+        matches!(
+            self,
+            ServiceDeploymentStatus::StopRequested
+                | ServiceDeploymentStatus::Stopped
+                | ServiceDeploymentStatus::RollbackRequested
+                | ServiceDeploymentStatus::RollbackInProgress
+                | ServiceDeploymentStatus::RollbackSuccessful
+                | ServiceDeploymentStatus::RollbackFailed
+        )
+    }
+}
+
+/// A service deployment, as `describe-service-deployments` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceDeployment {
+    pub arn: String,
+    pub status: ServiceDeploymentStatus,
+    pub status_reason: Option<String>,
+    /// RECONCILE_SERVICE, SCALE_UP, TEST_TRAFFIC_SHIFT, BAKE_TIME, ...
+    pub lifecycle_stage: Option<String>,
+    pub triggered_alarms: Vec<String>,
+    pub rollback_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -207,7 +305,11 @@ pub trait Ecs {
     fn list_task_definitions(&self, family_prefix: &str) -> Result<Vec<String>>;
     fn deregister_task_definition(&self, arn: &str) -> Result<()>;
     fn run_task(&self, request: &RunTaskRequest) -> Result<StartedTask>;
+    /// Ask ECS to roll a service deployment back to the revision it replaced.
+    fn roll_back_service_deployment(&self, arn: &str) -> Result<()>;
 
+    /// `describe-service-deployments` of one ARN while waiting.
+    fn poll_service_deployment(&self, arn: &str, deadline: Instant) -> Polled<ServiceDeployment>;
     /// `describe-services` while waiting; a poll is stopped at the wait's `deadline`.
     fn poll_service(&self, service: &ServiceRef, deadline: Instant) -> Polled<Snapshot>;
     fn list_tasks(
@@ -417,6 +519,21 @@ impl Ecs for AwsEcs<'_> {
         read(step, &filters::RUN_TASK_STARTED, &answer, &[])
     }
 
+    fn roll_back_service_deployment(&self, arn: &str) -> Result<()> {
+        let argv = args(["--service-deployment-arn", arn, "--stop-type", "ROLLBACK"]);
+        // What the service runs hangs on this call: let it finish, within its limit.
+        self.aws
+            .ecs("stop-service-deployment", &argv, Interrupt::Finish)?;
+        Ok(())
+    }
+
+    fn poll_service_deployment(&self, arn: &str, deadline: Instant) -> Polled<ServiceDeployment> {
+        let step = "describe-service-deployments";
+        let argv = args(["--service-deployment-arns", arn]);
+        let answer = self.aws.poll(step, &argv, deadline)?;
+        read_polled(step, &filters::SERVICE_DEPLOYMENT, &answer)
+    }
+
     fn poll_service(&self, service: &ServiceRef, deadline: Instant) -> Polled<Snapshot> {
         let step = "describe-services";
         let argv = args(["--cluster", &service.cluster, "--services", &service.name]);
@@ -503,6 +620,40 @@ mod tests {
                 .unwrap_err();
         assert_eq!(error.kind, Failure::Unreadable);
         assert_eq!(error.step, "describe-services");
+    }
+
+    #[test]
+    fn a_service_deployment_is_read() {
+        let answer = json!({"serviceDeployments": [{
+            "serviceDeploymentArn": "arn:aws:ecs:us-east-1:1:service-deployment/prod/web/abc",
+            "status": "ROLLBACK_SUCCESSFUL", "statusReason": "alarm in bake time",
+            "lifecycleStage": "BAKE_TIME",
+            "alarms": {"status": "TRIGGERED", "alarmNames": ["a", "b"], "triggeredAlarmNames": ["b"]},
+            "rollback": {"reason": "alarm b", "serviceRevisionArn": "x"}}], "failures": []});
+        let read: ServiceDeployment =
+            read_polled("d", &filters::SERVICE_DEPLOYMENT, &answer).unwrap();
+        assert_eq!(read.status, ServiceDeploymentStatus::RollbackSuccessful);
+        assert!(read.status.is_given_up());
+        assert_eq!(read.lifecycle_stage.as_deref(), Some("BAKE_TIME"));
+        assert_eq!(read.triggered_alarms, ["b"]);
+        assert_eq!(read.rollback_reason.as_deref(), Some("alarm b"));
+        let none = json!({"serviceDeployments": [], "failures": [{"reason": "MISSING"}]});
+        assert!(
+            read_polled::<ServiceDeployment>("d", &filters::SERVICE_DEPLOYMENT, &none).is_err()
+        );
+    }
+
+    #[test]
+    fn an_update_names_its_service_deployment_and_strategy() {
+        let answer = json!({"service": {"desiredCount": 2, "currentServiceDeployment": "arn:sd",
+            "deploymentConfiguration": {"strategy": "BLUE_GREEN"}, "deployments": [], "events": []}});
+        let updated: Updated = read("u", &filters::UPDATED_SERVICE, &answer, &[]).unwrap();
+        assert_eq!(updated.service_deployment.as_deref(), Some("arn:sd"));
+        assert_eq!(updated.strategy, Strategy::BlueGreen);
+        let rolling: Updated =
+            read("u", &filters::UPDATED_SERVICE, &json!({"service": {}}), &[]).unwrap();
+        assert_eq!(rolling.strategy, Strategy::Rolling);
+        assert_eq!(rolling.service_deployment, None);
     }
 
     #[test]

@@ -42,6 +42,31 @@ impl Status {
     }
 }
 
+/// A rollback, for the JSON result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rollback {
+    pub by: RolledBackBy,
+    pub outcome: RollbackOutcome,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RolledBackBy {
+    /// ECS on its own (circuit breaker, alarms).
+    Ecs,
+    /// This tool, because `--enable-rollback` was given.
+    EcsDeploy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackOutcome {
+    Succeeded,
+    Failed,
+    /// Still going when the run ended.
+    InProgress,
+}
+
 /// The machine-readable result (`--output json`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Outcome {
@@ -57,6 +82,18 @@ pub struct Outcome {
     pub failure_reason: Option<String>,
     pub stopped_tasks: Vec<StoppedTask>,
     pub aws_calls: u32,
+    /// ECS's record of the deployment (`currentServiceDeployment`), where there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_deployment_arn: Option<String>,
+    /// The service's deployment strategy (ROLLING, BLUE_GREEN, LINEAR, CANARY).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    /// The last lifecycle stage seen of the service deployment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifecycle_stage: Option<String>,
+    /// Who rolled the service back, and how that ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<Rollback>,
     /// `--dry-run`: nothing was registered or changed.
     pub dry_run: bool,
     /// `--dry-run --output json`: the input `register-task-definition` would have been given

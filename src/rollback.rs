@@ -1,10 +1,13 @@
-//! `--enable-rollback`: after a failed wait, point the service back at the revision it ran
-//! before, and follow that with a fresh watch. The run still fails (exit 1).
+//! `--enable-rollback`: after a failed wait, put the service back on the revision it ran
+//! before (through ECS's own rollback of the service deployment where there is one), and
+//! wait for that. The run still fails (exit 1).
 
-use crate::ecs::{Ecs, NewRevision, ServiceUpdate, Snapshot};
+use std::time::Instant;
+
+use crate::ecs::{Ecs, NewRevision, ServiceDeploymentStatus, ServiceUpdate, Snapshot};
 use crate::error::Error;
-use crate::poll::Stop;
-use crate::report::{Report, Status};
+use crate::poll::{Poller, Stop};
+use crate::report::{Report, Rollback, RollbackOutcome, RolledBackBy, Status};
 use crate::signals;
 use crate::watch::{self, Failure, Rollout, Watch};
 
@@ -21,6 +24,8 @@ pub fn ecs_already_rolled_back(last: Option<&Snapshot>, previous: &str, rollout:
 }
 
 /// Roll `rollout`'s service back to `previous` after `failure`; the error to end with.
+/// With a service deployment, ECS is asked to roll it back itself; without one, or when
+/// ECS refuses, the service is pointed back at `previous` as the script did.
 pub fn roll_back(
     ecs: &dyn Ecs,
     report: &Report,
@@ -36,46 +41,85 @@ pub fn roll_back(
         );
         return Error::Failed(why);
     }
+    if let Some(sd) = failure.service_deployment.as_deref()
+        && sd.status.is_given_up()
+    {
+        report.progress("ECS already gave the service deployment up; not rolling back twice");
+        record_ecs_rollback(report, sd.status);
+        return Error::Failed(why);
+    }
     if ecs_already_rolled_back(failure.last.as_deref(), previous, rollout) {
         report.progress(format!(
             "ECS's circuit breaker already put the service back on {previous}; not rolling back twice"
         ));
         report.record(|o| o.status = Status::RolledBack);
+        report.record(|o| {
+            o.rollback = Some(Rollback {
+                by: RolledBackBy::Ecs,
+                outcome: RollbackOutcome::InProgress,
+            })
+        });
         return Error::Failed(format!("{why} (ECS rolled the service back to {previous})"));
     }
 
     report.status(format!("Rolling back to {previous}"));
-    let update = ServiceUpdate {
-        service: &rollout.service,
-        revision: NewRevision::TaskDefinition(previous),
-        desired_count: None,
-        min_healthy_percent: None,
-        max_percent: None,
-    };
-    let updated = match ecs.update_service(&update) {
-        Ok(updated) => updated,
-        Err(e) => {
-            report.progress(format!("ERROR: the rollback failed: {e}"));
-            return Error::Failed(format!(
-                "{why} (and the rollback to {previous} failed: {e})"
-            ));
-        }
-    };
-    report.record(|o| o.status = Status::RolledBack);
-    signals::set_standing(format!("the service was pointed back at {previous}"));
     let service = &rollout.service;
     let follow = format!(
         "aws ecs describe-services --cluster {} --services {}",
         service.cluster, service.name
     );
-    if signals::interrupted() {
-        report.progress(format!("rollback started; follow it with: {follow}"));
-        return Error::Failed(format!("{why} (rolled back to {previous})"));
-    }
-
-    let back = Rollout::started(service, &updated, previous, false);
-    let seen = updated.event_ids.clone();
-    let settled = Watch::new(ecs, report, settings, back, seen).settle();
+    let settled = match &rollout.service_deployment {
+        Some(arn) => match ecs.roll_back_service_deployment(arn) {
+            Ok(()) => Some(
+                started(report, previous)
+                    .and_then(|()| wait_for_ecs_rollback(ecs, report, settings, arn)),
+            ),
+            Err(e) => {
+                report.progress(format!(
+                    "note: ECS did not roll the service deployment back ({e}); pointing the service back at {previous} instead"
+                ));
+                None
+            }
+        },
+        None => None,
+    };
+    let settled = match settled {
+        Some(settled) => settled,
+        None => {
+            let update = ServiceUpdate {
+                service,
+                revision: NewRevision::TaskDefinition(previous),
+                desired_count: None,
+                min_healthy_percent: None,
+                max_percent: None,
+            };
+            let updated = match ecs.update_service(&update) {
+                Ok(updated) => updated,
+                Err(e) => {
+                    report.progress(format!("ERROR: the rollback failed: {e}"));
+                    return Error::Failed(format!(
+                        "{why} (and the rollback to {previous} failed: {e})"
+                    ));
+                }
+            };
+            started(report, previous).and_then(|()| {
+                let back = Rollout::started(service, &updated, previous, false);
+                let seen = updated.event_ids.clone();
+                Watch::new(ecs, report, settings, back, seen).settle()
+            })
+        }
+    };
+    let outcome = match &settled {
+        Ok(()) => RollbackOutcome::Succeeded,
+        Err(Stop::Failed(_)) => RollbackOutcome::Failed,
+        Err(_) => RollbackOutcome::InProgress,
+    };
+    report.record(|o| {
+        o.rollback = Some(Rollback {
+            by: RolledBackBy::EcsDeploy,
+            outcome,
+        })
+    });
     report.progress(match settled {
         Ok(()) => format!("rollback complete: the service runs {previous} again"),
         Err(Stop::Timeout) => format!(
@@ -90,10 +134,64 @@ pub fn roll_back(
             e.step, e.message
         ),
         Err(Stop::Interrupted) => {
-            format!("stopped waiting for the rollback to {previous}; follow it with: {follow}")
+            format!("rollback started; follow it with: {follow}")
         }
     });
     Error::Failed(format!("{why} (rolled back to {previous})"))
+}
+
+/// The rollback was accepted: record it; after a signal, do not wait for it.
+fn started(report: &Report, previous: &str) -> Result<(), Stop> {
+    report.record(|o| o.status = Status::RolledBack);
+    signals::set_standing(format!("the service was pointed back at {previous}"));
+    if signals::interrupted() {
+        return Err(Stop::Interrupted);
+    }
+    Ok(())
+}
+
+/// Follow ECS's own rollback of the service deployment `arn` until it succeeded.
+fn wait_for_ecs_rollback(
+    ecs: &dyn Ecs,
+    report: &Report,
+    settings: watch::Settings,
+    arn: &str,
+) -> Result<(), Stop> {
+    let deadline = Instant::now() + settings.timing.timeout;
+    let mut poller = Poller::new(report, settings.timing.poll_interval);
+    let mut last_status = None;
+    poller.until(deadline, || {
+        let sd = ecs.poll_service_deployment(arn, deadline)?;
+        if last_status != Some(sd.status) {
+            last_status = Some(sd.status);
+            report.progress(format!("service deployment: {}", sd.status.as_str()));
+        }
+        match sd.status {
+            ServiceDeploymentStatus::RollbackSuccessful => Ok(Some(())),
+            ServiceDeploymentStatus::RollbackFailed => {
+                Err(Stop::Failed(watch::given_up(&sd)).into())
+            }
+            _ => Ok(None),
+        }
+    })
+}
+
+/// ECS rolled back (or stopped) the deployment on its own.
+fn record_ecs_rollback(report: &Report, status: ServiceDeploymentStatus) {
+    let outcome = match status {
+        ServiceDeploymentStatus::RollbackSuccessful => RollbackOutcome::Succeeded,
+        ServiceDeploymentStatus::RollbackFailed => RollbackOutcome::Failed,
+        ServiceDeploymentStatus::RollbackRequested
+        | ServiceDeploymentStatus::RollbackInProgress => RollbackOutcome::InProgress,
+        _ => return,
+    };
+    report.record(|o| {
+        o.status = Status::RolledBack;
+        o.rollback = Some(Rollback {
+            by: RolledBackBy::Ecs,
+            outcome,
+        });
+    });
 }
 
 #[cfg(test)]
@@ -124,6 +222,8 @@ mod tests {
             task_definition: NEW.into(),
             health_checked: false,
             desired_count: Some(2),
+            service_deployment: None,
+            strategy: crate::ecs::Strategy::Rolling,
         }
     }
 
@@ -139,6 +239,7 @@ mod tests {
             stop: Stop::Timeout,
             why: "no task ran".into(),
             last,
+            service_deployment: None,
         }
     }
 
@@ -256,5 +357,119 @@ mod tests {
         let error = roll_back(&ecs, &report, settings(), NEW, &rollout(), failure(None));
         assert!(ecs.calls().is_empty());
         assert_eq!(error.to_string(), "no task ran");
+    }
+
+    const SD: &str = "arn:aws:ecs:us-east-1:1:service-deployment/prod/web/sd1";
+
+    fn with_service_deployment() -> Rollout {
+        Rollout {
+            service_deployment: Some(SD.into()),
+            ..rollout()
+        }
+    }
+
+    #[test]
+    fn ecs_rolls_its_service_deployment_back_when_asked() {
+        use crate::ecs::ServiceDeploymentStatus::{RollbackInProgress, RollbackSuccessful};
+        let ecs = ScriptedEcs::default();
+        ecs.service_deployments.borrow_mut().extend([
+            Ok(scripted::service_deployment(
+                RollbackInProgress,
+                "RECONCILE_SERVICE",
+            )),
+            Ok(scripted::service_deployment(RollbackSuccessful, "CLEAN_UP")),
+        ]);
+        let report = Report::captured();
+        let error = roll_back(
+            &ecs,
+            &report,
+            settings(),
+            OLD,
+            &with_service_deployment(),
+            failure(None),
+        );
+        let describe = format!("describe-service-deployments {SD}");
+        assert_eq!(
+            ecs.calls(),
+            [
+                format!("stop-service-deployment {SD}"),
+                describe.clone(),
+                describe
+            ]
+        );
+        assert_eq!(report.lines()[0], "Rolling back to td/web:1");
+        assert_eq!(
+            report.lines().last().unwrap(),
+            "> rollback complete: the service runs td/web:1 again"
+        );
+        let outcome = report.outcome();
+        assert_eq!(outcome.status, Status::RolledBack);
+        assert_eq!(
+            outcome.rollback,
+            Some(Rollback {
+                by: RolledBackBy::EcsDeploy,
+                outcome: RollbackOutcome::Succeeded
+            })
+        );
+        assert_eq!(error.to_string(), "no task ran (rolled back to td/web:1)");
+    }
+
+    #[test]
+    fn when_ecs_refuses_the_service_is_pointed_back_instead() {
+        let mut ecs = ScriptedEcs::polls(vec![Ok(snapshot(vec![scripted::deployment(
+            "ecs-svc/back",
+            "PRIMARY",
+            OLD,
+            2,
+            0,
+        )]))]);
+        ecs.rollback_refused = Some("InvalidParameterException".into());
+        ecs.updates
+            .borrow_mut()
+            .push_back(Ok(scripted::updated("ecs-svc/back")));
+        let report = Report::captured();
+        roll_back(
+            &ecs,
+            &report,
+            settings(),
+            OLD,
+            &with_service_deployment(),
+            failure(None),
+        );
+        assert_eq!(
+            ecs.calls(),
+            [
+                format!("stop-service-deployment {SD}"),
+                "update-service td/web:1".to_string(),
+                "describe-services".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn no_second_rollback_when_ecs_gave_the_service_deployment_up() {
+        let ecs = ScriptedEcs::default();
+        let report = Report::captured();
+        let mut given_up = failure(None);
+        given_up.service_deployment = Some(Box::new(scripted::service_deployment(
+            crate::ecs::ServiceDeploymentStatus::RollbackSuccessful,
+            "CLEAN_UP",
+        )));
+        roll_back(
+            &ecs,
+            &report,
+            settings(),
+            OLD,
+            &with_service_deployment(),
+            given_up,
+        );
+        assert!(ecs.calls().is_empty());
+        assert_eq!(
+            report.outcome().rollback,
+            Some(Rollback {
+                by: RolledBackBy::Ecs,
+                outcome: RollbackOutcome::Succeeded
+            })
+        );
     }
 }

@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use crate::ecs::{
-    DESCRIBE_TASKS_LIMIT, Deployment, DesiredStatus, Ecs, Polled, RolloutState, ServiceRef,
-    Snapshot, TaskFilter, Updated,
+    DESCRIBE_TASKS_LIMIT, Deployment, DesiredStatus, Ecs, Polled, RolloutState, ServiceDeployment,
+    ServiceDeploymentStatus, ServiceRef, Snapshot, Strategy, TaskFilter, Updated,
 };
 use crate::error::Error;
 use crate::poll::{PollError, Poller, Stop, Timing};
@@ -40,6 +40,9 @@ pub struct Rollout {
     pub health_checked: bool,
     /// Unknown when update-service's answer could not be read: then phase 1 is not skipped.
     pub desired_count: Option<i64>,
+    /// ECS's record of this deployment, where the API has one.
+    pub service_deployment: Option<String>,
+    pub strategy: Strategy,
 }
 
 impl Rollout {
@@ -55,7 +58,15 @@ impl Rollout {
             task_definition: task_definition.to_string(),
             health_checked,
             desired_count: updated.desired_count,
+            service_deployment: updated.service_deployment.clone(),
+            strategy: updated.strategy,
         }
+    }
+
+    /// Whether each poll also reads the service deployment: for the strategies where ECS
+    /// alone knows when the deployment is done (bake time, traffic shifts).
+    pub fn follows_service_deployment(&self) -> bool {
+        self.strategy.is_managed() && self.service_deployment.is_some()
     }
 
     /// Our deployment in a snapshot: by id, else the PRIMARY one of our revision.
@@ -86,8 +97,48 @@ pub enum Verdict {
     Failed(String),
 }
 
-/// The decision, from one snapshot alone.
-pub fn verdict(rollout: &Rollout, phase: Phase, snapshot: &Snapshot) -> Verdict {
+/// Why a service deployment that ECS gave up failed, and what ECS did about it.
+pub fn given_up(service_deployment: &ServiceDeployment) -> String {
+    let id = service_deployment
+        .arn
+        .rsplit('/')
+        .next()
+        .unwrap_or(&service_deployment.arn);
+    let mut why = format!(
+        "service deployment {id} is {}",
+        service_deployment.status.as_str()
+    );
+    if let Some(reason) = &service_deployment.status_reason {
+        why.push_str(&format!(": {reason}"));
+    }
+    if !service_deployment.triggered_alarms.is_empty() {
+        why.push_str(&format!(
+            " (alarms: {})",
+            service_deployment.triggered_alarms.join(", ")
+        ));
+    }
+    why.push_str(match service_deployment.status {
+        ServiceDeploymentStatus::RollbackSuccessful => "; ECS rolled the service back",
+        ServiceDeploymentStatus::RollbackFailed => "; ECS's own rollback failed",
+        ServiceDeploymentStatus::RollbackRequested
+        | ServiceDeploymentStatus::RollbackInProgress => "; ECS is rolling the service back",
+        _ => "; ECS stopped it",
+    });
+    why
+}
+
+/// The decision, from one snapshot (and the service deployment, when it is followed).
+pub fn verdict(
+    rollout: &Rollout,
+    phase: Phase,
+    snapshot: &Snapshot,
+    service_deployment: Option<&ServiceDeployment>,
+) -> Verdict {
+    if let Some(sd) = service_deployment
+        && sd.status.is_given_up()
+    {
+        return Verdict::Failed(given_up(sd));
+    }
     let Some(ours) = rollout.ours(snapshot) else {
         let id = rollout
             .deployment_id
@@ -108,8 +159,12 @@ pub fn verdict(rollout: &Rollout, phase: Phase, snapshot: &Snapshot) -> Verdict 
         Phase::NewTaskRunning if ours.running_count < 1 => Verdict::NotYet,
         Phase::NewTaskRunning if rollout.health_checked => Verdict::CheckHealth,
         Phase::NewTaskRunning => Verdict::Reached,
-        Phase::SingleDeployment if snapshot.deployments.len() == 1 => Verdict::Reached,
-        Phase::SingleDeployment => Verdict::NotYet,
+        Phase::SingleDeployment => match service_deployment {
+            Some(sd) if sd.status == ServiceDeploymentStatus::Successful => Verdict::Reached,
+            Some(_) => Verdict::NotYet,
+            None if snapshot.deployments.len() == 1 => Verdict::Reached,
+            None => Verdict::NotYet,
+        },
     }
 }
 
@@ -120,6 +175,8 @@ pub struct Failure {
     pub why: String,
     /// The last snapshot seen, if any: it shows whether ECS already rolled back.
     pub last: Option<Box<Snapshot>>,
+    /// The service deployment as last seen, when it was followed.
+    pub service_deployment: Option<Box<ServiceDeployment>>,
 }
 
 impl Failure {
@@ -148,6 +205,9 @@ pub struct Watch<'a> {
     /// Whether the last poll already listed the stopped tasks (no need to sweep again).
     stopped_listed_last_poll: bool,
     last: Option<Snapshot>,
+    /// Whether each poll reads the service deployment too (until it cannot be read).
+    follows_service_deployment: bool,
+    service_deployment: Option<ServiceDeployment>,
     /// The current phase's deadline; every call of the phase is stopped there.
     deadline: Instant,
 }
@@ -165,14 +225,16 @@ impl<'a> Watch<'a> {
             ecs,
             report,
             settings,
-            rollout,
             seen_events: seen_events.into_iter().collect(),
             last_counts: None,
             failed_tasks_seen: 0,
             reported_tasks: HashSet::new(),
             stopped_listed_last_poll: false,
             last: None,
+            follows_service_deployment: rollout.follows_service_deployment(),
+            service_deployment: None,
             deadline: Instant::now(),
+            rollout,
         }
     }
 
@@ -227,14 +289,68 @@ impl<'a> Watch<'a> {
         }
         poller.until(deadline, || {
             let snapshot = self.ecs.poll_service(&self.rollout.service, deadline)?;
+            let service_deployment = self.poll_service_deployment(deadline)?;
             self.observe(&snapshot);
+            if let Some(sd) = service_deployment {
+                self.observe_stage(&sd);
+                self.service_deployment = Some(sd);
+            }
             self.last = Some(snapshot.clone());
             Ok(self.reached(phase, &snapshot)?.then_some(()))
         })
     }
 
+    /// The service deployment, when it is followed. One that cannot be read for good
+    /// (AccessDenied, an older CLI without the operation) is dropped with one note, and
+    /// the service's deployments alone decide from then on.
+    fn poll_service_deployment(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<Option<ServiceDeployment>, PollError> {
+        let Some(arn) = self
+            .rollout
+            .service_deployment
+            .as_deref()
+            .filter(|_| self.follows_service_deployment)
+        else {
+            return Ok(None);
+        };
+        match self.ecs.poll_service_deployment(arn, deadline) {
+            Ok(sd) => Ok(Some(sd)),
+            Err(e) => match PollError::from(e) {
+                PollError::Stop(Stop::Aws(e)) => {
+                    self.follows_service_deployment = false;
+                    self.service_deployment = None;
+                    self.report.progress(format!(
+                        "note: cannot read the service deployment ({}); following the service's deployments alone",
+                        e.message
+                    ));
+                    Ok(None)
+                }
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Say when the service deployment enters a new lifecycle stage.
+    fn observe_stage(&mut self, sd: &ServiceDeployment) {
+        let stage = sd.lifecycle_stage.as_deref();
+        let before = self
+            .service_deployment
+            .as_ref()
+            .and_then(|seen| seen.lifecycle_stage.as_deref());
+        if let Some(stage) = stage
+            && Some(stage) != before
+        {
+            self.report.progress(format!("stage: {stage}"));
+            self.report
+                .record(|o| o.lifecycle_stage = Some(stage.to_string()));
+        }
+    }
+
     fn reached(&mut self, phase: Phase, snapshot: &Snapshot) -> Result<bool, Stop> {
-        match verdict(&self.rollout, phase, snapshot) {
+        let service_deployment = self.service_deployment.as_ref();
+        match verdict(&self.rollout, phase, snapshot, service_deployment) {
             Verdict::Reached => Ok(true),
             Verdict::NotYet => Ok(false),
             Verdict::Failed(why) => Err(Stop::Failed(why)),
@@ -360,6 +476,37 @@ impl<'a> Watch<'a> {
         }
     }
 
+    /// What ECS did on its own about the failed deployment, if anything: the service
+    /// deployment's rollback, or a new PRIMARY deployment of another revision (the circuit
+    /// breaker's rollback).
+    fn ecs_rollback(&self) -> Option<String> {
+        if let Some(sd) = &self.service_deployment {
+            let text = match sd.status {
+                ServiceDeploymentStatus::RollbackSuccessful => "ECS rolled the service back",
+                ServiceDeploymentStatus::RollbackRequested
+                | ServiceDeploymentStatus::RollbackInProgress => "ECS is rolling the service back",
+                ServiceDeploymentStatus::RollbackFailed => {
+                    "ECS's rollback failed; the service may run either revision"
+                }
+                ServiceDeploymentStatus::Stopped | ServiceDeploymentStatus::StopRequested => {
+                    "ECS stopped the deployment"
+                }
+                _ => return None,
+            };
+            return Some(format!("{text} (service deployment {})", sd.arn));
+        }
+        let snapshot = self.last.as_ref()?;
+        let restored = snapshot.deployments.iter().find(|d| {
+            d.is_primary()
+                && Some(&d.id) != self.rollout.deployment_id.as_ref()
+                && d.task_definition != self.rollout.task_definition
+        })?;
+        Some(format!(
+            "ECS put the service back on {}",
+            restored.task_definition
+        ))
+    }
+
     /// Say why the phase ended, record it, and hand the failure to whoever decides what
     /// comes next (a rollback or the exit).
     fn fail(&mut self, stop: Stop, phase: Phase) -> Failure {
@@ -403,10 +550,14 @@ impl<'a> Watch<'a> {
             }
         };
         self.report.fail(status, why.clone());
+        if let Some(standing) = self.ecs_rollback() {
+            signals::set_standing(standing);
+        }
         Failure {
             stop,
             why,
             last: self.last.take().map(Box::new),
+            service_deployment: self.service_deployment.take().map(Box::new),
         }
     }
 }
@@ -437,6 +588,8 @@ mod tests {
             task_definition: NEW.into(),
             health_checked,
             desired_count: Some(2),
+            service_deployment: None,
+            strategy: Strategy::Rolling,
         }
     }
 
@@ -469,27 +622,32 @@ mod tests {
         let checked = rollout(true);
         let both = snapshot(1, 0, true);
         assert_eq!(
-            verdict(&plain, Phase::NewTaskRunning, &snapshot(0, 0, true)),
+            verdict(&plain, Phase::NewTaskRunning, &snapshot(0, 0, true), None),
             Verdict::NotYet
         );
         assert_eq!(
-            verdict(&plain, Phase::NewTaskRunning, &both),
+            verdict(&plain, Phase::NewTaskRunning, &both, None),
             Verdict::Reached
         );
         assert_eq!(
-            verdict(&checked, Phase::NewTaskRunning, &both),
+            verdict(&checked, Phase::NewTaskRunning, &both, None),
             Verdict::CheckHealth
         );
         assert_eq!(
-            verdict(&plain, Phase::SingleDeployment, &both),
+            verdict(&plain, Phase::SingleDeployment, &both, None),
             Verdict::NotYet
         );
         assert_eq!(
-            verdict(&plain, Phase::SingleDeployment, &snapshot(2, 0, false)),
+            verdict(
+                &plain,
+                Phase::SingleDeployment,
+                &snapshot(2, 0, false),
+                None
+            ),
             Verdict::Reached
         );
         assert_eq!(
-            verdict(&plain, Phase::SingleDeployment, &failed_rollout()),
+            verdict(&plain, Phase::SingleDeployment, &failed_rollout(), None),
             Verdict::Failed("deployment ecs-svc/new failed: circuit breaker".into())
         );
     }
@@ -503,7 +661,7 @@ mod tests {
         let mut replaced = snapshot.clone();
         replaced.deployments[0].task_definition = "td/web:3".into();
         assert_eq!(
-            verdict(&unknown, Phase::NewTaskRunning, &replaced),
+            verdict(&unknown, Phase::NewTaskRunning, &replaced, None),
             Verdict::Failed(
                 "deployment of the new revision is gone from the service; ECS replaced it".into()
             )
@@ -811,5 +969,128 @@ mod tests {
         let report = Report::captured();
         watch(&ecs, &report, 5_000).settle().unwrap();
         assert!(report.lines().iter().all(|line| line.starts_with("> ")));
+    }
+
+    fn blue_green() -> Rollout {
+        Rollout {
+            service_deployment: Some(
+                "arn:aws:ecs:us-east-1:1:service-deployment/prod/web/sd1".into(),
+            ),
+            strategy: Strategy::BlueGreen,
+            ..rollout(false)
+        }
+    }
+
+    fn sd(status: ServiceDeploymentStatus, stage: &str) -> Polled<ServiceDeployment> {
+        Ok(scripted::service_deployment(status, stage))
+    }
+
+    #[test]
+    fn blue_green_succeeds_only_when_its_service_deployment_does() {
+        use ServiceDeploymentStatus::{InProgress, Successful};
+        let ecs = ScriptedEcs::polls(vec![
+            Ok(snapshot(2, 0, true)),
+            Ok(snapshot(2, 0, true)),
+            Ok(snapshot(2, 0, true)),
+            Ok(snapshot(2, 0, false)),
+        ]);
+        ecs.service_deployments.borrow_mut().extend([
+            sd(InProgress, "SCALE_UP"),
+            sd(InProgress, "BAKE_TIME"),
+            sd(InProgress, "BAKE_TIME"),
+            sd(Successful, "CLEAN_UP"),
+        ]);
+        let report = Report::captured();
+        Watch::new(&ecs, &report, settings(5_000), blue_green(), [])
+            .new_revision()
+            .unwrap();
+        let stages: Vec<String> = report
+            .lines()
+            .into_iter()
+            .filter(|line| line.starts_with("> stage:"))
+            .collect();
+        assert_eq!(
+            stages,
+            [
+                "> stage: SCALE_UP",
+                "> stage: BAKE_TIME",
+                "> stage: CLEAN_UP"
+            ]
+        );
+        // Two deployments are listed through bake time: only the service deployment's
+        // status ends phase 2.
+        assert_eq!(ecs.calls().len(), 8);
+        assert_eq!(
+            report.outcome().lifecycle_stage.as_deref(),
+            Some("CLEAN_UP")
+        );
+    }
+
+    #[test]
+    fn an_alarm_rollback_by_ecs_ends_the_wait_at_once_and_names_the_alarm() {
+        let ecs = ScriptedEcs::polls(vec![Ok(snapshot(2, 0, true))]);
+        let mut rolled_back =
+            scripted::service_deployment(ServiceDeploymentStatus::RollbackInProgress, "BAKE_TIME");
+        rolled_back.status_reason = Some("CloudWatch alarm in alarm state".into());
+        rolled_back.triggered_alarms = vec!["web-5xx".into()];
+        ecs.service_deployments.borrow_mut().extend([
+            sd(ServiceDeploymentStatus::InProgress, "BAKE_TIME"),
+            Ok(rolled_back),
+        ]);
+        let report = Report::captured();
+        let failure = Watch::new(&ecs, &report, settings(60_000), blue_green(), [])
+            .new_revision()
+            .unwrap_err();
+        assert_eq!(
+            failure.why,
+            "service deployment sd1 is ROLLBACK_IN_PROGRESS: CloudWatch alarm in alarm state \
+             (alarms: web-5xx); ECS is rolling the service back"
+        );
+        assert!(failure.service_deployment.is_some());
+    }
+
+    #[test]
+    fn a_service_deployment_that_cannot_be_read_falls_back_to_the_deployments() {
+        let ecs = ScriptedEcs::polls(vec![Ok(snapshot(2, 0, true)), Ok(snapshot(2, 0, false))]);
+        ecs.service_deployments
+            .borrow_mut()
+            .push_back(Err(crate::aws::CallError::new(
+                "describe-service-deployments",
+                254,
+                "An error occurred (AccessDeniedException)",
+                crate::aws::Failure::Fatal,
+            )));
+        let report = Report::captured();
+        Watch::new(&ecs, &report, settings(5_000), blue_green(), [])
+            .new_revision()
+            .unwrap();
+        let notes: Vec<String> = report
+            .lines()
+            .into_iter()
+            .filter(|line| line.contains("cannot read the service deployment"))
+            .collect();
+        assert_eq!(notes.len(), 1);
+        assert_eq!(
+            ecs.calls(),
+            [
+                "describe-services",
+                "describe-service-deployments arn:aws:ecs:us-east-1:1:service-deployment/prod/web/sd1",
+                "describe-services",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_rolling_service_keeps_to_describe_services() {
+        let ecs = ScriptedEcs::polls(vec![Ok(snapshot(2, 0, false))]);
+        let report = Report::captured();
+        let rolling = Rollout {
+            strategy: Strategy::Rolling,
+            ..blue_green()
+        };
+        Watch::new(&ecs, &report, settings(5_000), rolling, [])
+            .new_revision()
+            .unwrap();
+        assert_eq!(ecs.calls(), ["describe-services"]);
     }
 }

@@ -9,8 +9,9 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::{
-    DescribedTasks, DesiredStatus, Ecs, Polled, Service, ServiceRef, ServiceUpdate, Snapshot,
-    StartedTask, TaskDefinition, TaskFilter, TaskPage, Updated,
+    DescribedTasks, DesiredStatus, Ecs, Polled, Service, ServiceDeployment,
+    ServiceDeploymentStatus, ServiceRef, ServiceUpdate, Snapshot, StartedTask, TaskDefinition,
+    TaskFilter, TaskPage, Updated,
 };
 use crate::aws::{CallError, Failure};
 use crate::ecs::{Deployment, Event, NewRevision, RunTaskRequest};
@@ -35,6 +36,10 @@ pub struct ScriptedEcs {
     pub described: RefCell<VecDeque<Polled<DescribedTasks>>>,
     /// ARNs per `list_tasks` page (0: all on one page).
     pub page_size: usize,
+    /// Answers of `poll_service_deployment`, in order; the last one repeats.
+    pub service_deployments: RefCell<VecDeque<Polled<ServiceDeployment>>>,
+    /// What `roll_back_service_deployment` answers (`Err`: ECS refuses).
+    pub rollback_refused: Option<String>,
     stopped_listed: Cell<bool>,
     describe_calls: Cell<usize>,
     log: RefCell<Vec<String>>,
@@ -113,6 +118,19 @@ impl Ecs for ScriptedEcs {
 
     fn run_task(&self, _: &RunTaskRequest) -> Result<StartedTask> {
         Err(not_scripted("run-task"))
+    }
+
+    fn roll_back_service_deployment(&self, arn: &str) -> Result<()> {
+        self.called(format!("stop-service-deployment {arn}"));
+        match &self.rollback_refused {
+            Some(why) => Err(Error::Failed(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn poll_service_deployment(&self, arn: &str, _: Instant) -> Polled<ServiceDeployment> {
+        self.called(format!("describe-service-deployments {arn}"));
+        next(&self.service_deployments).expect("no service deployment scripted")
     }
 
     fn poll_service(&self, _: &ServiceRef, _: Instant) -> Polled<Snapshot> {
@@ -271,4 +289,16 @@ pub fn denied() -> CallError {
         "An error occurred (AccessDeniedException)",
         Failure::Fatal,
     )
+}
+
+/// A service deployment in `status` at `stage`.
+pub fn service_deployment(status: ServiceDeploymentStatus, stage: &str) -> ServiceDeployment {
+    ServiceDeployment {
+        arn: "arn:aws:ecs:us-east-1:1:service-deployment/prod/web/sd1".into(),
+        status,
+        status_reason: None,
+        lifecycle_stage: Some(stage.into()),
+        triggered_alarms: vec![],
+        rollback_reason: None,
+    }
 }
