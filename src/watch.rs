@@ -210,6 +210,8 @@ pub struct Watch<'a> {
     service_deployment: Option<ServiceDeployment>,
     /// The current phase's deadline; every call of the phase is stopped there.
     deadline: Instant,
+    /// Where the next look for a healthy task goes on (the next list-tasks page).
+    health_cursor: Option<String>,
 }
 
 impl<'a> Watch<'a> {
@@ -234,6 +236,7 @@ impl<'a> Watch<'a> {
             follows_service_deployment: rollout.follows_service_deployment(),
             service_deployment: None,
             deadline: Instant::now(),
+            health_cursor: None,
             rollout,
         }
     }
@@ -383,49 +386,64 @@ impl<'a> Watch<'a> {
         }
     }
 
-    /// Whether a task of the new revision is HEALTHY. The tasks our deployment started are
-    /// walked a page and a chunk at a time, and the walk stops at the first healthy one,
-    /// so its cost does not grow with the service's size.
-    fn healthy_task_exists(&self) -> Result<bool, Stop> {
+    /// Whether a task of the new revision is HEALTHY. Each poll looks at one page of the
+    /// tasks our deployment started (one list-tasks, one describe-tasks), going on where
+    /// the previous poll stopped and starting over after the last page, so a poll costs
+    /// the same however large the service, and every task is looked at in turn.
+    fn healthy_task_exists(&mut self) -> Result<bool, Stop> {
         let filter = match &self.rollout.deployment_id {
             Some(id) => TaskFilter::StartedBy(id),
             None => TaskFilter::Service(&self.rollout.service.name, DesiredStatus::Running),
         };
+        let start = self.health_cursor.take();
+        let resumed = start.is_some();
         let mut found = false;
-        let walked = self.walk_tasks(filter, &HashSet::new(), |task| {
+        let walked = self.walk_tasks(filter, &HashSet::new(), start, Some(1), |task| {
             found = task.is_healthy();
             found
         });
         match walked {
-            Ok(()) => Ok(found),
-            Err(e) => match PollError::from(e) {
-                PollError::Retry(e) | PollError::Stop(Stop::Aws(e)) => {
-                    self.report.progress(format!(
-                        "could not check task health, will retry: {}",
-                        e.message
-                    ));
-                    Ok(false)
-                }
-                PollError::Stop(stop) => Err(stop),
-            },
+            Ok(next) => {
+                self.health_cursor = next.filter(|_| !found);
+                Ok(found)
+            }
+            Err(e) => {
+                let e = match PollError::from(e) {
+                    PollError::Retry(e) => e,
+                    // A page token may have expired: start over rather than give up.
+                    PollError::Stop(Stop::Aws(e)) if resumed => e,
+                    PollError::Stop(stop) => return Err(stop),
+                };
+                self.report.progress(format!(
+                    "could not check task health, will retry: {}",
+                    e.message
+                ));
+                Ok(false)
+            }
         }
     }
 
     /// Hand each task of the new revision that `filter` lists (except those in `skip`) to
-    /// `visit`, a list-tasks page and a describe-tasks chunk at a time, until `visit` says
-    /// it has seen enough.
+    /// `visit`, a list-tasks page and a describe-tasks chunk at a time, from the page
+    /// `start` names, for at most `max_pages` pages (all when `None`), until `visit` says
+    /// it has seen enough. Where the walk stopped: the token of the next page, if any.
     fn walk_tasks(
         &self,
         filter: TaskFilter,
         skip: &HashSet<String>,
+        start: Option<String>,
+        max_pages: Option<usize>,
         mut visit: impl FnMut(&Task) -> bool,
-    ) -> Polled<()> {
+    ) -> Polled<Option<String>> {
         let cluster = &self.rollout.service.cluster;
-        let mut next: Option<String> = None;
+        let mut next = start;
+        let mut pages = 0;
         loop {
             let page = self
                 .ecs
                 .list_tasks(cluster, filter, next.as_deref(), self.deadline)?;
+            pages += 1;
+            next = page.next.filter(|token| !token.is_empty());
             let arns: Vec<String> = page
                 .arns
                 .into_iter()
@@ -439,13 +457,12 @@ impl<'a> Watch<'a> {
                     .filter(|task| task.task_definition_arn == self.rollout.task_definition);
                 for task in ours {
                     if visit(task) {
-                        return Ok(());
+                        return Ok(next);
                     }
                 }
             }
-            match page.next {
-                Some(token) if !token.is_empty() => next = Some(token),
-                _ => return Ok(()),
+            if next.is_none() || max_pages.is_some_and(|max| pages >= max) {
+                return Ok(next);
             }
         }
     }
@@ -455,7 +472,7 @@ impl<'a> Watch<'a> {
         let filter = TaskFilter::Service(&self.rollout.service.name, DesiredStatus::Stopped);
         let mut tasks = Vec::new();
         let saved = std::mem::replace(&mut self.deadline, deadline);
-        let walked = self.walk_tasks(filter, &self.reported_tasks, |task| {
+        let walked = self.walk_tasks(filter, &self.reported_tasks, None, None, |task| {
             tasks.push(task.clone());
             false
         });
@@ -521,8 +538,13 @@ impl<'a> Watch<'a> {
                 self.report.status(format!(
                     "ERROR: New task definition not running within {seconds} seconds"
                 ));
+                let state = if self.rollout.health_checked {
+                    "healthy"
+                } else {
+                    "running"
+                };
                 let why = format!(
-                    "no task of {} was running within {seconds} seconds",
+                    "no task of {} was {state} within {seconds} seconds",
                     self.rollout.task_definition
                 );
                 (why, Status::TimedOut)
@@ -921,6 +943,50 @@ mod tests {
             .map(|c| c.split(' ').count() - 1)
             .collect();
         assert_eq!(described, [100, 100]);
+    }
+
+    #[test]
+    fn each_poll_looks_at_one_page_going_on_where_the_last_one_stopped() {
+        let mut ecs = ScriptedEcs::polls(vec![Ok(snapshot(1, 0, false))]);
+        ecs.tasks = (0..300)
+            .map(|i| {
+                let health = if i == 250 { "HEALTHY" } else { "UNKNOWN" };
+                scripted::task(&format!("t{i}"), NEW, "RUNNING", health)
+            })
+            .collect();
+        ecs.page_size = crate::ecs::LIST_TASKS_PAGE;
+        let report = Report::captured();
+        Watch::new(&ecs, &report, settings(5_000), rollout(true), [])
+            .new_revision()
+            .unwrap();
+        let ops: Vec<String> = ecs
+            .calls()
+            .iter()
+            .map(|c| c.split(' ').next().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            ops,
+            ["describe-services", "list-tasks", "describe-tasks"].repeat(3)
+        );
+    }
+
+    #[test]
+    fn a_permanent_error_while_checking_health_ends_the_wait() {
+        let mut ecs = ScriptedEcs::polls(vec![Ok(snapshot(1, 0, false))]);
+        ecs.tasks = vec![scripted::task("t1", NEW, "RUNNING", "UNKNOWN")];
+        ecs.described
+            .borrow_mut()
+            .push_back(Err(crate::aws::CallError::new(
+                "describe-tasks",
+                254,
+                "An error occurred (AccessDeniedException)",
+                crate::aws::Failure::Fatal,
+            )));
+        let report = Report::captured();
+        let failure = Watch::new(&ecs, &report, settings(60_000), rollout(true), [])
+            .new_revision()
+            .unwrap_err();
+        assert!(matches!(&failure.stop, Stop::Aws(e) if e.code == 254));
     }
 
     #[test]
