@@ -162,7 +162,7 @@ fn enable_rollback_asks_ecs_to_roll_the_service_deployment_back() {
         json!({"json": service_deployment("ROLLBACK_IN_PROGRESS", "SCALE_UP")["json"],
                "after": {"stop-service-deployment": 1}}),
         json!({"json": service_deployment("ROLLBACK_SUCCESSFUL", "CLEAN_UP")["json"],
-               "after": {"describe-service-deployments": 3}}),
+               "after": {"stop-service-deployment": 1}}),
     ];
     let fake = managed(
         "BLUE_GREEN",
