@@ -45,7 +45,7 @@ pub struct Cli {
     /// Task definition to update instead of a service: FAMILY, FAMILY:REVISION or an ARN
     #[arg(short = 'd', long = "task-definition", value_name = "TASK_DEF")]
     pub task_definition: Option<String>,
-    /// New image, [domain[:port]/][path/]name[:tag|@sha256:digest]; repeat once per repository
+    /// New image, [domain[:port]/][path/]name[:tag][@sha256:digest]; repeat once per repository
     #[arg(short = 'i', long, value_name = "IMAGE", action = ArgAction::Append)]
     pub image: Vec<String>,
     /// Desired task count for the service

@@ -44,7 +44,7 @@ pub enum Error {
     PlatformVersionWithoutRunTask,
     /// Exit 13.
     #[error(
-        "cannot parse image '{image}': {why}; expected [domain[:port]/][path/]name[:tag|@sha256:digest]"
+        "cannot parse image '{image}': {why}; expected [domain[:port]/][path/]name[:tag][@sha256:digest]"
     )]
     BadImage { image: String, why: String },
     /// Exit 14: no container would get the new image.

@@ -38,7 +38,8 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Revision {
     pub images: ImageChange,
-    /// The `--task-definition-file` JSON, read and checked once, before any aws call.
+    /// The `--task-definition-file` JSON, read and checked once, before any aws call, in
+    /// the `{"taskDefinition": {...}}` shape with the file's tags inside the definition.
     pub base_definition: Option<Value>,
     pub use_latest_task_def: bool,
     pub copy_task_definition_tags: bool,
