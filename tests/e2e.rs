@@ -1054,3 +1054,101 @@ fn tag_only_desired_count_and_percentages_reach_the_service() {
     assert_eq!(config["minimumHealthyPercent"], 50, "{service:#}");
     assert_eq!(config["maximumPercent"], 150, "{service:#}");
 }
+
+/// Cluster `demo` with service `web` (2 tasks of nginx:1.26) deployed BLUE_GREEN, bake time
+/// one emulated minute, alarm `web-5xx` with rollback; the ARN of web:1.
+fn blue_green_service(emulator: &Emulator) -> String {
+    emulator.create_cluster("demo");
+    let arn = emulator.register(&web_definition("nginx:1.26", false));
+    let input = json!({
+        "cluster": "demo",
+        "serviceName": "web",
+        "taskDefinition": arn,
+        "desiredCount": 2,
+        "deploymentConfiguration": {
+            "maximumPercent": 200,
+            "minimumHealthyPercent": 100,
+            "strategy": "BLUE_GREEN",
+            "bakeTimeInMinutes": 1,
+            "alarms": {"alarmNames": ["web-5xx"], "enable": true, "rollback": true},
+        },
+    });
+    let url = emulator.json_file("service.json", &input);
+    emulator.aws(&["create-service", "--cli-input-json", &url]);
+    arn
+}
+
+/// Lines of stderr that announce a lifecycle stage.
+fn stages(run: &Run) -> Vec<&str> {
+    run.stderr
+        .lines()
+        .filter(|line| line.starts_with("stage: "))
+        .collect()
+}
+
+#[test]
+fn blue_green_deploy_waits_for_its_service_deployment_through_bake_time() {
+    let Some(emu) = Emulator::start(&["--stage-seconds", "0.3", "--seconds-per-minute", "2"])
+    else {
+        return;
+    };
+    let old = blue_green_service(&emu);
+    let new = revision(&old, 2);
+
+    let run = deploy_web(&emu, "nginx:1.27", &["--output", "json"]);
+
+    run.assert_code(0);
+    let seen = stages(&run);
+    for stage in ["stage: BAKE_TIME", "stage: CLEAN_UP"] {
+        assert!(seen.contains(&stage), "{stage} not shown\n{run}");
+    }
+    let result: Value = serde_json::from_str(&run.stdout).expect("JSON result");
+    assert_eq!(result["status"], "succeeded", "{run}");
+    assert_eq!(result["strategy"], "BLUE_GREEN", "{run}");
+    let arn = text(&result["service_deployment_arn"]);
+    let described = emu.aws(&[
+        "describe-service-deployments",
+        "--service-deployment-arns",
+        &arn,
+    ]);
+    assert_eq!(
+        described["serviceDeployments"][0]["status"], "SUCCESSFUL",
+        "{described:#}"
+    );
+    let service = emu.settled_service("demo", "web");
+    assert_eq!(service["taskDefinition"], new.as_str(), "{service:#}");
+}
+
+#[test]
+fn an_alarm_in_bake_time_is_rolled_back_by_ecs_and_not_twice() {
+    let Some(emu) = Emulator::start(&[
+        "--stage-seconds",
+        "0.3",
+        "--seconds-per-minute",
+        "3",
+        "--trigger-alarm",
+        "web-5xx",
+    ]) else {
+        return;
+    };
+    let old = blue_green_service(&emu);
+    let new = revision(&old, 2);
+
+    let run = deploy_web(&emu, "nginx:1.27", &["--enable-rollback"]);
+
+    run.assert_code(1);
+    // No "Rolling back to" line: ECS rolls the service deployment back itself.
+    let mut expected = registered_lines("nginx:1.27", &old, &new);
+    expected.extend([
+        "Service updated successfully, new task definition running.".to_string(),
+        "Waiting for service deployment to complete...".to_string(),
+    ]);
+    run.assert_stdout(&expected);
+    assert!(
+        run.stderr.contains("web-5xx"),
+        "the alarm is not named\n{run}"
+    );
+    assert!(run.stderr.contains("not rolling back twice"), "{run}");
+    let service = emu.settled_service("demo", "web");
+    assert_eq!(service["taskDefinition"], old.as_str(), "{service:#}");
+}
