@@ -828,12 +828,13 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_health_check_stops_at_the_first_healthy_task() {
+    /// A health-checked rollout whose deployment started `count` running tasks of which
+    /// only task `healthy` is HEALTHY, listed a page of 100 at a time: every call it made.
+    fn health_walk(count: usize, healthy: usize) -> Vec<String> {
         let mut ecs = ScriptedEcs::polls(vec![Ok(snapshot(1, 0, false))]);
-        ecs.tasks = (0..5_000)
+        ecs.tasks = (0..count)
             .map(|i| {
-                let health = if i == 42 { "HEALTHY" } else { "UNKNOWN" };
+                let health = if i == healthy { "HEALTHY" } else { "UNKNOWN" };
                 scripted::task(&format!("t{i}"), NEW, "RUNNING", health)
             })
             .collect();
@@ -842,12 +843,21 @@ mod tests {
         Watch::new(&ecs, &report, settings(5_000), rollout(true), [])
             .new_revision()
             .unwrap();
-        let calls: Vec<String> = ecs
-            .calls()
-            .iter()
-            .map(|c| c.split(' ').next().unwrap().to_string())
-            .collect();
-        assert_eq!(calls, ["describe-services", "list-tasks", "describe-tasks"]);
+        ecs.calls()
+    }
+
+    /// The operation of each call.
+    fn ops(calls: &[String]) -> Vec<&str> {
+        calls.iter().map(|c| c.split(' ').next().unwrap()).collect()
+    }
+
+    #[test]
+    fn the_health_check_stops_at_the_first_healthy_task() {
+        let calls = health_walk(5_000, 42);
+        assert_eq!(
+            ops(&calls),
+            ["describe-services", "list-tasks", "describe-tasks"]
+        );
     }
 
     #[test]
@@ -920,23 +930,7 @@ mod tests {
 
     #[test]
     fn pages_are_walked_one_at_a_time_and_described_in_chunks() {
-        let mut ecs = ScriptedEcs::polls(vec![Ok(snapshot(1, 0, false))]);
-        ecs.tasks = (0..250)
-            .map(|i| {
-                let health = if i == 120 { "HEALTHY" } else { "UNKNOWN" };
-                scripted::task(&format!("t{i}"), NEW, "RUNNING", health)
-            })
-            .collect();
-        ecs.page_size = crate::ecs::LIST_TASKS_PAGE;
-        let report = Report::captured();
-        Watch::new(&ecs, &report, settings(5_000), rollout(true), [])
-            .new_revision()
-            .unwrap();
-        let calls = ecs.calls();
-        assert_eq!(
-            calls.iter().filter(|c| c.starts_with("list-tasks")).count(),
-            2
-        );
+        let calls = health_walk(250, 120);
         let described: Vec<usize> = calls
             .iter()
             .filter(|c| c.starts_with("describe-tasks"))
@@ -947,25 +941,9 @@ mod tests {
 
     #[test]
     fn each_poll_looks_at_one_page_going_on_where_the_last_one_stopped() {
-        let mut ecs = ScriptedEcs::polls(vec![Ok(snapshot(1, 0, false))]);
-        ecs.tasks = (0..300)
-            .map(|i| {
-                let health = if i == 250 { "HEALTHY" } else { "UNKNOWN" };
-                scripted::task(&format!("t{i}"), NEW, "RUNNING", health)
-            })
-            .collect();
-        ecs.page_size = crate::ecs::LIST_TASKS_PAGE;
-        let report = Report::captured();
-        Watch::new(&ecs, &report, settings(5_000), rollout(true), [])
-            .new_revision()
-            .unwrap();
-        let ops: Vec<String> = ecs
-            .calls()
-            .iter()
-            .map(|c| c.split(' ').next().unwrap().to_string())
-            .collect();
+        let calls = health_walk(300, 250);
         assert_eq!(
-            ops,
+            ops(&calls),
             ["describe-services", "list-tasks", "describe-tasks"].repeat(3)
         );
     }
