@@ -188,6 +188,17 @@ impl ServiceDeploymentStatus {
         }
     }
 
+    /// ECS rolled (or is rolling) the service back itself: rolling back again would only
+    /// get in its way. A stopped deployment, or a failed rollback, leaves that to us.
+    pub fn is_rolled_back_by_ecs(self) -> bool {
+        matches!(
+            self,
+            ServiceDeploymentStatus::RollbackRequested
+                | ServiceDeploymentStatus::RollbackInProgress
+                | ServiceDeploymentStatus::RollbackSuccessful
+        )
+    }
+
     /// ECS is rolling the deployment back, or has stopped it: it will not succeed.
     pub fn is_given_up(self) -> bool {
         matches!(

@@ -42,9 +42,10 @@ pub fn roll_back(
         return Error::Failed(why);
     }
     if let Some(sd) = failure.service_deployment.as_deref()
-        && sd.status.is_given_up()
+        && sd.status.is_rolled_back_by_ecs()
     {
-        report.progress("ECS already gave the service deployment up; not rolling back twice");
+        report
+            .progress("ECS is already rolling the service deployment back; not rolling back twice");
         record_ecs_rollback(report, sd.status);
         return Error::Failed(why);
     }
@@ -176,14 +177,11 @@ fn wait_for_ecs_rollback(
     })
 }
 
-/// ECS rolled back (or stopped) the deployment on its own.
+/// ECS rolled the deployment back on its own.
 fn record_ecs_rollback(report: &Report, status: ServiceDeploymentStatus) {
     let outcome = match status {
         ServiceDeploymentStatus::RollbackSuccessful => RollbackOutcome::Succeeded,
-        ServiceDeploymentStatus::RollbackFailed => RollbackOutcome::Failed,
-        ServiceDeploymentStatus::RollbackRequested
-        | ServiceDeploymentStatus::RollbackInProgress => RollbackOutcome::InProgress,
-        _ => return,
+        _ => RollbackOutcome::InProgress,
     };
     report.record(|o| {
         o.status = Status::RolledBack;
@@ -471,5 +469,28 @@ mod tests {
                 outcome: RollbackOutcome::Succeeded
             })
         );
+    }
+
+    #[test]
+    fn a_deployment_ecs_only_stopped_is_still_rolled_back() {
+        let ecs = ScriptedEcs::polls(vec![Ok(snapshot(vec![scripted::deployment(
+            "ecs-svc/back",
+            "PRIMARY",
+            OLD,
+            2,
+            0,
+        )]))]);
+        ecs.updates
+            .borrow_mut()
+            .push_back(Ok(scripted::updated("ecs-svc/back")));
+        let report = Report::captured();
+        let mut stopped = failure(None);
+        stopped.service_deployment = Some(Box::new(scripted::service_deployment(
+            crate::ecs::ServiceDeploymentStatus::Stopped,
+            "SCALE_UP",
+        )));
+        roll_back(&ecs, &report, settings(), OLD, &rollout(), stopped);
+        assert_eq!(ecs.calls()[0], "update-service td/web:1");
+        assert_eq!(report.lines()[0], "Rolling back to td/web:1");
     }
 }

@@ -356,9 +356,24 @@ impl<'a> Watch<'a> {
         match verdict(&self.rollout, phase, snapshot, service_deployment) {
             Verdict::Reached => Ok(true),
             Verdict::NotYet => Ok(false),
-            Verdict::Failed(why) => Err(Stop::Failed(why)),
+            Verdict::Failed(why) => Err(Stop::Failed(self.explained_by_ecs().unwrap_or(why))),
             Verdict::CheckHealth => self.healthy_task_exists(),
         }
+    }
+
+    /// A failed rollout of a service whose service deployment was not followed (a rolling
+    /// one): one look at that service deployment names the alarms that fired and says what
+    /// ECS did about it. Nothing when it cannot be read, or says nothing more.
+    fn explained_by_ecs(&mut self) -> Option<String> {
+        if self.service_deployment.is_some() {
+            return None;
+        }
+        let arn = self.rollout.service_deployment.as_deref()?;
+        let sd = self.ecs.poll_service_deployment(arn, self.deadline).ok()?;
+        let explained = sd.status.is_given_up() || !sd.triggered_alarms.is_empty();
+        let why = explained.then(|| given_up(&sd));
+        self.service_deployment = Some(sd);
+        why
     }
 
     /// Print what is new: events, our deployment's counts, stopped tasks.
@@ -1136,5 +1151,37 @@ mod tests {
             .new_revision()
             .unwrap();
         assert_eq!(ecs.calls(), ["describe-services"]);
+    }
+
+    #[test]
+    fn a_failed_rolling_rollout_names_the_alarm_from_its_service_deployment() {
+        let mut failed = snapshot(1, 0, true);
+        failed.deployments[0].rollout_state = Some(RolloutState::Failed);
+        failed.deployments[0].rollout_state_reason = Some("alarm".into());
+        let ecs = ScriptedEcs::polls(vec![Ok(failed)]);
+        let mut by_ecs =
+            scripted::service_deployment(ServiceDeploymentStatus::RollbackSuccessful, "CLEAN_UP");
+        by_ecs.triggered_alarms = vec!["web-5xx".into()];
+        ecs.service_deployments.borrow_mut().push_back(Ok(by_ecs));
+        let report = Report::captured();
+        let rolling = Rollout {
+            strategy: Strategy::Rolling,
+            ..blue_green()
+        };
+        let failure = Watch::new(&ecs, &report, settings(5_000), rolling, [])
+            .new_revision()
+            .unwrap_err();
+        assert_eq!(
+            failure.why,
+            "service deployment sd1 is ROLLBACK_SUCCESSFUL (alarms: web-5xx); ECS rolled the service back"
+        );
+        assert!(failure.service_deployment.is_some());
+        assert_eq!(
+            ecs.calls()[..2],
+            [
+                "describe-services",
+                "describe-service-deployments arn:aws:ecs:us-east-1:1:service-deployment/prod/web/sd1"
+            ]
+        );
     }
 }
