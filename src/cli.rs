@@ -89,6 +89,9 @@ pub struct Cli {
     /// Don't wait until the service has a single deployment
     #[arg(long = "skip-deployments-check")]
     pub skip_deployments_check: bool,
+    /// Change nothing: follow the service's current deployment to its end (with -c and -n)
+    #[arg(long = "wait-only")]
+    pub wait_only: bool,
     /// With -d: run the new revision once as a task on -c CLUSTER
     #[arg(long = "run-task")]
     pub run_task: bool,

@@ -67,6 +67,7 @@ impl<'a> Deploy<'a> {
                 service,
                 ignored_images,
             } => self.force_new_deployment(&service_ref(cluster, service), ignored_images),
+            Mode::WaitOnly { cluster, service } => self.wait_only(&service_ref(cluster, service)),
             Mode::Register {
                 task_definition,
                 revision,
@@ -322,6 +323,52 @@ impl<'a> Deploy<'a> {
         Watch::new(self.ecs, self.report, self.watch, rollout.clone(), seen)
             .redeploy()
             .map_err(|failure| self.after_failure(failure, &current, &rollout))
+    }
+
+    /// `--wait-only`: follow the service's newest deployment, however it was started, with
+    /// the same watch as a deploy; change nothing.
+    fn wait_only(&self, service: &ServiceRef) -> Result<()> {
+        self.record_service(service);
+        let current = self.deployable_service(service)?;
+        let Some(primary) = current.primary.clone() else {
+            return Err(Error::Failed(format!(
+                "service '{}' in cluster '{}' has no deployment to follow",
+                service.name, service.cluster
+            )));
+        };
+        let described = self
+            .ecs
+            .describe_task_definition(&current.task_definition, false)?;
+        let definition = &described.answer["taskDefinition"];
+        let health_checked = taskdef::has_essential_health_check(definition)?;
+        self.report.progress(format!(
+            "following deployment {} of {} ({}); nothing will be changed",
+            primary.id, service.name, current.task_definition
+        ));
+        self.report.record(|o| {
+            o.new_task_definition = Some(current.task_definition.clone());
+            o.deployment_id = Some(primary.id.clone());
+            o.service_deployment_arn = current.service_deployment.clone();
+            o.strategy = Some(current.strategy.as_str().to_string());
+        });
+        let rollout = Rollout {
+            service: service.clone(),
+            deployment_id: Some(primary.id),
+            task_definition: current.task_definition.clone(),
+            health_checked,
+            desired_count: primary.desired_count,
+            service_deployment: current.service_deployment.clone(),
+            strategy: current.strategy,
+        };
+        Watch::new(
+            self.ecs,
+            self.report,
+            self.watch,
+            rollout,
+            current.event_ids,
+        )
+        .new_revision()
+        .map_err(|failure| failure.into_error(service))
     }
 
     /// Step 5 failed: roll back when asked, else end with the failure's own error.

@@ -43,6 +43,20 @@ pub struct Service {
     pub controller: String,
     /// Ids of the events the service already shows: not news to the user.
     pub event_ids: Vec<String>,
+    /// The newest deployment (PRIMARY), if the service has one.
+    pub primary: Option<PrimaryDeployment>,
+    /// ECS's record of the current deployment, where the API has one.
+    pub service_deployment: Option<String>,
+    #[serde(default)]
+    pub strategy: Strategy,
+}
+
+/// The PRIMARY deployment of a service, as describe-services shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrimaryDeployment {
+    pub id: String,
+    pub desired_count: Option<i64>,
 }
 
 /// A task definition as `describe-task-definition` answered it (or a file gave it).
@@ -687,6 +701,9 @@ mod tests {
                 task_definition: "td:1".into(),
                 controller: "ECS".into(),
                 event_ids: vec!["e1".into()],
+                primary: None,
+                service_deployment: None,
+                strategy: Strategy::Rolling,
             }
         );
     }

@@ -89,7 +89,11 @@ pub const SERVICE: Jq = jq(
        else .services[0] | {missing: null, service: {
            status: (.status // "ACTIVE"), taskDefinition: (.taskDefinition // ""),
            controller: (.deploymentController.type // "ECS"),
-           eventIds: [(.events // [])[] | .id // empty]}}
+           eventIds: [(.events // [])[] | .id // empty],
+           primary: ([(.deployments // [])[] | select(.status == "PRIMARY")][0]
+                     | if . == null then null else {id, desiredCount} end),
+           serviceDeployment: .currentServiceDeployment,
+           strategy: (.deploymentConfiguration.strategy // "ROLLING")}}
        end"#,
 );
 

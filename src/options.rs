@@ -26,6 +26,8 @@ pub enum Mode {
         /// `-i` given anyway: ignored, as in the script, with a note.
         ignored_images: Vec<String>,
     },
+    /// `-c -n --wait-only`: change nothing; follow the current deployment to its end.
+    WaitOnly { cluster: String, service: String },
     /// `-d`: register a new revision; with `--run-task`, run it once.
     Register {
         task_definition: String,
@@ -233,12 +235,20 @@ impl Options {
         }
 
         let target = target(cli)?;
-        if cli.image.is_empty() && !cli.force_new_deployment {
+        if cli.image.is_empty() && !cli.force_new_deployment && !cli.wait_only {
             return Err(Error::NoImage);
         }
         let max_definitions = max_definitions(cli.max_definitions.as_ref())?;
         let run = run_task(cli)?;
+        if let Some(conflict) = wait_only_conflict(cli, &target) {
+            return Err(Error::Usage(format!(
+                "--wait-only changes nothing, so it does not go with {conflict}"
+            )));
+        }
         let mode = match target {
+            Target::Service { cluster, service } if cli.wait_only => {
+                Mode::WaitOnly { cluster, service }
+            }
             Target::Service { cluster, service } if cli.force_new_deployment => Mode::Redeploy {
                 cluster,
                 service,
@@ -283,6 +293,25 @@ impl Options {
             output: cli.output,
         })
     }
+}
+
+/// What `--wait-only` cannot be combined with, if anything is given with it.
+fn wait_only_conflict(cli: &Cli, target: &Target) -> Option<&'static str> {
+    if !cli.wait_only {
+        return None;
+    }
+    [
+        (
+            matches!(target, Target::TaskDefinition { .. }),
+            "-d (it follows a service: -c and -n)",
+        ),
+        (!cli.image.is_empty() || cli.tag_only.is_some(), "-i or -to"),
+        (cli.enable_rollback, "--enable-rollback"),
+        (cli.force_new_deployment, "--force-new-deployment"),
+        (cli.task_definition_file.is_some(), "--task-definition-file"),
+    ]
+    .into_iter()
+    .find_map(|(given, flag)| given.then_some(flag))
 }
 
 /// The new revision's images (13 when one cannot be parsed), then its base file (3).
@@ -366,7 +395,7 @@ mod tests {
     fn images_of(options: Options) -> ImageChange {
         match options.mode {
             Mode::Deploy { revision, .. } | Mode::Register { revision, .. } => revision.images,
-            Mode::Redeploy { .. } => panic!("no images in {options:?}"),
+            Mode::Redeploy { .. } | Mode::WaitOnly { .. } => panic!("no images in {options:?}"),
         }
     }
 
@@ -433,6 +462,30 @@ mod tests {
             }
         );
         assert_eq!(code(&["-d", "t", "--force-new-deployment"]), 3);
+    }
+
+    #[test]
+    fn wait_only_follows_a_service_and_changes_nothing() {
+        assert_eq!(
+            options(&["-c", "c", "-n", "s", "--wait-only"])
+                .unwrap()
+                .mode,
+            Mode::WaitOnly {
+                cluster: "c".into(),
+                service: "s".into()
+            }
+        );
+        assert_eq!(code(&["-n", "s", "--wait-only"]), 7);
+        assert_eq!(code(&["--wait-only"]), 5);
+        for extra in [
+            &["-i", "x:1"][..],
+            &["--enable-rollback"],
+            &["--force-new-deployment"],
+        ] {
+            let args = [&["-c", "c", "-n", "s", "--wait-only"][..], extra].concat();
+            assert_eq!(code(&args), 3, "{args:?}");
+        }
+        assert_eq!(code(&["-c", "c", "-d", "t", "--wait-only"]), 3);
     }
 
     #[test]

@@ -1152,3 +1152,35 @@ fn an_alarm_in_bake_time_is_rolled_back_by_ecs_and_not_twice() {
     let service = emu.settled_service("demo", "web");
     assert_eq!(service["taskDefinition"], old.as_str(), "{service:#}");
 }
+
+#[test]
+fn wait_only_follows_a_deployment_started_with_the_aws_cli() {
+    let Some(emu) = Emulator::start(&[]) else {
+        return;
+    };
+    let old = demo_service(&emu, true, Breaker::WithRollback);
+    let new = emu.register(&web_definition("nginx:1.27", true));
+    emu.aws(&[
+        "update-service",
+        "--cluster",
+        "demo",
+        "--service",
+        "web",
+        "--task-definition",
+        &new,
+    ]);
+
+    let run = emu.ecs_deploy(&["-c", "demo", "-n", "web", "--wait-only"]);
+
+    run.assert_code(0);
+    run.assert_stdout(&[
+        "Service updated successfully, new task definition running.".to_string(),
+        "Waiting for service deployment to complete...".to_string(),
+        "Service deployment successful.".to_string(),
+    ]);
+    assert!(run.stderr.contains("nothing will be changed"), "{run}");
+    let service = emu.settled_service("demo", "web");
+    assert_eq!(service["taskDefinition"], new.as_str(), "{service:#}");
+    // Nothing was registered: web:1 and the revision registered above, no more.
+    assert_eq!(emu.active_revisions("web"), [old, new], "{run}");
+}

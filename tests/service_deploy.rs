@@ -851,3 +851,98 @@ fn sigint_without_rollback_leaves_the_deployment_to_ecs_and_exits_130() {
     );
     assert_eq!(fake.calls_of("update-service").len(), 1);
 }
+
+// ----------------------------------------------------------------------- --wait-only
+
+/// `ecs-deploy -c prod -n web --wait-only` against a deployment started elsewhere, whose
+/// polls answer `polls` (the first describe-services is the look before following).
+fn wait_only(polls: &[Value]) -> (FakeAws, assert_cmd::assert::Assert) {
+    let mut answers = vec![file("describe-services/web-rolling.json")];
+    answers.extend_from_slice(polls);
+    let fake = scenario(json!({
+        "describe-services": answers,
+        "describe-task-definition": [file("describe-task-definition/web-2.json")],
+    }));
+    let assert = fake
+        .cmd()
+        .args([
+            "-c",
+            "prod",
+            "-n",
+            "web",
+            "--wait-only",
+            "--poll-interval",
+            "0.05",
+            "-t",
+            "5",
+        ])
+        .timeout(Duration::from_secs(60))
+        .assert();
+    (fake, assert)
+}
+
+#[test]
+fn wait_only_follows_a_deployment_started_elsewhere_and_changes_nothing() {
+    let (fake, assert) = wait_only(&[
+        file("describe-services/web-rolling.json"),
+        file("describe-services/web-done.json"),
+    ]);
+    let assert = assert.success();
+    assert_eq!(
+        lines(&stdout_of(&assert)),
+        [
+            "Service updated successfully, new task definition running.",
+            "Waiting for service deployment to complete...",
+            "Service deployment successful.",
+        ]
+    );
+    assert_eq!(
+        fake.ops(),
+        [
+            "describe-services",
+            "describe-task-definition",
+            "describe-services",
+            "describe-services"
+        ]
+    );
+    let stderr = stderr_of(&assert);
+    assert!(
+        stderr.contains(&format!(
+            "following deployment {OUR_DEPLOYMENT} of web ({WEB_2}); nothing will be changed"
+        )),
+        "{stderr}"
+    );
+    // The events the service already showed are not news; later ones are.
+    assert!(
+        !stderr.contains("(task 5b1e0c2f9d8a4e7b8c3d2a1f0e9d8c7b)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("has reached a steady state"), "{stderr}");
+}
+
+#[test]
+fn wait_only_fails_with_the_deployments_reason_and_rolls_nothing_back() {
+    let (fake, assert) = wait_only(&[file("describe-services/web-failed.json")]);
+    let stderr = stderr_of(&assert.code(1));
+    assert!(
+        stderr.contains("ECS deployment circuit breaker: tasks failed to start."),
+        "{stderr}"
+    );
+    for op in ["register-task-definition", "update-service"] {
+        assert!(fake.calls_of(op).is_empty(), "{op} called");
+    }
+}
+
+#[test]
+fn wait_only_does_not_go_with_a_change() {
+    let fake = FakeAws::empty();
+    for extra in [&["--enable-rollback"][..], &["-i", NEW_IMAGE]] {
+        fake.cmd()
+            .args(["-c", "prod", "-n", "web", "--wait-only"])
+            .args(extra)
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains("--wait-only changes nothing"));
+    }
+    assert!(fake.calls().is_empty());
+}
