@@ -232,6 +232,22 @@ mod tests {
         }
     }
 
+    /// An ECS that accepts update-service back to OLD and then shows the service settled
+    /// on it.
+    fn settling_back() -> ScriptedEcs {
+        let ecs = ScriptedEcs::polls(vec![Ok(snapshot(vec![scripted::deployment(
+            "ecs-svc/back",
+            "PRIMARY",
+            OLD,
+            2,
+            0,
+        )]))]);
+        ecs.updates
+            .borrow_mut()
+            .push_back(Ok(scripted::updated("ecs-svc/back")));
+        ecs
+    }
+
     fn failure(last: Option<Box<Snapshot>>) -> Failure {
         Failure {
             stop: Stop::Timeout,
@@ -414,17 +430,8 @@ mod tests {
 
     #[test]
     fn when_ecs_refuses_the_service_is_pointed_back_instead() {
-        let mut ecs = ScriptedEcs::polls(vec![Ok(snapshot(vec![scripted::deployment(
-            "ecs-svc/back",
-            "PRIMARY",
-            OLD,
-            2,
-            0,
-        )]))]);
+        let mut ecs = settling_back();
         ecs.rollback_refused = Some("InvalidParameterException".into());
-        ecs.updates
-            .borrow_mut()
-            .push_back(Ok(scripted::updated("ecs-svc/back")));
         let report = Report::captured();
         roll_back(
             &ecs,
@@ -473,16 +480,7 @@ mod tests {
 
     #[test]
     fn a_deployment_ecs_only_stopped_is_still_rolled_back() {
-        let ecs = ScriptedEcs::polls(vec![Ok(snapshot(vec![scripted::deployment(
-            "ecs-svc/back",
-            "PRIMARY",
-            OLD,
-            2,
-            0,
-        )]))]);
-        ecs.updates
-            .borrow_mut()
-            .push_back(Ok(scripted::updated("ecs-svc/back")));
+        let ecs = settling_back();
         let report = Report::captured();
         let mut stopped = failure(None);
         stopped.service_deployment = Some(Box::new(scripted::service_deployment(
