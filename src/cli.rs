@@ -39,9 +39,9 @@ pub struct Cli {
     /// ECS cluster name or ARN
     #[arg(short = 'c', long, value_name = "CLUSTER")]
     pub cluster: Option<String>,
-    /// Service to deploy (needs -c)
-    #[arg(short = 'n', long = "service-name", value_name = "SERVICE")]
-    pub service_name: Option<String>,
+    /// Service to deploy (needs -c); repeat it to release to several services of the cluster together (at most 10)
+    #[arg(short = 'n', long = "service-name", value_name = "SERVICE", action = ArgAction::Append)]
+    pub service_name: Vec<String>,
     /// Task definition to update instead of a service: FAMILY, FAMILY:REVISION or an ARN
     #[arg(short = 'd', long = "task-definition", value_name = "TASK_DEF")]
     pub task_definition: Option<String>,

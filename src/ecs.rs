@@ -35,6 +35,10 @@ pub struct ServiceRef {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Service {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub arn: String,
     /// ACTIVE, DRAINING or INACTIVE.
     pub status: String,
     /// The task definition ARN the service runs.
@@ -316,8 +320,9 @@ pub struct RunFailure {
 
 /// The ECS operations the tool uses.
 pub trait Ecs {
-    /// The service, or an error naming what is missing (the service or the cluster).
-    fn describe_service(&self, service: &ServiceRef) -> Result<Service>;
+    /// The services of one cluster (at most [`DESCRIBE_SERVICES_LIMIT`]), in the order
+    /// asked, in one call; or an error naming what is missing (services or the cluster).
+    fn describe_services(&self, cluster: &str, names: &[String]) -> Result<Vec<Service>>;
     fn describe_task_definition(
         &self,
         task_definition: &str,
@@ -335,8 +340,15 @@ pub trait Ecs {
 
     /// `describe-service-deployments` of one ARN while waiting.
     fn poll_service_deployment(&self, arn: &str, deadline: Instant) -> Polled<ServiceDeployment>;
-    /// `describe-services` while waiting; a poll is stopped at the wait's `deadline`.
-    fn poll_service(&self, service: &ServiceRef, deadline: Instant) -> Polled<Snapshot>;
+    /// One `describe-services` of several services while waiting, stopped at the wait's
+    /// `deadline`: a snapshot per name asked, in that order (`None` where the answer has
+    /// none).
+    fn poll_services(
+        &self,
+        cluster: &str,
+        names: &[String],
+        deadline: Instant,
+    ) -> Polled<Vec<Option<Snapshot>>>;
     fn list_tasks(
         &self,
         cluster: &str,
@@ -352,6 +364,9 @@ pub trait Ecs {
         deadline: Instant,
     ) -> Polled<DescribedTasks>;
 }
+
+/// describe-services takes at most 10 services per call.
+pub const DESCRIBE_SERVICES_LIMIT: usize = 10;
 
 /// describe-tasks takes at most 100 ARNs per call.
 pub const DESCRIBE_TASKS_LIMIT: usize = 100;
@@ -386,6 +401,29 @@ fn read_polled<T: DeserializeOwned>(step: &str, jq: &Jq, answer: &Value) -> Poll
         .map_err(|e| CallError::new(step, 255, e.to_string(), Failure::Unreadable))
 }
 
+/// Whether a failure's ARN is that of the service `asked` (by name or ARN).
+fn names_missing(asked: &str, arn: &str) -> bool {
+    asked == arn || arn.rsplit('/').next() == Some(asked)
+}
+
+/// The services that `describe-services` did not find, and ECS's reason for each.
+fn not_found(cluster: &str, missing: &[&String], reasons: &[&str]) -> Error {
+    if let ([name], [reason]) = (missing, reasons) {
+        return Error::Failed(format!(
+            "service '{name}' was not found in cluster '{cluster}' ({reason}); check -n and -c (and the region)"
+        ));
+    }
+    let listed: Vec<String> = missing
+        .iter()
+        .zip(reasons)
+        .map(|(name, reason)| format!("'{name}' ({reason})"))
+        .collect();
+    Error::Failed(format!(
+        "services {} were not found in cluster '{cluster}'; check -n and -c (and the region); nothing was changed",
+        listed.join(", ")
+    ))
+}
+
 /// ECS says "Cluster not found." without naming it; say which one, and what to check.
 fn name_missing_cluster(error: CallError, cluster: &str) -> Error {
     let mut error = error;
@@ -399,31 +437,93 @@ fn name_missing_cluster(error: CallError, cluster: &str) -> Error {
 }
 
 #[derive(Deserialize)]
-struct ServiceAnswer {
-    service: Option<Service>,
-    missing: Option<String>,
+struct ServicesAnswer {
+    services: Vec<Service>,
+    missing: Vec<Missing>,
+}
+
+#[derive(Deserialize)]
+struct Missing {
+    arn: String,
+    reason: String,
+}
+
+/// One service of a poll answer, with the names to match it by.
+#[derive(Debug, Deserialize)]
+struct NamedSnapshot {
+    name: String,
+    arn: String,
+    #[serde(flatten)]
+    snapshot: Snapshot,
+}
+
+/// Whether `asked` (a name or an ARN, as given to `-n`) names the service `name`/`arn`.
+fn names(asked: &str, name: &str, arn: &str) -> bool {
+    asked == name
+        || (!arn.is_empty() && asked == arn)
+        || (asked.starts_with("arn:") && asked.rsplit('/').next() == Some(name))
+}
+
+/// The answer's entries in the order they were asked for. An entry with neither name nor
+/// ARN (a terse answer) is taken for the name asked at its position.
+fn in_asked_order<T>(
+    asked: &[String],
+    found: Vec<T>,
+    key: impl Fn(&T) -> (&str, &str),
+) -> Vec<Option<T>> {
+    let mut found: Vec<Option<T>> = found.into_iter().map(Some).collect();
+    asked
+        .iter()
+        .enumerate()
+        .map(|(position, asked)| {
+            let by_name = found.iter().position(|entry| {
+                entry.as_ref().is_some_and(|entry| {
+                    let (name, arn) = key(entry);
+                    names(asked, name, arn)
+                })
+            });
+            let anonymous = || {
+                found.get(position).and_then(|entry| {
+                    let (name, arn) = key(entry.as_ref()?);
+                    (name.is_empty() && arn.is_empty()).then_some(position)
+                })
+            };
+            by_name.or_else(anonymous).and_then(|i| found[i].take())
+        })
+        .collect()
 }
 
 impl Ecs for AwsEcs<'_> {
-    fn describe_service(&self, service: &ServiceRef) -> Result<Service> {
+    fn describe_services(&self, cluster: &str, names: &[String]) -> Result<Vec<Service>> {
         let step = "describe-services";
+        let mut argv = args(["--cluster", cluster, "--services"]);
+        argv.extend(names.iter().cloned());
         let answer = self
             .aws
-            .ecs(
-                step,
-                &args(["--cluster", &service.cluster, "--services", &service.name]),
-                Interrupt::Abandon,
-            )
-            .map_err(|e| name_missing_cluster(e, &service.cluster))?;
-        let found: ServiceAnswer = read(step, &filters::SERVICE, &answer, &[])?;
-        found.service.ok_or_else(|| {
-            Error::Failed(format!(
-                "service '{}' was not found in cluster '{}' ({}); check -n and -c (and the region)",
-                service.name,
-                service.cluster,
-                found.missing.as_deref().unwrap_or("not found")
-            ))
-        })
+            .ecs(step, &argv, Interrupt::Abandon)
+            .map_err(|e| name_missing_cluster(e, cluster))?;
+        let answer: ServicesAnswer = read(step, &filters::SERVICES, &answer, &[])?;
+        let found = in_asked_order(names, answer.services, |s| (&s.name, &s.arn));
+        let missing: Vec<&String> = names
+            .iter()
+            .zip(&found)
+            .filter(|(_, service)| service.is_none())
+            .map(|(name, _)| name)
+            .collect();
+        if !missing.is_empty() {
+            let reasons: Vec<&str> = missing
+                .iter()
+                .map(|name| {
+                    answer
+                        .missing
+                        .iter()
+                        .find(|m| names_missing(name, &m.arn))
+                        .map_or("not found", |m| m.reason.as_str())
+                })
+                .collect();
+            return Err(not_found(cluster, &missing, &reasons));
+        }
+        Ok(found.into_iter().flatten().collect())
     }
 
     fn describe_task_definition(
@@ -559,11 +659,21 @@ impl Ecs for AwsEcs<'_> {
         read_polled(step, &filters::SERVICE_DEPLOYMENT, &answer)
     }
 
-    fn poll_service(&self, service: &ServiceRef, deadline: Instant) -> Polled<Snapshot> {
+    fn poll_services(
+        &self,
+        cluster: &str,
+        names: &[String],
+        deadline: Instant,
+    ) -> Polled<Vec<Option<Snapshot>>> {
         let step = "describe-services";
-        let argv = args(["--cluster", &service.cluster, "--services", &service.name]);
+        let mut argv = args(["--cluster", cluster, "--services"]);
+        argv.extend(names.iter().cloned());
         let answer = self.aws.poll(step, &argv, deadline)?;
-        read_polled(step, &filters::ROLLOUT_SNAPSHOT, &answer)
+        let found: Vec<NamedSnapshot> = read_polled(step, &filters::ROLLOUT_SNAPSHOTS, &answer)?;
+        Ok(in_asked_order(names, found, |s| (&s.name, &s.arn))
+            .into_iter()
+            .map(|named| named.map(|named| named.snapshot))
+            .collect())
     }
 
     fn list_tasks(
@@ -621,8 +731,9 @@ mod tests {
                 {"id": "ecs-svc/0", "status": "ACTIVE", "taskDefinition": "td:1",
                  "rolloutState": "SOMETHING_NEW"}],
             "events": [{"id": "b", "message": "newer"}, {"id": "a", "message": "older"}]}]});
-        let snapshot: Snapshot =
-            read_polled("describe-services", &filters::ROLLOUT_SNAPSHOT, &answer).unwrap();
+        let mut read: Vec<NamedSnapshot> =
+            read_polled("describe-services", &filters::ROLLOUT_SNAPSHOTS, &answer).unwrap();
+        let snapshot = read.remove(0).snapshot;
         let ours = &snapshot.deployments[0];
         assert!(ours.is_primary());
         assert_eq!(
@@ -640,9 +751,12 @@ mod tests {
 
     #[test]
     fn an_unreadable_poll_answer_is_a_failed_poll() {
-        let error =
-            read_polled::<Snapshot>("describe-services", &filters::ROLLOUT_SNAPSHOT, &json!([1]))
-                .unwrap_err();
+        let error = read_polled::<Vec<NamedSnapshot>>(
+            "describe-services",
+            &filters::ROLLOUT_SNAPSHOTS,
+            &json!([1]),
+        )
+        .unwrap_err();
         assert_eq!(error.kind, Failure::Unreadable);
         assert_eq!(error.step, "describe-services");
     }
@@ -683,20 +797,38 @@ mod tests {
 
     #[test]
     fn a_missing_service_says_why() {
-        let answer = json!({"services": [], "failures": [{"arn": "x", "reason": "MISSING"}]});
-        let found: ServiceAnswer = read("d", &filters::SERVICE, &answer, &[]).unwrap();
-        assert!(found.service.is_none());
-        assert_eq!(found.missing.as_deref(), Some("MISSING"));
+        let answer = json!({"services": [],
+            "failures": [{"arn": "arn:aws:ecs:us-east-1:1:service/c/web", "reason": "MISSING"}]});
+        let found: ServicesAnswer = read("d", &filters::SERVICES, &answer, &[]).unwrap();
+        assert!(found.services.is_empty());
+        assert_eq!(found.missing[0].reason, "MISSING");
+        assert!(names_missing("web", &found.missing[0].arn));
+        let one = not_found("c", &[&"web".to_string()], &["MISSING"]);
+        assert_eq!(
+            one.to_string(),
+            "service 'web' was not found in cluster 'c' (MISSING); check -n and -c (and the region)"
+        );
+        let two = not_found(
+            "c",
+            &[&"a".to_string(), &"b".to_string()],
+            &["MISSING", "x"],
+        );
+        assert!(
+            two.to_string()
+                .starts_with("services 'a' (MISSING), 'b' (x) were not found")
+        );
     }
 
     #[test]
     fn a_service_defaults_to_active_and_the_ecs_controller() {
         let answer = json!({"services": [{"taskDefinition": "td:1",
             "events": [{"id": "e1"}, {"message": "no id"}]}]});
-        let found: ServiceAnswer = read("d", &filters::SERVICE, &answer, &[]).unwrap();
+        let mut found: ServicesAnswer = read("d", &filters::SERVICES, &answer, &[]).unwrap();
         assert_eq!(
-            found.service.unwrap(),
+            found.services.remove(0),
             Service {
+                name: String::new(),
+                arn: String::new(),
                 status: "ACTIVE".into(),
                 task_definition: "td:1".into(),
                 controller: "ECS".into(),
@@ -706,6 +838,23 @@ mod tests {
                 strategy: Strategy::Rolling,
             }
         );
+    }
+
+    #[test]
+    fn services_are_matched_to_the_names_asked_in_their_order() {
+        let asked: Vec<String> = ["web", "arn:aws:ecs:r:1:service/c/worker", "cron", "gone"]
+            .map(String::from)
+            .to_vec();
+        let found = vec![
+            ("worker", "arn:aws:ecs:r:1:service/c/worker"),
+            ("cron", "arn:aws:ecs:r:1:service/c/cron"),
+            ("web", "arn:aws:ecs:r:1:service/c/web"),
+        ];
+        let ordered = in_asked_order(&asked, found, |(name, arn)| (*name, *arn));
+        let names: Vec<Option<&str>> = ordered.iter().map(|f| f.map(|(n, _)| n)).collect();
+        assert_eq!(names, [Some("web"), Some("worker"), Some("cron"), None]);
+        let terse = in_asked_order(&asked[..1], vec![("", "")], |(n, a)| (*n, *a));
+        assert_eq!(terse, [Some(("", ""))]);
     }
 
     #[test]

@@ -81,20 +81,20 @@ pub const DESCRIBED_ARN: Jq = jq(
        | if type == "object" then .taskDefinitionArn else null end"#,
 );
 
-/// The service of a `describe-services` answer, or why there is none (e.g. "MISSING").
-pub const SERVICE: Jq = jq(
-    "service",
-    r#"if ((.services // [])[0]) == null
-       then {service: null, missing: ((.failures // [])[0].reason)}
-       else .services[0] | {missing: null, service: {
+/// The services of a `describe-services` answer, and the failures (e.g. "MISSING") of
+/// those it did not find.
+pub const SERVICES: Jq = jq(
+    "services",
+    r#"{services: [(.services // [])[] | {
+           name: (.serviceName // ""), arn: (.serviceArn // ""),
            status: (.status // "ACTIVE"), taskDefinition: (.taskDefinition // ""),
            controller: (.deploymentController.type // "ECS"),
            eventIds: [(.events // [])[] | .id // empty],
            primary: ([(.deployments // [])[] | select(.status == "PRIMARY")][0]
                      | if . == null then null else {id, desiredCount} end),
            serviceDeployment: .currentServiceDeployment,
-           strategy: (.deploymentConfiguration.strategy // "ROLLING")}}
-       end"#,
+           strategy: (.deploymentConfiguration.strategy // "ROLLING")}],
+       missing: [(.failures // [])[] | {arn: (.arn // ""), reason: (.reason // "")}]}"#,
 );
 
 /// The ARN that `register-task-definition` gave the new revision.
@@ -123,18 +123,19 @@ pub const SERVICE_DEPLOYMENT: Jq = jq(
     } end"#,
 );
 
-/// One poll of `describe-services`: the deployments and the events, oldest event first
-/// (null when the answer holds no service: an unreadable poll, not an empty service).
-pub const ROLLOUT_SNAPSHOT: Jq = jq(
-    "rollout snapshot",
-    r#".services[0] | if . == null then null else {
+/// One poll of `describe-services`: each service's name and ARN, its deployments and its
+/// events, oldest event first.
+pub const ROLLOUT_SNAPSHOTS: Jq = jq(
+    "rollout snapshots",
+    r#"[.services[] | {
+        name: (.serviceName // ""), arn: (.serviceArn // ""),
         deployments: [(.deployments // [])[] | {
             id: (.id // ""), status: (.status // ""), taskDefinition: (.taskDefinition // ""),
             desiredCount: (.desiredCount // 0), pendingCount: (.pendingCount // 0),
             runningCount: (.runningCount // 0), failedTasks: (.failedTasks // 0),
             rolloutState, rolloutStateReason}],
         events: [(.events // [])[] | {id: (.id // ""), message: (.message // "")}] | reverse
-    } end"#,
+    }]"#,
 );
 
 /// Task ARNs of one `list-tasks` page, and the token of the next page if any.
@@ -316,11 +317,11 @@ pub const ALL: &[Jq] = &[
     SET_CONTAINER_IMAGES,
     HAS_ESSENTIAL_HEALTH_CHECK,
     DESCRIBED_ARN,
-    SERVICE,
+    SERVICES,
     REGISTERED_ARN,
     UPDATED_SERVICE,
     SERVICE_DEPLOYMENT,
-    ROLLOUT_SNAPSHOT,
+    ROLLOUT_SNAPSHOTS,
     TASK_ARN_PAGE,
     DESCRIBED_TASKS,
     ASSUMED_CREDENTIALS,

@@ -7,27 +7,32 @@ use serde_json::Value;
 
 use crate::aws::Credentials;
 use crate::cli::{Cli, OutputFormat};
+use crate::ecs::DESCRIBE_SERVICES_LIMIT;
 use crate::error::{Error, Result};
 use crate::image::{self, ImageChange};
 
 /// What the run does; each mode carries exactly the settings that apply to it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
-    /// `-c -n -i`: register a new revision and point the service at it.
+    /// `-c -n -i`: register a new revision (one per base definition) and point the
+    /// services at it.
     Deploy {
         cluster: String,
-        service: String,
+        services: Vec<String>,
         revision: Revision,
     },
-    /// `-c -n --force-new-deployment`: redeploy what the service runs.
+    /// `-c -n --force-new-deployment`: redeploy what the services run.
     Redeploy {
         cluster: String,
-        service: String,
+        services: Vec<String>,
         /// `-i` given anyway: ignored, as in the script, with a note.
         ignored_images: Vec<String>,
     },
-    /// `-c -n --wait-only`: change nothing; follow the current deployment to its end.
-    WaitOnly { cluster: String, service: String },
+    /// `-c -n --wait-only`: change nothing; follow each current deployment to its end.
+    WaitOnly {
+        cluster: String,
+        services: Vec<String>,
+    },
     /// `-d`: register a new revision; with `--run-task`, run it once.
     Register {
         task_definition: String,
@@ -120,22 +125,28 @@ fn max_definitions(value: Option<&String>) -> Result<u32> {
 
 /// What `-n`, `-d` and `-c` name: a service or a task definition.
 enum Target {
-    Service { cluster: String, service: String },
-    TaskDefinition { task_definition: String },
+    Service {
+        cluster: String,
+        services: Vec<String>,
+    },
+    TaskDefinition {
+        task_definition: String,
+    },
 }
 
 fn target(cli: &Cli) -> Result<Target> {
-    match (&cli.service_name, &cli.task_definition) {
-        (None, None) => Err(Error::NoTarget),
-        (Some(_), Some(_)) => Err(Error::BothTargets),
-        (Some(service), None) => match &cli.cluster {
+    let services = &cli.service_name;
+    match (services.is_empty(), &cli.task_definition) {
+        (true, None) => Err(Error::NoTarget),
+        (false, Some(_)) => Err(Error::BothTargets),
+        (false, None) => match &cli.cluster {
             None => Err(Error::NoCluster),
             Some(cluster) => Ok(Target::Service {
                 cluster: cluster.clone(),
-                service: service.clone(),
+                services: services.clone(),
             }),
         },
-        (None, Some(task_definition)) => Ok(Target::TaskDefinition {
+        (true, Some(task_definition)) => Ok(Target::TaskDefinition {
             task_definition: task_definition.clone(),
         }),
     }
@@ -235,6 +246,9 @@ impl Options {
         }
 
         let target = target(cli)?;
+        if let Target::Service { services, .. } = &target {
+            check_services(services)?;
+        }
         if cli.image.is_empty() && !cli.force_new_deployment && !cli.wait_only {
             return Err(Error::NoImage);
         }
@@ -246,12 +260,12 @@ impl Options {
             )));
         }
         let mode = match target {
-            Target::Service { cluster, service } if cli.wait_only => {
-                Mode::WaitOnly { cluster, service }
+            Target::Service { cluster, services } if cli.wait_only => {
+                Mode::WaitOnly { cluster, services }
             }
-            Target::Service { cluster, service } if cli.force_new_deployment => Mode::Redeploy {
+            Target::Service { cluster, services } if cli.force_new_deployment => Mode::Redeploy {
                 cluster,
-                service,
+                services,
                 ignored_images: cli.image.clone(),
             },
             _ if cli.force_new_deployment => {
@@ -259,9 +273,9 @@ impl Options {
                     "--force-new-deployment needs a service: -c CLUSTER -n SERVICE".into(),
                 ));
             }
-            Target::Service { cluster, service } => Mode::Deploy {
+            Target::Service { cluster, services } => Mode::Deploy {
                 cluster,
-                service,
+                services,
                 revision: revision(cli, lookup)?,
             },
             Target::TaskDefinition { task_definition } => Mode::Register {
@@ -293,6 +307,25 @@ impl Options {
             output: cli.output,
         })
     }
+}
+
+/// Several `-n`: at most as many as one describe-services call takes, each once.
+fn check_services(services: &[String]) -> Result<()> {
+    if services.len() > DESCRIBE_SERVICES_LIMIT {
+        return Err(Error::Usage(format!(
+            "-n was given {} times; at most {DESCRIBE_SERVICES_LIMIT} services can be deployed together",
+            services.len()
+        )));
+    }
+    for (i, service) in services.iter().enumerate() {
+        if service.is_empty() {
+            return Err(Error::Usage("-n needs a service name, got ''".into()));
+        }
+        if services[..i].contains(service) {
+            return Err(Error::Usage(format!("-n {service} is given twice")));
+        }
+    }
+    Ok(())
 }
 
 /// What `--wait-only` cannot be combined with, if anything is given with it.
@@ -457,7 +490,7 @@ mod tests {
             o.mode,
             Mode::Redeploy {
                 cluster: "c".into(),
-                service: "s".into(),
+                services: vec!["s".into()],
                 ignored_images: vec!["x".into()],
             }
         );
@@ -472,7 +505,7 @@ mod tests {
                 .mode,
             Mode::WaitOnly {
                 cluster: "c".into(),
-                service: "s".into()
+                services: vec!["s".into()]
             }
         );
         assert_eq!(code(&["-n", "s", "--wait-only"]), 7);
@@ -486,6 +519,26 @@ mod tests {
             assert_eq!(code(&args), 3, "{args:?}");
         }
         assert_eq!(code(&["-c", "c", "-d", "t", "--wait-only"]), 3);
+    }
+
+    #[test]
+    fn several_services_are_one_release_of_one_cluster() {
+        let o = options(&["-c", "c", "-n", "web", "-n", "worker", "-i", "x:1"]).unwrap();
+        assert!(
+            matches!(o.mode, Mode::Deploy { ref services, .. } if services == &["web", "worker"])
+        );
+        let eleven: Vec<String> = (0..11)
+            .flat_map(|i| ["-n".into(), format!("s{i}")])
+            .collect();
+        let mut args: Vec<&str> = vec!["-c", "c", "-i", "x:1"];
+        args.extend(eleven.iter().map(String::as_str));
+        assert_eq!(code(&args), 3);
+        assert_eq!(code(&["-c", "c", "-n", "web", "-n", "web", "-i", "x:1"]), 3);
+        assert_eq!(
+            code(&["-c", "c", "-n", "web", "-n", "w", "-d", "t", "-i", "x"]),
+            6
+        );
+        assert_eq!(code(&["-n", "web", "-n", "w", "-i", "x"]), 7);
     }
 
     #[test]

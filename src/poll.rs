@@ -35,6 +35,9 @@ pub enum Stop {
 #[derive(Debug)]
 pub enum PollError {
     Retry(CallError),
+    /// A poll that went wrong in part and was already told to the user: wait longer
+    /// before the next, as after a failed poll.
+    Backoff,
     Stop(Stop),
 }
 
@@ -115,6 +118,10 @@ impl<'a> Poller<'a> {
                         "{} failed (transient), will retry: {}",
                         e.step, e.message
                     ));
+                    retry_wait(self.interval, failures)
+                }
+                Err(PollError::Backoff) => {
+                    failures += 1;
                     retry_wait(self.interval, failures)
                 }
                 Err(PollError::Stop(stop)) => return Err(stop),

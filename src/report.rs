@@ -10,6 +10,8 @@ use std::cell::RefCell;
 use std::fmt::Display;
 use std::io::Write;
 use std::path::Path;
+#[cfg(test)]
+use std::rc::Rc;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -32,6 +34,24 @@ pub enum Status {
 }
 
 impl Status {
+    /// How bad an ending is, so that several services' statuses give the worst of them.
+    fn severity(self) -> u8 {
+        match self {
+            Status::Succeeded => 0,
+            Status::RolledBack => 1,
+            Status::TimedOut => 2,
+            Status::Failed => 3,
+        }
+    }
+
+    pub fn worst(self, other: Status) -> Status {
+        if other.severity() > self.severity() {
+            other
+        } else {
+            self
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Succeeded => "succeeded",
@@ -73,6 +93,8 @@ pub struct Outcome {
     pub status: Status,
     pub cluster: Option<String>,
     pub service: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_arn: Option<String>,
     pub previous_task_definition: Option<String>,
     pub new_task_definition: Option<String>,
     pub images: Vec<String>,
@@ -100,6 +122,49 @@ pub struct Outcome {
     /// (environment values masked unless `--show-env-values`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub would_register: Option<Value>,
+    /// Several `-n`: how each service ended.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceOutcome>,
+}
+
+/// One service's result when several are deployed together.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceOutcome {
+    pub service: String,
+    pub service_arn: Option<String>,
+    pub status: Status,
+    pub previous_task_definition: Option<String>,
+    pub new_task_definition: Option<String>,
+    pub deployment_id: Option<String>,
+    pub failure_reason: Option<String>,
+    pub stopped_tasks: Vec<StoppedTask>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_deployment_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifecycle_stage: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<Rollback>,
+}
+
+impl From<Outcome> for ServiceOutcome {
+    fn from(o: Outcome) -> ServiceOutcome {
+        ServiceOutcome {
+            service: o.service.unwrap_or_default(),
+            service_arn: o.service_arn,
+            status: o.status,
+            previous_task_definition: o.previous_task_definition,
+            new_task_definition: o.new_task_definition,
+            deployment_id: o.deployment_id,
+            failure_reason: o.failure_reason,
+            stopped_tasks: o.stopped_tasks,
+            service_deployment_arn: o.service_deployment_arn,
+            strategy: o.strategy,
+            lifecycle_stage: o.lifecycle_stage,
+            rollback: o.rollback,
+        }
+    }
 }
 
 pub struct Report {
@@ -107,10 +172,12 @@ pub struct Report {
     /// Stdout carries something else (the JSON result, or a dry run's definition), so the
     /// status lines go to stderr.
     status_to_stderr: bool,
+    /// `[SERVICE] ` before each line of a service deployed with others.
+    prefix: String,
     outcome: RefCell<Outcome>,
     /// Unit tests read the lines here instead of the terminal.
     #[cfg(test)]
-    captured: Option<RefCell<Vec<String>>>,
+    captured: Option<Rc<RefCell<Vec<String>>>>,
 }
 
 impl Report {
@@ -118,6 +185,7 @@ impl Report {
         Report {
             format,
             status_to_stderr: dry_run || format == OutputFormat::Json,
+            prefix: String::new(),
             outcome: RefCell::new(Outcome::default()),
             #[cfg(test)]
             captured: None,
@@ -129,9 +197,49 @@ impl Report {
     #[cfg(test)]
     pub fn captured() -> Report {
         Report {
-            captured: Some(RefCell::new(Vec::new())),
+            captured: Some(Rc::new(RefCell::new(Vec::new()))),
             ..Report::new(OutputFormat::Text, false)
         }
+    }
+
+    /// The report of one service deployed with others: its lines go where this report's
+    /// go, prefixed by `[SERVICE] `; its result is its own (see [`ServiceOutcome`]).
+    pub fn for_service(&self, name: &str) -> Report {
+        Report {
+            format: self.format,
+            status_to_stderr: self.status_to_stderr,
+            prefix: format!("[{name}] "),
+            outcome: RefCell::new(Outcome {
+                service: Some(name.to_string()),
+                ..Outcome::default()
+            }),
+            #[cfg(test)]
+            captured: self.captured.clone(),
+        }
+    }
+
+    /// Take the results of services deployed together: each listed, the worst status and
+    /// every failure reason on top.
+    pub fn gather(&self, services: &[Report]) {
+        let outcomes: Vec<ServiceOutcome> = services
+            .iter()
+            .map(|report| report.outcome().into())
+            .collect();
+        let reasons: Vec<String> = outcomes
+            .iter()
+            .filter_map(|o| Some(format!("{}: {}", o.service, o.failure_reason.as_ref()?)))
+            .collect();
+        self.record(|o| {
+            for service in &outcomes {
+                o.status = o.status.worst(service.status);
+                o.stopped_tasks
+                    .extend(service.stopped_tasks.iter().cloned());
+            }
+            if !reasons.is_empty() && o.failure_reason.is_none() {
+                o.failure_reason = Some(reasons.join("; "));
+            }
+            o.services = outcomes;
+        });
     }
 
     /// The lines a [`Report::captured`] was given so far.
@@ -150,25 +258,27 @@ impl Report {
 
     /// One of the script's status lines: stdout, or stderr when stdout carries JSON.
     pub fn status(&self, line: impl Display) {
+        let line = format!("{}{line}", self.prefix);
         #[cfg(test)]
         if let Some(lines) = &self.captured {
-            return lines.borrow_mut().push(line.to_string());
+            return lines.borrow_mut().push(line);
         }
         let stream = if self.status_to_stderr {
             Stream::Stderr
         } else {
             Stream::Stdout
         };
-        output::line(stream, &line.to_string());
+        output::line(stream, &line);
     }
 
     /// Progress, events and reasons: always stderr, so stdout stays what parsers expect.
     pub fn progress(&self, line: impl Display) {
+        let line = format!("{}{line}", self.prefix);
         #[cfg(test)]
         if let Some(lines) = &self.captured {
             return lines.borrow_mut().push(format!("> {line}"));
         }
-        output::stderr(&line.to_string());
+        output::stderr(&line);
     }
 
     /// The run did not succeed: how, and why.

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use crate::ecs::{Ecs, NewRevision, ServiceDeploymentStatus, ServiceUpdate, Snapshot};
+use crate::ecs::{Ecs, NewRevision, ServiceDeploymentStatus, ServiceRef, ServiceUpdate, Snapshot};
 use crate::error::Error;
 use crate::poll::{Poller, Stop};
 use crate::report::{Report, Rollback, RollbackOutcome, RolledBackBy, Status};
@@ -23,9 +23,8 @@ pub fn ecs_already_rolled_back(last: Option<&Snapshot>, previous: &str, rollout:
     })
 }
 
-/// Roll `rollout`'s service back to `previous` after `failure`; the error to end with.
-/// With a service deployment, ECS is asked to roll it back itself; without one, or when
-/// ECS refuses, the service is pointed back at `previous` as the script did.
+/// Roll `rollout`'s service back to `previous` after `failure`, and wait for it; the
+/// error to end with.
 pub fn roll_back(
     ecs: &dyn Ecs,
     report: &Report,
@@ -34,12 +33,56 @@ pub fn roll_back(
     rollout: &Rollout,
     failure: Failure,
 ) -> Error {
+    match begin(ecs, report, settings, previous, rollout, failure) {
+        Begun::Over(error) => error,
+        Begun::Started(started) => started.finish(),
+    }
+}
+
+/// How a rollback began: over already (nothing to do, or it could not be started), or
+/// started and to be waited for.
+pub enum Begun<'a> {
+    Over(Error),
+    Started(Started<'a>),
+}
+
+/// A rollback ECS accepted, not yet waited for (several services' rollbacks are all
+/// started before any is waited for).
+pub struct Started<'a> {
+    ecs: &'a dyn Ecs,
+    report: &'a Report,
+    settings: watch::Settings,
+    previous: String,
+    why: String,
+    service: ServiceRef,
+    how: How,
+}
+
+/// What the rollback waits for.
+enum How {
+    /// ECS's own rollback of this service deployment.
+    ServiceDeployment(String),
+    /// The service pointed back at the previous revision: this deployment of it.
+    Update(Box<Rollout>, Vec<String>),
+}
+
+/// Decide whether and how to roll `rollout`'s service back to `previous` after `failure`,
+/// and start it. With a service deployment, ECS is asked to roll it back itself; without
+/// one, or when ECS refuses, the service is pointed back at `previous` as the script did.
+pub fn begin<'a>(
+    ecs: &'a dyn Ecs,
+    report: &'a Report,
+    settings: watch::Settings,
+    previous: &str,
+    rollout: &Rollout,
+    failure: Failure,
+) -> Begun<'a> {
     let why = failure.why;
     if previous == rollout.task_definition {
         report.progress(
             "not rolling back: the service already runs the previous revision's definition",
         );
-        return Error::Failed(why);
+        return Begun::Over(Error::Failed(why));
     }
     if let Some(sd) = failure.service_deployment.as_deref()
         && sd.status.is_rolled_back_by_ecs()
@@ -47,7 +90,7 @@ pub fn roll_back(
         report
             .progress("ECS is already rolling the service deployment back; not rolling back twice");
         record_ecs_rollback(report, sd.status);
-        return Error::Failed(why);
+        return Begun::Over(Error::Failed(why));
     }
     if ecs_already_rolled_back(failure.last.as_deref(), previous, rollout) {
         report.progress(format!(
@@ -60,32 +103,26 @@ pub fn roll_back(
                 outcome: RollbackOutcome::InProgress,
             })
         });
-        return Error::Failed(format!("{why} (ECS rolled the service back to {previous})"));
+        return Begun::Over(Error::Failed(format!(
+            "{why} (ECS rolled the service back to {previous})"
+        )));
     }
 
     report.status(format!("Rolling back to {previous}"));
     let service = &rollout.service;
-    let follow = format!(
-        "aws ecs describe-services --cluster {} --services {}",
-        service.cluster, service.name
-    );
-    let settled = match &rollout.service_deployment {
-        Some(arn) => match ecs.roll_back_service_deployment(arn) {
-            Ok(()) => Some(
-                started(report, previous)
-                    .and_then(|()| wait_for_ecs_rollback(ecs, report, settings, arn)),
-            ),
+    let by_ecs = rollout.service_deployment.as_ref().and_then(|arn| {
+        match ecs.roll_back_service_deployment(arn) {
+            Ok(()) => Some(How::ServiceDeployment(arn.clone())),
             Err(e) => {
                 report.progress(format!(
                     "note: ECS did not roll the service deployment back ({e}); pointing the service back at {previous} instead"
                 ));
                 None
             }
-        },
-        None => None,
-    };
-    let settled = match settled {
-        Some(settled) => settled,
+        }
+    });
+    let how = match by_ecs {
+        Some(how) => how,
         None => {
             let update = ServiceUpdate {
                 service,
@@ -94,61 +131,93 @@ pub fn roll_back(
                 min_healthy_percent: None,
                 max_percent: None,
             };
-            let updated = match ecs.update_service(&update) {
-                Ok(updated) => updated,
+            match ecs.update_service(&update) {
+                Ok(updated) => {
+                    let back = Rollout::started(service, &updated, previous, false);
+                    How::Update(Box::new(back), updated.event_ids)
+                }
                 Err(e) => {
                     report.progress(format!("ERROR: the rollback failed: {e}"));
-                    return Error::Failed(format!(
+                    return Begun::Over(Error::Failed(format!(
                         "{why} (and the rollback to {previous} failed: {e})"
-                    ));
+                    )));
                 }
-            };
-            started(report, previous).and_then(|()| {
-                let back = Rollout::started(service, &updated, previous, false);
-                let seen = updated.event_ids.clone();
-                Watch::new(ecs, report, settings, back, seen).settle()
-            })
+            }
         }
     };
-    let outcome = match &settled {
-        Ok(()) => RollbackOutcome::Succeeded,
-        Err(Stop::Failed(_)) => RollbackOutcome::Failed,
-        Err(_) => RollbackOutcome::InProgress,
-    };
-    report.record(|o| {
-        o.rollback = Some(Rollback {
-            by: RolledBackBy::EcsDeploy,
-            outcome,
-        })
-    });
-    report.progress(match settled {
-        Ok(()) => format!("rollback complete: the service runs {previous} again"),
-        Err(Stop::Timeout) => format!(
-            "the rollback to {previous} had not settled within {} seconds; ECS goes on with it",
-            settings.timing.timeout.as_secs_f64()
-        ),
-        Err(Stop::Failed(reason)) => {
-            format!("the rollback to {previous} did not complete: {reason}")
-        }
-        Err(Stop::Aws(e)) => format!(
-            "could not follow the rollback to {previous} ({} failed: {}); follow it with: {follow}",
-            e.step, e.message
-        ),
-        Err(Stop::Interrupted) => {
-            format!("rollback started; follow it with: {follow}")
-        }
-    });
-    Error::Failed(format!("{why} (rolled back to {previous})"))
+    started(report, previous);
+    Begun::Started(Started {
+        ecs,
+        report,
+        settings,
+        previous: previous.to_string(),
+        why,
+        service: service.clone(),
+        how,
+    })
 }
 
-/// The rollback was accepted: record it; after a signal, do not wait for it.
-fn started(report: &Report, previous: &str) -> Result<(), Stop> {
+impl Started<'_> {
+    /// Wait for the rollback (not after a signal), record how it ended; the error to end
+    /// the run with.
+    pub fn finish(self) -> Error {
+        let Started {
+            ecs,
+            report,
+            settings,
+            previous,
+            why,
+            service,
+            how,
+        } = self;
+        let settled = if signals::interrupted() {
+            Err(Stop::Interrupted)
+        } else {
+            match how {
+                How::ServiceDeployment(arn) => wait_for_ecs_rollback(ecs, report, settings, &arn),
+                How::Update(back, seen) => Watch::new(ecs, report, settings, *back, seen).settle(),
+            }
+        };
+        let outcome = match &settled {
+            Ok(()) => RollbackOutcome::Succeeded,
+            Err(Stop::Failed(_)) => RollbackOutcome::Failed,
+            Err(_) => RollbackOutcome::InProgress,
+        };
+        report.record(|o| {
+            o.rollback = Some(Rollback {
+                by: RolledBackBy::EcsDeploy,
+                outcome,
+            })
+        });
+        let follow = format!(
+            "aws ecs describe-services --cluster {} --services {}",
+            service.cluster, service.name
+        );
+        report.progress(match settled {
+            Ok(()) => format!("rollback complete: the service runs {previous} again"),
+            Err(Stop::Timeout) => format!(
+                "the rollback to {previous} had not settled within {} seconds; ECS goes on with it",
+                settings.timing.timeout.as_secs_f64()
+            ),
+            Err(Stop::Failed(reason)) => {
+                format!("the rollback to {previous} did not complete: {reason}")
+            }
+            Err(Stop::Aws(e)) => format!(
+                "could not follow the rollback to {previous} ({} failed: {}); follow it with: {follow}",
+                e.step, e.message
+            ),
+            Err(Stop::Interrupted) => {
+                format!("rollback started; follow it with: {follow}")
+            }
+        });
+        Error::Failed(format!("{why} (rolled back to {previous})"))
+    }
+}
+
+/// The rollback was accepted: record it.
+fn started(report: &Report, previous: &str) {
     report.record(|o| o.status = Status::RolledBack);
     signals::set_standing(format!("the service was pointed back at {previous}"));
-    if signals::interrupted() {
-        return Err(Stop::Interrupted);
-    }
-    Ok(())
 }
 
 /// Follow ECS's own rollback of the service deployment `arn` until it succeeded.

@@ -7,12 +7,16 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+mod together;
+
+pub use together::{Ended, watch as together};
+
 use crate::ecs::{
     DESCRIBE_TASKS_LIMIT, Deployment, DesiredStatus, Ecs, Polled, RolloutState, ServiceDeployment,
     ServiceDeploymentStatus, ServiceRef, Snapshot, Strategy, TaskFilter, Updated,
 };
 use crate::error::Error;
-use crate::poll::{PollError, Poller, Stop, Timing};
+use crate::poll::{PollError, Stop, Timing};
 use crate::report::{Report, Status};
 use crate::signals;
 use crate::task::{StoppedTask, Task};
@@ -212,6 +216,26 @@ pub struct Watch<'a> {
     deadline: Instant,
     /// Where the next look for a healthy task goes on (the next list-tasks page).
     health_cursor: Option<String>,
+    goal: Goal,
+    phase: Phase,
+}
+
+/// What a watch follows to its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Goal {
+    /// A new revision: both phases, with the script's lines.
+    NewRevision,
+    /// `--force-new-deployment`: only the single-deployment phase, as in the script.
+    Redeploy,
+    /// A rollback: until the service has one deployment, without the script's lines.
+    Settle,
+}
+
+/// Where a watch stands after a look at its service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Waiting,
+    Done,
 }
 
 impl<'a> Watch<'a> {
@@ -237,70 +261,120 @@ impl<'a> Watch<'a> {
             service_deployment: None,
             deadline: Instant::now(),
             health_cursor: None,
+            goal: Goal::NewRevision,
+            phase: Phase::NewTaskRunning,
             rollout,
         }
     }
 
+    /// The same watch, following `goal` (a new revision unless told otherwise).
+    pub fn following(mut self, goal: Goal) -> Watch<'a> {
+        self.goal = goal;
+        self
+    }
+
+    pub fn service(&self) -> &ServiceRef {
+        &self.rollout.service
+    }
+
+    pub fn rollout(&self) -> &Rollout {
+        &self.rollout
+    }
+
+    /// When the current phase runs out of time.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
     /// After a new revision: both phases, with the script's lines.
-    pub fn new_revision(mut self) -> Result<(), Failure> {
-        let mut poller = Poller::new(self.report, self.settings.timing.poll_interval);
-        if self.rollout.desired_count.is_some_and(|count| count <= 0) {
-            self.report
-                .status("Skipping check for running task definition, as desired-count <= 0");
-        } else {
-            self.phase(&mut poller, Phase::NewTaskRunning)
-                .map_err(|stop| self.fail(stop, Phase::NewTaskRunning))?;
-            self.report
-                .status("Service updated successfully, new task definition running.");
-        }
-        self.single_deployment(&mut poller)
+    pub fn new_revision(self) -> Result<(), Failure> {
+        self.following(Goal::NewRevision).alone()
     }
 
     /// After `--force-new-deployment`: only the single-deployment phase, as in the script.
-    pub fn redeploy(mut self) -> Result<(), Failure> {
-        let mut poller = Poller::new(self.report, self.settings.timing.poll_interval);
-        self.single_deployment(&mut poller)
+    pub fn redeploy(self) -> Result<(), Failure> {
+        self.following(Goal::Redeploy).alone()
     }
 
     /// Until the service has one deployment, without the script's lines (a rollback).
-    pub fn settle(mut self) -> Result<(), Stop> {
-        let mut poller = Poller::new(self.report, self.settings.timing.poll_interval);
-        self.phase(&mut poller, Phase::SingleDeployment)
+    pub fn settle(self) -> Result<(), Stop> {
+        self.following(Goal::Settle).alone().map_err(|f| f.stop)
     }
 
-    fn single_deployment(&mut self, poller: &mut Poller) -> Result<(), Failure> {
+    fn alone(self) -> Result<(), Failure> {
+        let (ecs, report, interval) = (self.ecs, self.report, self.settings.timing.poll_interval);
+        let mut ended = together::watch(ecs, report, interval, vec![self], false);
+        match ended.pop() {
+            Some(Ended::Failed(failure)) => Err(*failure),
+            _ => Ok(()),
+        }
+    }
+
+    /// Begin the first phase; done at once when no phase applies.
+    pub fn start(&mut self) -> Progress {
+        match self.goal {
+            Goal::NewRevision if self.rollout.desired_count.is_some_and(|count| count <= 0) => {
+                self.report
+                    .status("Skipping check for running task definition, as desired-count <= 0");
+                self.enter_single_deployment()
+            }
+            Goal::NewRevision => {
+                self.enter(Phase::NewTaskRunning);
+                Progress::Waiting
+            }
+            Goal::Redeploy => self.enter_single_deployment(),
+            Goal::Settle => {
+                self.enter(Phase::SingleDeployment);
+                Progress::Waiting
+            }
+        }
+    }
+
+    fn enter(&mut self, phase: Phase) {
+        self.phase = phase;
+        self.deadline = Instant::now() + self.settings.timing.timeout;
+    }
+
+    fn enter_single_deployment(&mut self) -> Progress {
         if self.settings.skip_deployments_check {
-            return Ok(());
+            return Progress::Done;
         }
         self.report
             .status("Waiting for service deployment to complete...");
-        self.phase(poller, Phase::SingleDeployment)
-            .map_err(|stop| self.fail(stop, Phase::SingleDeployment))?;
-        self.report.status("Service deployment successful.");
-        Ok(())
+        self.enter(Phase::SingleDeployment);
+        Progress::Waiting
     }
 
-    /// Poll until the phase is reached, it fails, or its own deadline passes. The last
-    /// snapshot of the previous phase counts as the first poll.
-    fn phase(&mut self, poller: &mut Poller, phase: Phase) -> Result<(), Stop> {
-        let deadline = Instant::now() + self.settings.timing.timeout;
-        self.deadline = deadline;
-        if let Some(snapshot) = self.last.clone()
-            && self.reached(phase, &snapshot)?
-        {
-            return Ok(());
+    /// One look at the service: its snapshot from the poll shared by every watch, and
+    /// whatever else the phase needs (the service deployment, the tasks).
+    pub fn advance(&mut self, snapshot: Snapshot) -> Result<Progress, PollError> {
+        let service_deployment = self.poll_service_deployment(self.deadline)?;
+        self.observe(&snapshot);
+        if let Some(sd) = service_deployment {
+            self.observe_stage(&sd);
+            self.service_deployment = Some(sd);
         }
-        poller.until(deadline, || {
-            let snapshot = self.ecs.poll_service(&self.rollout.service, deadline)?;
-            let service_deployment = self.poll_service_deployment(deadline)?;
-            self.observe(&snapshot);
-            if let Some(sd) = service_deployment {
-                self.observe_stage(&sd);
-                self.service_deployment = Some(sd);
+        self.last = Some(snapshot.clone());
+        // A phase reached hands the same snapshot to the next phase as its first look.
+        loop {
+            if !self.reached(self.phase, &snapshot)? {
+                return Ok(Progress::Waiting);
             }
-            self.last = Some(snapshot.clone());
-            Ok(self.reached(phase, &snapshot)?.then_some(()))
-        })
+            match (self.phase, self.goal) {
+                (Phase::NewTaskRunning, _) => {
+                    self.report
+                        .status("Service updated successfully, new task definition running.");
+                    if self.enter_single_deployment() == Progress::Done {
+                        return Ok(Progress::Done);
+                    }
+                }
+                (Phase::SingleDeployment, Goal::Settle) => return Ok(Progress::Done),
+                (Phase::SingleDeployment, _) => {
+                    self.report.status("Service deployment successful.");
+                    return Ok(Progress::Done);
+                }
+            }
+        }
     }
 
     /// The service deployment, when it is followed. One that cannot be read for good
@@ -394,10 +468,11 @@ impl<'a> Watch<'a> {
                 ours.id, ours.desired_count, ours.pending_count, ours.running_count
             ));
         }
-        self.stopped_listed_last_poll = ours.failed_tasks > self.failed_tasks_seen;
-        if self.stopped_listed_last_poll {
+        self.stopped_listed_last_poll = false;
+        if ours.failed_tasks > self.failed_tasks_seen {
             self.failed_tasks_seen = ours.failed_tasks;
-            self.report_stopped_tasks(self.deadline);
+            // A listing cut short (say, by the deadline) leaves the sweep to list them.
+            self.stopped_listed_last_poll = self.report_stopped_tasks(self.deadline);
         }
     }
 
@@ -428,6 +503,7 @@ impl<'a> Watch<'a> {
                     // A page token may have expired: start over rather than give up.
                     PollError::Stop(Stop::Aws(e)) if resumed => e,
                     PollError::Stop(stop) => return Err(stop),
+                    PollError::Backoff => return Ok(false),
                 };
                 self.report.progress(format!(
                     "could not check task health, will retry: {}",
@@ -482,8 +558,9 @@ impl<'a> Watch<'a> {
         }
     }
 
-    /// Report each stopped task of the new revision once, with its reason and exit codes.
-    fn report_stopped_tasks(&mut self, deadline: Instant) {
+    /// Report each stopped task of the new revision once, with its reason and exit codes;
+    /// whether every stopped task could be listed.
+    fn report_stopped_tasks(&mut self, deadline: Instant) -> bool {
         let filter = TaskFilter::Service(&self.rollout.service.name, DesiredStatus::Stopped);
         let mut tasks = Vec::new();
         let saved = std::mem::replace(&mut self.deadline, deadline);
@@ -492,6 +569,7 @@ impl<'a> Watch<'a> {
             false
         });
         self.deadline = saved;
+        let listed = walked.is_ok();
         if let Err(e) = walked
             && let PollError::Retry(e) | PollError::Stop(Stop::Aws(e)) = PollError::from(e)
         {
@@ -506,6 +584,7 @@ impl<'a> Watch<'a> {
             self.report.progress(stopped.line());
             self.report.record(|o| o.stopped_tasks.push(stopped));
         }
+        listed
     }
 
     /// What ECS did on its own about the failed deployment, if anything: the service
@@ -541,7 +620,16 @@ impl<'a> Watch<'a> {
 
     /// Say why the phase ended, record it, and hand the failure to whoever decides what
     /// comes next (a rollback or the exit).
-    fn fail(&mut self, stop: Stop, phase: Phase) -> Failure {
+    pub fn fail(&mut self, stop: Stop) -> Failure {
+        if self.goal == Goal::Settle {
+            return Failure {
+                stop,
+                why: String::new(),
+                last: self.last.take().map(Box::new),
+                service_deployment: self.service_deployment.take().map(Box::new),
+            };
+        }
+        let phase = self.phase;
         // Tasks may have failed without ECS counting them (failedTasks stays 0 once a task
         // of the deployment has run): list those not yet told, once, before saying why.
         if matches!(stop, Stop::Timeout | Stop::Failed(_)) && !self.stopped_listed_last_poll {

@@ -3,7 +3,7 @@
 //! tested without any process.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use serde_json::Value;
@@ -20,9 +20,12 @@ use crate::task::{Container, Task};
 
 #[derive(Default)]
 pub struct ScriptedEcs {
-    /// Answers of `poll_service`, in order; the last one repeats.
+    /// Answers of `poll_services`, in order; the last one repeats.
     pub snapshots: RefCell<VecDeque<Polled<Snapshot>>>,
-    /// Answers of `poll_service` once `update_service` has been called (a rollback).
+    /// Answers of `poll_services` for one service by name, in order (the last repeats);
+    /// services without an entry get `snapshots`.
+    pub by_service: HashMap<String, RefCell<VecDeque<Snapshot>>>,
+    /// Answers of `poll_services` once `update_service` has been called (a rollback).
     pub after_update: RefCell<VecDeque<Polled<Snapshot>>>,
     /// Answers of `update_service`, in order; the last one repeats.
     pub updates: RefCell<VecDeque<Result<Updated, String>>>,
@@ -85,7 +88,7 @@ fn not_scripted(op: &str) -> Error {
 }
 
 impl Ecs for ScriptedEcs {
-    fn describe_service(&self, _: &ServiceRef) -> Result<Service> {
+    fn describe_services(&self, _: &str, _: &[String]) -> Result<Vec<Service>> {
         Err(not_scripted("describe-services"))
     }
 
@@ -133,14 +136,28 @@ impl Ecs for ScriptedEcs {
         next(&self.service_deployments).expect("no service deployment scripted")
     }
 
-    fn poll_service(&self, _: &ServiceRef, _: Instant) -> Polled<Snapshot> {
-        self.called("describe-services".into());
+    fn poll_services(
+        &self,
+        _: &str,
+        names: &[String],
+        _: Instant,
+    ) -> Polled<Vec<Option<Snapshot>>> {
+        self.called(match names {
+            [_] => "describe-services".into(),
+            _ => format!("describe-services {}", names.join(" ")),
+        });
         let answers = if self.updated() && !self.after_update.borrow().is_empty() {
             &self.after_update
         } else {
             &self.snapshots
         };
-        next(answers).expect("no snapshot scripted")
+        names
+            .iter()
+            .map(|name| match self.by_service.get(name) {
+                Some(own) => Ok(next(own)),
+                None => next(answers).expect("no snapshot scripted").map(Some),
+            })
+            .collect()
     }
 
     fn list_tasks(
