@@ -6,6 +6,7 @@
 use std::io::Write;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
@@ -120,8 +121,14 @@ pub struct Aws {
     verbose: bool,
     /// The longest any one call may run.
     call_timeout: Duration,
-    calls: std::cell::Cell<u32>,
+    calls: AtomicU32,
 }
+
+// A read may run on another thread while the main flow calls ECS through the same `Aws`.
+const _: () = {
+    const fn shared_across_threads<T: Send + Sync>() {}
+    shared_across_threads::<Aws>();
+};
 
 fn is_throttling(stderr: &str) -> bool {
     [
@@ -194,13 +201,13 @@ impl Aws {
             env_remove: Vec::new(),
             verbose,
             call_timeout,
-            calls: std::cell::Cell::new(0),
+            calls: AtomicU32::new(0),
         }
     }
 
     /// How many times `aws` has been run so far.
     pub fn call_count(&self) -> u32 {
-        self.calls.get()
+        self.calls.load(Ordering::Relaxed)
     }
 
     /// `aws sts assume-role`, then make every later call with the temporary credentials and
@@ -214,7 +221,7 @@ impl Aws {
         );
         let args = ["--role-arn", role_arn, "--role-session-name", &session].map(String::from);
         let limits = Limits::step(Interrupt::Abandon);
-        let answer = self.call("sts", "assume-role", &args, None, limits)?;
+        let answer = self.call("sts", "assume-role", &args, None, None, limits)?;
         let credentials = filters::run(&filters::ASSUMED_CREDENTIALS, &answer)?;
         let [Some(key), Some(secret), Some(token)] = [0, 1, 2].map(|i| {
             credentials
@@ -249,7 +256,7 @@ impl Aws {
         args: &[String],
         interrupt: Interrupt,
     ) -> std::result::Result<Value, CallError> {
-        self.call("ecs", op, args, None, Limits::step(interrupt))
+        self.call("ecs", op, args, None, None, Limits::step(interrupt))
     }
 
     /// `aws ecs OP --cli-input-json file://TEMP ARGS...`: the JSON goes through a 0600 temp
@@ -261,7 +268,7 @@ impl Aws {
         args: &[String],
         interrupt: Interrupt,
     ) -> std::result::Result<Value, CallError> {
-        self.call("ecs", op, args, Some(input), Limits::step(interrupt))
+        self.call("ecs", op, args, None, Some(input), Limits::step(interrupt))
     }
 
     /// One attempt, for polling loops that handle failures themselves: killed at the
@@ -278,7 +285,37 @@ impl Aws {
             attempts: 1,
             deadline: Some(deadline),
         };
-        self.call("ecs", op, args, None, limits)
+        self.call("ecs", op, args, None, None, limits)
+    }
+
+    /// `aws ecr OP ARGS...`, a read: throttling is retried, a signal gives it up. `region`
+    /// replaces `--region` for this call alone (an image's registry has its own region).
+    pub fn ecr(
+        &self,
+        op: &str,
+        args: &[String],
+        region: Option<&str>,
+    ) -> std::result::Result<Value, CallError> {
+        let limits = Limits::step(Interrupt::Abandon);
+        self.call("ecr", op, args, region, None, limits)
+    }
+
+    /// `aws logs OP ARGS...` as one attempt, like [`Aws::poll`]: killed at `deadline` or
+    /// on a signal. `region` replaces `--region` for this call alone (a log group's
+    /// region is part of the container's log configuration).
+    pub fn logs_poll(
+        &self,
+        op: &str,
+        args: &[String],
+        region: Option<&str>,
+        deadline: Instant,
+    ) -> std::result::Result<Value, CallError> {
+        let limits = Limits {
+            interrupt: Interrupt::Abandon,
+            attempts: 1,
+            deadline: Some(deadline),
+        };
+        self.call("logs", op, args, region, None, limits)
     }
 
     fn call(
@@ -286,13 +323,14 @@ impl Aws {
         service: &str,
         op: &str,
         args: &[String],
+        region: Option<&str>,
         input: Option<&Value>,
         limits: Limits,
     ) -> std::result::Result<Value, CallError> {
         let mut backoff = THROTTLE_FIRST_BACKOFF;
         let mut attempt = 1;
         loop {
-            let result = self.call_once(service, op, args, input, limits);
+            let result = self.call_once(service, op, args, region, input, limits);
             match result {
                 Err(e) if attempt < limits.attempts && is_throttling(&e.message) => {
                     output::stderr(&format!(
@@ -326,11 +364,12 @@ impl Aws {
         service: &str,
         op: &str,
         args: &[String],
+        region: Option<&str>,
         input_path: Option<&str>,
     ) -> Vec<String> {
         let mut argv = vec!["--output".to_string(), "json".to_string()];
-        if let Some(region) = &self.region {
-            argv.extend(["--region".to_string(), region.clone()]);
+        if let Some(region) = region.or(self.region.as_deref()) {
+            argv.extend(["--region".to_string(), region.to_string()]);
         }
         if let Some(profile) = &self.profile {
             argv.extend(["--profile".to_string(), profile.clone()]);
@@ -372,6 +411,7 @@ impl Aws {
         service: &str,
         op: &str,
         args: &[String],
+        region: Option<&str>,
         input: Option<&Value>,
         limits: Limits,
     ) -> std::result::Result<Value, CallError> {
@@ -392,7 +432,7 @@ impl Aws {
         let input_path = input_file
             .as_ref()
             .map(|f| f.path().to_string_lossy().into_owned());
-        let argv = self.argv(service, op, args, input_path.as_deref());
+        let argv = self.argv(service, op, args, region, input_path.as_deref());
         let mut expression = duct::cmd(&self.program, &argv)
             .stdout_capture()
             .stderr_capture()
@@ -411,7 +451,7 @@ impl Aws {
             Ok(())
         });
 
-        self.calls.set(self.calls.get() + 1);
+        self.calls.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let outcome = self.wait(&step, expression, limits);
         let elapsed = started.elapsed();
@@ -454,18 +494,23 @@ impl Aws {
         let call_limit = Instant::now() + self.call_timeout;
         let limit = limits.deadline.map_or(call_limit, |d| d.min(call_limit));
         let handle = expression.start().map_err(spawn_error)?;
-        if let Some(pid) = handle.pids().first() {
-            signals::track_child(*pid);
+        let group = handle.pids().first().copied();
+        if let Some(group) = group {
+            signals::track_child(group);
         }
         let stop = |e: CallError| {
-            signals::kill_child();
+            if let Some(group) = group {
+                signals::kill_child(group);
+            }
             let _ = handle.kill();
             Err(e)
         };
         loop {
             match handle.wait_timeout(CHECK_EVERY) {
                 Ok(Some(output)) => {
-                    signals::untrack_child();
+                    if let Some(group) = group {
+                        signals::untrack_child(group);
+                    }
                     return Ok(output.clone());
                 }
                 Ok(None) => {}
@@ -563,6 +608,69 @@ mod tests {
             reason("", 254),
             "aws exited with status 254 and printed no reason"
         );
+    }
+
+    #[test]
+    fn one_call_may_name_its_own_region() {
+        let credentials = Credentials {
+            region: Some("eu-west-1".into()),
+            ..Credentials::default()
+        };
+        let aws = Aws::new("aws".into(), &credentials, false, Duration::from_secs(1));
+        let args = ["--repository-name".to_string(), "web".to_string()];
+        assert_eq!(
+            aws.argv("ecr", "describe-images", &args, Some("us-east-1"), None),
+            [
+                "--output",
+                "json",
+                "--region",
+                "us-east-1",
+                "ecr",
+                "describe-images",
+                "--repository-name",
+                "web"
+            ]
+        );
+        assert_eq!(
+            aws.argv("ecs", "list-tasks", &[], None, None)[2..4],
+            ["--region", "eu-west-1"]
+        );
+        let without = Aws::new("aws".into(), &Credentials::default(), false, Duration::ZERO);
+        assert_eq!(
+            without.argv("logs", "get-log-events", &[], Some("ap-south-1"), None)[2..4],
+            ["--region", "ap-south-1"]
+        );
+        assert!(
+            !without
+                .argv("ecs", "x", &[], None, None)
+                .contains(&"--region".to_string())
+        );
+    }
+
+    #[test]
+    fn calls_from_two_threads_are_all_counted() {
+        // `true` answers nothing, which a read outside a wait takes as an empty answer.
+        let program = which::which("true").expect("true is on PATH");
+        let aws = Aws::new(
+            program,
+            &Credentials::default(),
+            false,
+            Duration::from_secs(30),
+        );
+        std::thread::scope(|scope| {
+            for region in ["eu-west-1", "us-east-1"] {
+                let aws = &aws;
+                scope.spawn(move || {
+                    for _ in 0..3 {
+                        assert_eq!(
+                            aws.ecr("describe-images", &[], Some(region)).unwrap(),
+                            Value::Null
+                        );
+                    }
+                });
+            }
+        });
+        assert_eq!(aws.call_count(), 6);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use clap::{ArgAction, Parser, ValueEnum};
     disable_version_flag = true,
     after_help = "Exit codes: 0 success, 1 deployment or task failed, 3 usage, 4 aws not found, 5 neither -n nor -d, \
 6 both -n and -d, 7 -n without -c, 8 no -i, 9 bad --max-definitions, 10/11/12 run-task options without --run-task, \
-13 unparsable image, 14 no container uses the image's repository, 252-255 an aws call failed.\n\n\
+13 unparsable image, 14 no container uses the image's repository, 15 an ECR image or its repository does not exist, 252-255 an aws call failed.\n\n\
 Examples:\n  ecs-deploy -c production -n web -i 123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1.4.2\n  \
 ecs-deploy -d migrate -i registry.example.com:5000/team/migrate:17\n  ecs-deploy -c staging -n api -to 0.1.899 -i ignore"
 )]
@@ -111,6 +111,9 @@ pub struct Cli {
     /// With --run-task: wait for the task to stop and require exit code 0 from every essential container
     #[arg(long = "wait-for-success")]
     pub wait_for_success: bool,
+    /// Don't ask ECR whether each new ECR image exists before registering anything
+    #[arg(long = "no-verify-image")]
+    pub no_verify_image: bool,
     /// Copy the task definition's tags to the new revision
     #[arg(long = "copy-task-definition-tags")]
     pub copy_task_definition_tags: bool,

@@ -50,6 +50,9 @@ pub enum Error {
     /// Exit 14: no container would get the new image.
     #[error("{0}")]
     NothingToUpdate(String),
+    /// Exit 15: a new image is not in its ECR repository (or the repository does not exist).
+    #[error("{0}")]
+    ImageNotFound(String),
     /// Exit 130: SIGINT/SIGTERM while waiting, without rollback.
     #[error("{0}")]
     Interrupted(String),
@@ -78,6 +81,7 @@ impl Error {
             Error::PlatformVersionWithoutRunTask => 12,
             Error::BadImage { .. } => 13,
             Error::NothingToUpdate(_) => 14,
+            Error::ImageNotFound(_) => 15,
             Error::Interrupted(_) => 130,
             Error::Aws { code, .. } => *code,
         }

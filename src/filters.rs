@@ -190,6 +190,38 @@ pub const ESSENTIAL_CONTAINER_NAMES: Jq = jq(
     r#"[(.containerDefinitions // [])[] | select(.essential != false) | .name // ""]"#,
 );
 
+/// The first image of an `ecr describe-images` answer (null when it holds none).
+pub const ECR_IMAGE: Jq = jq(
+    "describe-images answer",
+    r#"(.imageDetails // [])[0] | if . == null then null else
+        {digest: .imageDigest, tags: (.imageTags // [])} end"#,
+);
+
+/// The tags of an `ecr list-images` answer.
+pub const ECR_IMAGE_TAGS: Jq = jq(
+    "list-images answer",
+    r#"[(.imageIds // [])[] | .imageTag | strings]"#,
+);
+
+/// How each container of a definition logs (a bare definition or a
+/// `describe-task-definition` answer): its log driver, and the awslogs options.
+pub const CONTAINER_LOG_CONFIGS: Jq = jq(
+    "container log configurations",
+    r#"(if type == "object" and has("taskDefinition") then .taskDefinition else . end)
+       | [(.containerDefinitions // [])[] | {
+           name: (.name // ""), essential: (.essential != false),
+           driver: .logConfiguration.logDriver,
+           group: .logConfiguration.options["awslogs-group"],
+           region: .logConfiguration.options["awslogs-region"],
+           prefix: .logConfiguration.options["awslogs-stream-prefix"]}]"#,
+);
+
+/// The messages of a `logs get-log-events` answer, oldest first, and the forward token.
+pub const LOG_EVENTS: Jq = jq(
+    "get-log-events answer",
+    r#"{messages: [(.events // [])[] | .message | strings], next: .nextForwardToken}"#,
+);
+
 /// The same value with the keys of every object sorted (arrays keep their order), so that
 /// a diff shows changes of value, not of key order.
 pub const SORTED_KEYS: Jq = jq(
@@ -330,6 +362,10 @@ pub const ALL: &[Jq] = &[
     ESSENTIAL_CONTAINER_NAMES,
     ENVIRONMENT_VALUES,
     SORTED_KEYS,
+    ECR_IMAGE,
+    ECR_IMAGE_TAGS,
+    CONTAINER_LOG_CONFIGS,
+    LOG_EVENTS,
 ];
 
 #[cfg(test)]

@@ -2,16 +2,19 @@
 //! and the property tests in `tests/` reach the pure parts directly.
 //!
 //! Dependencies point one way: `deploy` drives `watch`, `rollback`, `run_task`, `taskdef`
-//! and `dry_run`; they reach AWS only through the `ecs` layer, which alone runs `aws`.
+//! and `dry_run`; they reach AWS only through the `ecs` layer, the ECR image check (`ecr`)
+//! and the log reader (`logs`); `aws` alone runs the AWS CLI.
 
 pub mod aws;
 pub mod cli;
 pub mod deploy;
 pub mod dry_run;
+pub mod ecr;
 pub mod ecs;
 pub mod error;
 pub mod filters;
 pub mod image;
+pub mod logs;
 pub mod options;
 pub mod output;
 pub mod poll;

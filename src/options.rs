@@ -82,6 +82,8 @@ pub struct Options {
     pub max_definitions: u32,
     pub enable_rollback: bool,
     pub skip_deployments_check: bool,
+    /// Whether to check, before registering, that each new ECR image exists.
+    pub verify_image: bool,
     pub verbose: bool,
     pub dry_run: bool,
     pub show_env_values: bool,
@@ -301,6 +303,7 @@ impl Options {
             max_definitions,
             enable_rollback: cli.enable_rollback,
             skip_deployments_check: cli.skip_deployments_check,
+            verify_image: !cli.no_verify_image,
             verbose: cli.verbose,
             dry_run: cli.dry_run,
             show_env_values: cli.show_env_values,
@@ -539,6 +542,13 @@ mod tests {
             6
         );
         assert_eq!(code(&["-n", "web", "-n", "w", "-i", "x"]), 7);
+    }
+
+    #[test]
+    fn images_are_verified_unless_told_not_to() {
+        assert!(options(&["-d", "t", "-i", "x:1"]).unwrap().verify_image);
+        let off = options(&["-d", "t", "-i", "x:1", "--no-verify-image"]).unwrap();
+        assert!(!off.verify_image);
     }
 
     #[test]

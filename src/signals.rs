@@ -17,8 +17,9 @@ use crate::output;
 const CHECK_EVERY: Duration = Duration::from_millis(50);
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-/// Process group of the aws child running now (0: none).
-static CHILD_GROUP: AtomicI32 = AtomicI32::new(0);
+/// Process groups of the aws children running now (0: a free slot). More than one runs
+/// when a read is made on another thread while the main flow calls ECS.
+static CHILD_GROUPS: [AtomicI32; 8] = [const { AtomicI32::new(0) }; 8];
 static TEMP_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// What was changed so far, in words; `None` while nothing was.
 static STANDING: Mutex<Option<String>> = Mutex::new(None);
@@ -40,7 +41,7 @@ pub fn install() {
 
 /// The second signal: leave nothing behind, say where things stand, exit 130.
 fn stop_now() -> ! {
-    kill_child();
+    kill_children();
     for path in TEMP_FILES.lock().unwrap_or_else(|e| e.into_inner()).iter() {
         let _ = std::fs::remove_file(path);
     }
@@ -73,18 +74,55 @@ pub fn sleep_until(until: Instant) -> Result<(), Interrupted> {
     }
 }
 
-/// The aws child now running leads this process group (it was started as its leader).
+/// An aws child now running leads this process group (it was started as its leader).
 pub fn track_child(group: u32) {
-    CHILD_GROUP.store(i32::try_from(group).unwrap_or(0), Ordering::SeqCst);
+    let Ok(group) = i32::try_from(group) else {
+        return;
+    };
+    // With every slot taken the child goes untracked: its own call still kills it at its
+    // limit; only a second signal would miss it.
+    for slot in &CHILD_GROUPS {
+        if slot
+            .compare_exchange(0, group, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+    }
 }
 
-pub fn untrack_child() {
-    CHILD_GROUP.store(0, Ordering::SeqCst);
+pub fn untrack_child(group: u32) {
+    let Ok(group) = i32::try_from(group) else {
+        return;
+    };
+    for slot in &CHILD_GROUPS {
+        let _ = slot.compare_exchange(group, 0, Ordering::SeqCst, Ordering::SeqCst);
+    }
 }
 
-/// Kill the aws child's whole process group, if one runs.
-pub fn kill_child() {
-    let group = CHILD_GROUP.swap(0, Ordering::SeqCst);
+/// Kill one aws child's whole process group, if it is still tracked.
+pub fn kill_child(group: u32) {
+    let Ok(group) = i32::try_from(group) else {
+        return;
+    };
+    for slot in &CHILD_GROUPS {
+        if slot
+            .compare_exchange(group, 0, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            kill_group(group);
+        }
+    }
+}
+
+/// Kill the process group of every aws child that runs.
+fn kill_children() {
+    for slot in &CHILD_GROUPS {
+        kill_group(slot.swap(0, Ordering::SeqCst));
+    }
+}
+
+fn kill_group(group: i32) {
     if group > 0 {
         // SAFETY: kill(2) with a negative pid signals that process group; no memory is shared.
         unsafe {
@@ -115,4 +153,32 @@ pub fn set_standing(text: impl Into<String>) {
 
 pub fn standing() -> Option<String> {
     STANDING.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tracked(group: u32) -> usize {
+        let group = i32::try_from(group).unwrap();
+        CHILD_GROUPS
+            .iter()
+            .filter(|slot| slot.load(Ordering::SeqCst) == group)
+            .count()
+    }
+
+    #[test]
+    fn children_of_two_threads_are_tracked_apart() {
+        // Process groups that cannot exist (above any pid limit), never killed here.
+        let (a, b) = (2_000_000_001, 2_000_000_002);
+        std::thread::scope(|scope| {
+            scope.spawn(|| track_child(a));
+            scope.spawn(|| track_child(b));
+        });
+        assert_eq!((tracked(a), tracked(b)), (1, 1));
+        untrack_child(a);
+        assert_eq!((tracked(a), tracked(b)), (0, 1));
+        untrack_child(b);
+        assert_eq!(tracked(b), 0);
+    }
 }

@@ -75,8 +75,18 @@ fn help_exits_0() {
         let out = stdout(&assert);
         assert!(out.contains("--service-name"), "{out}");
         assert!(out.contains("--tag-only"), "{out}");
+        assert!(out.contains("--no-verify-image"), "{out}");
         assert!(fake.calls().is_empty());
     }
+}
+
+#[test]
+fn no_verify_image_is_accepted() {
+    let fake = describing("web-1.json");
+    web_definition_cmd(&fake, &["--no-verify-image"])
+        .assert()
+        .success();
+    assert_eq!(fake.registered().len(), 1);
 }
 
 #[test]
