@@ -10,6 +10,8 @@ lifecycle stages with bake time; every deployment is also an ECS "service deploy
 (describe-service-deployments, list-service-deployments, stop-service-deployment).
 One-off tasks started by `run-task` run and stop with exit codes, and failures, the
 deployment circuit breaker (with rollback) and CloudWatch alarms can be injected.
+The same port answers CloudWatch Logs for the containers' awslogs streams (with lines a
+test sets) and ECR's DescribeImages for images made known to it.
 
 Point the real AWS CLI at it:
 
@@ -82,6 +84,35 @@ Timeline of a service (all delays are command-line flags, in seconds):
   0, or N when its environment (or the run-task override) sets EMULATOR_EXIT_CODE=N, or 1
   when its image contains --fail-image.
 
+Container logs (CloudWatch Logs, served on the same port: `aws logs get-log-events`):
+a container whose logConfiguration uses the awslogs driver with awslogs-group and
+awslogs-stream-prefix logs to stream PREFIX/CONTAINER/TASK_ID of that group, in the
+region of awslogs-region (else the cluster's) and the emulator's account. The group
+exists once a task using it was started; the stream once the container started. Its
+lines are those given with --log-lines KEY=LINE|LINE... (repeatable; KEY is the
+container's name or, when no name matches, text contained in its image; "KEY=" gives an
+empty stream), or by default a start line and then "Ready" (a service container),
+"Done" and "Exiting with code 0", or, for a container that fails (--fail-image,
+--fail-share, EMULATOR_EXIT_CODE), an "Error: simulated failure: ..." line naming the
+cause and "Exiting with code N". A run-task container writes its lines spread over its
+running time (the last before it stops); a service container all of them as it starts;
+a crashing one all of them at its crash; a task stopped from outside writes no more.
+GetLogEvents pages with forward (f/N) and backward (b/N) tokens that are positions in
+the stream: the forward token at the end comes back unchanged until newer lines arrive;
+--limit N without --start-from-head gives the last N lines. A missing group or stream
+is a ResourceNotFoundException ("The specified log group does not exist." / "The
+specified log stream does not exist.").
+
+ECR images (`aws ecr describe-images`, same port): --ecr-image REF (repeatable) or
+POST /_emulator/ecr-images with a JSON list of REFs makes images known, REF being
+[ACCOUNT.dkr.ecr.REGION.amazonaws.com/]REPO[:TAG][@sha256:DIGEST] (ACCOUNT must be the
+emulator's, 123456789012 unless MOTO_ACCOUNT_ID says otherwise; REGION defaults to
+us-east-1; no tag and no digest means :latest). The repository is created and an image
+pushed with a made-up manifest; its digest is DIGEST or one derived from the reference.
+DescribeImages then finds it by tag or digest; an unknown tag or digest is an
+ImageNotFoundException, an unknown repository a RepositoryNotFoundException. Anything
+else of ECR (and of CloudWatch Logs) is moto's own.
+
 Service deployments: ARNs are arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/
 SERVICE/ID; each deployment in `deployments` runs a service revision
 arn:aws:ecs:REGION:ACCOUNT:service-revision/CLUSTER/SERVICE/N, where N is the number of
@@ -106,18 +137,22 @@ background ticker (every 0.1 s), under one lock that also serialises the request
 Extra HTTP endpoints: GET /_emulator/health (readiness), GET /_emulator/config and
 POST /_emulator/config with a JSON object to change the failure settings at run time
 (the keys are the flags' names with underscores: fail_share, fail_image,
-circuit_breaker, trigger_alarm, stage_seconds, ...).
+circuit_breaker, trigger_alarm, stage_seconds, ...; log_lines takes an object of KEY ->
+list of lines and replaces the whole table, for containers that start from then on),
+GET /_emulator/ecr-images (the references made known) and POST /_emulator/ecr-images.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import logging
 import math
 import os
 import random
+import re
 import signal
 import sys
 import threading
@@ -138,14 +173,20 @@ if __name__ == "__main__":
     signal.signal(signal.SIGINT, _request_stop)
 
 try:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ecr import models as ecr_models
     from moto.ecs import models as ecs_models
     from moto.ecs import responses as ecs_responses
+    from moto.ecr.exceptions import ImageNotFoundException
     from moto.ecs.exceptions import (
         ECSException,
         EcsClientException,
         InvalidParameterException,
         TaskDefinitionNotFoundException,
     )
+    from moto.logs import models as logs_models
+    from moto.logs.exceptions import InvalidParameterException as LogsInvalidParameter
+    from moto.logs.exceptions import ResourceNotFoundException as LogsNotFound
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         create_backend_app,
@@ -176,6 +217,8 @@ CONFIG: dict[str, Any] = {
     "stage_seconds": 0.5,
     "seconds_per_minute": 1.0,
     "trigger_alarm": "",
+    # container name (or text of its image) -> the lines its awslogs stream gets
+    "log_lines": {},
     "verbose": False,
 }
 
@@ -249,6 +292,59 @@ def image_fails(image: str | None) -> bool:
     return bool(marker) and marker in (image or "")
 
 
+def awslogs_target(definition: dict[str, Any], region: str) -> tuple[str, str, str] | None:
+    """(group, stream prefix, region) of a container that logs with the awslogs driver."""
+    config = definition.get("logConfiguration") or {}
+    options = config.get("options") or {}
+    if config.get("logDriver") != "awslogs":
+        return None
+    group = options.get("awslogs-group")
+    prefix = options.get("awslogs-stream-prefix")
+    if not group or not prefix:
+        return None
+    return group, prefix, options.get("awslogs-region") or region
+
+
+def crash_cause() -> str:
+    return f"the image matches --fail-image {CONFIG['fail_image']!r}"
+
+
+def configured_log_lines(name: str | None, image: str | None) -> list[str] | None:
+    """The lines set with --log-lines for this container: its name first, then its image."""
+    table = CONFIG["log_lines"]
+    if name in table:
+        return list(table[name])
+    for key, lines in table.items():
+        if key and key in (image or ""):
+            return list(lines)
+    return None
+
+
+def parse_log_lines(entries: Any) -> dict[str, list[str]]:
+    """KEY=LINE|LINE entries, or a JSON object of KEY -> list of lines (or "a|b")."""
+    table: dict[str, list[str]] = {}
+    if isinstance(entries, dict):
+        items = list(entries.items())
+    else:
+        items = []
+        for entry in entries or []:
+            if not isinstance(entry, str) or "=" not in entry:
+                raise ValueError(f"log lines {entry!r}: expected KEY=LINE|LINE...")
+            key, text = entry.split("=", 1)
+            items.append((key, text))
+    for key, value in items:
+        if not key:
+            raise ValueError("log lines: empty container name or image")
+        if isinstance(value, str):
+            lines = value.split("|") if value else []
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            lines = list(value)
+        else:
+            raise ValueError(f"log lines for {key!r}: expected a list of strings")
+        table[str(key)] = lines
+    return table
+
+
 # --------------------------------------------------------------------------------------
 # Model objects (plain classes: moto's BaseModel metaclass wants a moto.* module).
 # moto's serializer reads attributes by their snake_case names, so these
@@ -257,7 +353,7 @@ def image_fails(image: str | None) -> bool:
 
 
 class EmuContainer:
-    def __init__(self, task: "EmuTask", definition: dict[str, Any], exit_on_stop: int):
+    def __init__(self, task: "EmuTask", definition: dict[str, Any], exit_on_stop: int, cause: str | None):
         self.container_arn = (
             f"arn:{task.partition}:ecs:{task.region_name}:{task.account_id}:container/"
             f"{task.cluster_name}/{task.id}/{uuid.uuid4()}"
@@ -281,8 +377,12 @@ class EmuContainer:
         )
         self.essential = bool(definition.get("essential", True))
         self.checked = has_health_check(definition)
-        # the exit code this container reports when its task stops on its own
+        # the exit code this container reports when its task stops on its own, and why
+        # it is not 0 (written to its log)
         self.exit_on_stop = exit_on_stop
+        self.exit_cause = cause
+        # (group, stream prefix, region) when it logs with the awslogs driver
+        self.log_target = awslogs_target(definition, task.region_name)
 
 
 class EmuTask:
@@ -352,9 +452,8 @@ class EmuTask:
         self.containers = []
         for definition in task_definition.container_definitions:
             override = container_overrides.get(definition.get("name"), {})
-            self.containers.append(
-                EmuContainer(self, definition, self._planned_exit(definition, override))
-            )
+            code, cause = self._planned_exit(definition, override)
+            self.containers.append(EmuContainer(self, definition, code, cause))
 
         self.attachments: list[dict[str, Any]] = []
         if task_definition.network_mode == "awsvpc":
@@ -398,6 +497,11 @@ class EmuTask:
         self.share_failure = share_failure
         # True once the task stopped because of a (simulated) container failure
         self.failed = False
+        # awslogs lines still to be written: (due time, logs backend, group, stream, message)
+        self.log_plan: list[tuple[float, Any, str, str, str]] = []
+        # the log groups exist before any container starts, as they would in an account
+        for container in self.containers:
+            self._logs_backend(container)
         if self.last_status == "PENDING":
             self.pull_started_at = as_datetime(now)
 
@@ -417,16 +521,19 @@ class EmuTask:
         return (str(cpu) if cpu is not None else None, str(memory) if memory else None)
 
     @staticmethod
-    def _planned_exit(definition: dict[str, Any], override: dict[str, Any]) -> int:
+    def _planned_exit(definition: dict[str, Any], override: dict[str, Any]) -> tuple[int, str | None]:
         raw = env_value(override.get("environment"), EXIT_CODE_VARIABLE)
         if raw is None:
             raw = env_value(definition.get("environment"), EXIT_CODE_VARIABLE)
         if raw is not None:
             try:
-                return int(raw)
+                code = int(raw)
             except ValueError:
-                return 1
-        return 1 if image_fails(definition.get("image")) else 0
+                code = 1
+            return code, (f"{EXIT_CODE_VARIABLE}={raw}" if code else None)
+        if image_fails(definition.get("image")):
+            return 1, crash_cause()
+        return 0, None
 
     @property
     def checked(self) -> bool:
@@ -446,9 +553,75 @@ class EmuTask:
     def _touch(self) -> None:
         self.version += 1
 
+    # -- container logs ------------------------------------------------------------
+    def _logs_backend(self, container: EmuContainer) -> Any:
+        """moto's logs backend of the container's awslogs region, with its group created."""
+        if container.log_target is None:
+            return None
+        group, _, region = container.log_target
+        try:
+            backend = logs_models.logs_backends[self.account_id][region]
+            backend.ensure_log_group(group)
+        except Exception as exc:  # an unknown region, say: no logs, like a failing driver
+            log(f"task {self.id}: no log group {group} in {region}: {exc!r}")
+            return None
+        return backend
+
+    def _open_logs(self, start: float, end: float | None, exits: dict[str, int] | None = None) -> None:
+        """Create the awslogs streams of the containers that start at `start` and plan
+        their lines: spread over [start, end) for a task that ends on its own, all at
+        `start` otherwise. `exits` is given for a task that crashes as it starts."""
+        for container in self.containers:
+            if container.log_target is None:
+                continue
+            group, prefix, _ = container.log_target
+            stream = f"{prefix}/{container.name}/{self.id}"
+            backend = self._logs_backend(container)
+            if backend is None:
+                continue
+            backend.ensure_log_stream(group, stream)
+            if exits is not None:
+                code: int | None = exits.get(container.name, 0)
+                cause = crash_cause() if image_fails(container.image) else "--fail-share picked this task"
+            else:
+                code = container.exit_on_stop if end is not None else None
+                cause = container.exit_cause
+            lines = configured_log_lines(container.name, container.image)
+            if lines is None:
+                lines = [f"Starting {container.name} ({container.image})"]
+                if code is None:
+                    lines.append("Ready")
+                elif code == 0:
+                    lines += ["Done", "Exiting with code 0"]
+                else:
+                    lines += [f"Error: simulated failure: {cause}", f"Exiting with code {code}"]
+            step = (end - start) / len(lines) if end is not None and end > start and lines else 0.0
+            for k, message in enumerate(lines):
+                self.log_plan.append((start + k * step, backend, group, stream, message))
+        self.log_plan.sort(key=lambda entry: entry[0])
+
+    def write_logs(self, now: float) -> None:
+        """Put the planned lines that are due at `now` into their streams."""
+        due = [entry for entry in self.log_plan if entry[0] <= now]
+        if not due:
+            return
+        self.log_plan = [entry for entry in self.log_plan if entry[0] > now]
+        batches: dict[tuple[int, str, str], tuple[Any, str, str, list[dict[str, Any]]]] = {}
+        for when, backend, group, stream, message in due:
+            batch = batches.setdefault((id(backend), group, stream), (backend, group, stream, []))
+            batch[3].append({"timestamp": int(when * 1000), "message": message})
+        for backend, group, stream, events in batches.values():
+            backend.put_log_events(group, stream, events)
+
     # -- state machine -------------------------------------------------------------
     def advance(self, now: float) -> bool:
         """Apply every transition that is due at `now`; True when the task changed."""
+        changed = self._advance(now)
+        if self.log_plan:
+            self.write_logs(now)
+        return changed
+
+    def _advance(self, now: float) -> bool:
         changed = False
         if self.last_status == "STOPPED":
             return False
@@ -469,6 +642,7 @@ class EmuTask:
             for container in self.containers:
                 container.last_status = "RUNNING"
                 container.runtime_id = f"{self.id}-{uuid.uuid4().hex[:10]}"
+            self._open_logs(self.t_start, self.t_stop)
             if self.checked:
                 self.t_healthy = self.t_start + CONFIG["healthy_delay"]
             changed = True
@@ -484,6 +658,7 @@ class EmuTask:
                     container.health_status = "HEALTHY"
             changed = True
         if self.last_status == "RUNNING" and self.t_stop is not None and now >= self.t_stop:
+            self.write_logs(math.inf)
             self.stop(
                 self.t_stop,
                 "EssentialContainerExited",
@@ -509,6 +684,8 @@ class EmuTask:
                     exits[container.name] = 1
                     break
         self.failed = True
+        self._open_logs(when, None, exits)
+        self.write_logs(math.inf)
         self.stop(when, "EssentialContainerExited", ESSENTIAL_EXIT_REASON, exits, started=True)
 
     def stop(
@@ -520,6 +697,8 @@ class EmuTask:
         started: bool | None = None,
     ) -> None:
         ran = self.last_status == "RUNNING" if started is None else started
+        # a container that is stopped from outside writes nothing more
+        self.log_plan = []
         self.desired_status = "STOPPED"
         self.last_status = "STOPPED"
         self.stop_code = stop_code
@@ -1701,8 +1880,151 @@ def _stop_service_deployment(self: Any) -> Any:
     return ecs_responses.ActionResult({"serviceDeploymentArn": stopped})
 
 
+# --------------------------------------------------------------------------------------
+# CloudWatch Logs: GetLogEvents paging
+# --------------------------------------------------------------------------------------
+
+TOKEN_DIGITS = 56
+
+
+def _log_token(direction: str, position: int) -> str:
+    return f"{direction}/{position:0{TOKEN_DIGITS}d}"
+
+
+def _stream_get_log_events(
+    self: Any,
+    start_time: Any,
+    end_time: Any,
+    limit: int | None,
+    next_token: str | None,
+    start_from_head: Any,
+) -> tuple[list[dict[str, Any]], str, str]:
+    """GetLogEvents of one stream, with tokens that are positions in the stream.
+
+    A forward token f/N reads on from the N-th event (so at the end of the stream the
+    same token comes back until newer events arrive, even on an empty stream); a
+    backward token b/N reads the events before the N-th one. Without a token the page
+    is the first `limit` events with startFromHead, else the last `limit`."""
+    size = 10000 if limit is None else int(limit)
+    if size < 1:
+        raise LogsInvalidParameter(
+            constraint="Member must have value greater than or equal to 1", parameter="limit", value=limit
+        )
+    events = sorted(
+        (
+            e
+            for e in self.events
+            if not (start_time and e.timestamp < int(start_time))
+            and not (end_time and e.timestamp > int(end_time))
+        ),
+        key=lambda e: e.timestamp,
+    )
+    if next_token:
+        direction, _, digits = next_token.partition("/")
+        if direction not in ("f", "b") or not digits.isdigit():
+            raise LogsInvalidParameter("The specified nextToken is invalid.")
+        position = min(int(digits), len(events))
+        if direction == "f":
+            first, last = position, min(len(events), position + size)
+        else:
+            first, last = max(0, position - size), position
+    elif start_from_head:
+        first, last = 0, min(len(events), size)
+    else:
+        first, last = max(0, len(events) - size), len(events)
+    page = [e.to_response_dict() for e in events[first:last]]
+    return page, _log_token("b", first), _log_token("f", last)
+
+
+_original_group_get_log_events = logs_models.LogGroup.get_log_events
+
+
+def _group_get_log_events(self: Any, log_stream_name: str, *args: Any) -> Any:
+    if log_stream_name not in self.streams:
+        raise LogsNotFound("The specified log stream does not exist.")
+    return _original_group_get_log_events(self, log_stream_name, *args)
+
+
+# --------------------------------------------------------------------------------------
+# ECR: images the emulator knows
+# --------------------------------------------------------------------------------------
+
+ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(.+)$")
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+# the references made known with --ecr-image or POST /_emulator/ecr-images, in order
+ECR_IMAGES: list[str] = []
+
+
+def emulator_account() -> str:
+    """The account moto answers for (the same test credentials always map to it)."""
+    return os.environ.get("MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID
+
+
+def parse_ecr_image(reference: str) -> tuple[str, str, str, str | None, str | None]:
+    """(account, region, repository, tag, digest) of REPO[:TAG][@sha256:D], optionally
+    prefixed by ACCOUNT.dkr.ecr.REGION.amazonaws.com/ (default: the emulator's account,
+    us-east-1). A reference with neither tag nor digest means the tag "latest"."""
+    account, region, rest = emulator_account(), "us-east-1", reference.strip()
+    host = ECR_HOST.match(rest)
+    if host:
+        account, region, rest = host.group(1), host.group(2), host.group(3)
+    elif "/" in rest and ("." in rest.split("/", 1)[0] or ":" in rest.split("/", 1)[0]):
+        raise ValueError(f"{reference}: not an ECR image (registry {rest.split('/', 1)[0]})")
+    if account != emulator_account():
+        raise ValueError(f"{reference}: the registry must be the emulator's account {emulator_account()}")
+    digest = None
+    if "@" in rest:
+        rest, digest = rest.split("@", 1)
+        if not DIGEST.match(digest):
+            raise ValueError(f"{reference}: a digest is sha256: and 64 hex digits")
+    tag = None
+    name = rest
+    if ":" in rest.rsplit("/", 1)[-1]:
+        name, tag = rest.rsplit(":", 1)
+    if not name or tag == "":
+        raise ValueError(f"{reference}: cannot read the repository name")
+    if tag is None and digest is None:
+        tag = "latest"
+    return account, region, name, tag, digest
+
+
+def add_ecr_image(reference: str) -> None:
+    """Create the repository if needed and push an image with this tag and/or digest
+    (a made-up manifest; its digest is derived from the reference unless given)."""
+    account, region, name, tag, digest = parse_ecr_image(reference)
+    backend = ecr_models.ecr_backends[account][region]
+    if name not in backend.repositories:
+        backend.create_repository(name, None, None, None, "MUTABLE", [])
+    repository = backend.repositories[name]
+    try:
+        # already known (a tag alone: under whatever digest it has)
+        repository._get_image(tag, digest)
+    except ImageNotFoundException:
+        if digest is None:
+            digest = "sha256:" + hashlib.sha256(f"{region}/{name}:{tag}".encode()).hexdigest()
+        layer = "sha256:" + hashlib.sha256(digest.encode()).hexdigest()
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_TYPE,
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1024, "digest": layer},
+            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 2048, "digest": layer}],
+        }
+        text = json.dumps(manifest)
+        same = [image for image in repository.images if image.get_image_digest() == digest]
+        if same and tag is not None:
+            # the same image under one more tag
+            text = same[0].image_manifest
+        backend.put_image(name, text, tag, MANIFEST_TYPE, digest)
+    if reference not in ECR_IMAGES:
+        ECR_IMAGES.append(reference)
+    log(f"ECR image {reference} known in {account}/{region}")
+
+
 def install() -> None:
     """Swap the emulator into moto (before the first request creates a backend)."""
+    logs_models.LogStream.get_log_events = _stream_get_log_events
+    logs_models.LogGroup.get_log_events = _group_get_log_events
     ecs_models.ecs_backends.backend = EmulatorBackend
     ecs_models.Service._validate_network = _lenient_network_check
     Response.create_service = _create_service
@@ -1748,6 +2070,7 @@ CONFIG_KEYS = {
     "stage_seconds": float,
     "seconds_per_minute": float,
     "trigger_alarm": str,
+    "log_lines": parse_log_lines,
 }
 
 
@@ -1780,6 +2103,22 @@ class EmulatorApp:
                     return self._json(start_response, "400 Bad Request", {"error": str(exc)})
             with LOCK:
                 return self._json(start_response, "200 OK", {k: CONFIG[k] for k in CONFIG_KEYS})
+        if path == "/_emulator/ecr-images":
+            if environ.get("REQUEST_METHOD") == "POST":
+                try:
+                    length = int(environ.get("CONTENT_LENGTH") or 0)
+                    references = json.loads(environ["wsgi.input"].read(length) or b"[]")
+                    if isinstance(references, str):
+                        references = [references]
+                    if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
+                        raise ValueError("expected a JSON list of image references")
+                    with LOCK:
+                        for reference in references:
+                            add_ecr_image(reference)
+                except Exception as exc:  # a bad reference or region: say so, keep serving
+                    return self._json(start_response, "400 Bad Request", {"error": str(exc)})
+            with LOCK:
+                return self._json(start_response, "200 OK", {"images": list(ECR_IMAGES)})
         if CONFIG["verbose"]:
             target = environ.get("HTTP_X_AMZ_TARGET", "")
             log(f"request {target.rsplit('.', 1)[-1] or environ.get('REQUEST_METHOD', '') + ' ' + path}")
@@ -1830,8 +2169,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--stage-seconds", type=float, default=0.5, help="seconds each lifecycle stage of a blue/green, linear or canary deployment lasts")
     parser.add_argument("--seconds-per-minute", type=float, default=1.0, help="seconds one minute of bakeTimeInMinutes (and step/canary bake times) lasts")
     parser.add_argument("--trigger-alarm", default="", metavar="NAME", help="the CloudWatch alarm NAME fires during deployments whose alarms list it")
+    parser.add_argument(
+        "--log-lines", action="append", default=[], metavar="KEY=LINE|LINE...",
+        help="the awslogs lines of containers named KEY (or, failing that, whose image contains KEY); repeatable",
+    )
+    parser.add_argument(
+        "--ecr-image", action="append", default=[], metavar="[ACCOUNT.dkr.ecr.REGION.amazonaws.com/]REPO[:TAG][@sha256:D]",
+        help="an image ECR's DescribeImages finds (default region us-east-1); repeatable",
+    )
     parser.add_argument("--verbose", action="store_true", help="log requests and service events to stderr")
     args = parser.parse_args(argv)
+    try:
+        args.log_lines = parse_log_lines(args.log_lines)
+    except ValueError as exc:
+        parser.error(f"--log-lines: {exc}")
+    for reference in args.ecr_image:
+        try:
+            parse_ecr_image(reference)
+        except ValueError as exc:
+            parser.error(f"--ecr-image: {exc}")
     if not 0.0 <= args.fail_share <= 1.0:
         parser.error("--fail-share must be between 0 and 1")
     if args.failure_threshold < 1:
@@ -1851,6 +2207,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     install()
+    for reference in args.ecr_image:
+        try:
+            add_ecr_image(reference)
+        except Exception as exc:
+            sys.stderr.write(f"ecs_emulator: --ecr-image {reference}: {exc}\n")
+            return 2
     app = EmulatorApp(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", args.port, app, threaded=True)
     port = server.server_address[1]
