@@ -114,6 +114,9 @@ pub struct Cli {
     /// Don't ask ECR whether each new ECR image exists before registering anything
     #[arg(long = "no-verify-image")]
     pub no_verify_image: bool,
+    /// Log lines shown of each failed container of a stopped task (awslogs driver); 0 reads no logs at all [default: 20]
+    #[arg(long = "log-lines", value_name = "N", allow_hyphen_values = true)]
+    pub log_lines: Option<String>,
     /// Copy the task definition's tags to the new revision
     #[arg(long = "copy-task-definition-tags")]
     pub copy_task_definition_tags: bool,
@@ -191,6 +194,7 @@ const TAKES_VALUE: &[&str] = &[
     "--network-configuration",
     "--poll-interval",
     "--call-timeout",
+    "--log-lines",
     "--output",
     "--completions",
 ];

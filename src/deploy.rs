@@ -5,23 +5,40 @@
 //! (steps 1–3, and maybe a one-off task), `--force-new-deployment` (steps 4–5 only) and
 //! `--wait-only` (step 5 only).
 
+use std::cell::RefCell;
+use std::sync::mpsc::{self, Receiver};
+
 use serde_json::Value;
 
+use crate::ecr::{self, Registry, Verdict};
 use crate::ecs::{Ecs, NewRevision, Service, ServiceRef, ServiceUpdate, TaskDefinition};
 use crate::error::{Error, Result};
 use crate::image::ImageChange;
+use crate::logs::{LogReader, LogSource};
 use crate::options::{Mode, Options, Revision, RunTask};
 use crate::poll::{Stop, Timing};
 use crate::report::{Report, Status};
 use crate::rollback::Begun;
 use crate::watch::{self, Ended, Failure, Goal, Rollout, Watch};
-use crate::{dry_run, rollback, run_task, signals, taskdef};
+use crate::{console, dry_run, rollback, run_task, signals, taskdef};
+
+/// Where the deploy reaches AWS: ECS for every change, and read-only look-ups of
+/// container logs and of images in ECR.
+#[derive(Clone, Copy)]
+pub struct Clients<'a> {
+    pub ecs: &'a dyn Ecs,
+    pub logs: &'a dyn LogSource,
+    pub registry: &'a (dyn Registry + Sync),
+}
 
 pub struct Deploy<'a> {
     ecs: &'a dyn Ecs,
+    clients: Clients<'a>,
     report: &'a Report,
     options: &'a Options,
     watch: watch::Settings,
+    /// The answer of the ECR pre-flight started next to the first ECS call, if one was.
+    preflight: RefCell<Option<Receiver<Verdict>>>,
 }
 
 /// A registered revision: its ARN and the definition it was registered from.
@@ -50,6 +67,8 @@ struct Launched {
     target: usize,
     rollout: Rollout,
     seen: Vec<String>,
+    /// The definition its tasks run, when known: where their logs are.
+    definition: Option<Value>,
 }
 
 /// After a SIGINT/SIGTERM no new change starts: the run ends before `step`.
@@ -76,7 +95,7 @@ fn grouped<T>(items: &[T], key: impl Fn(&T) -> &str) -> Vec<Vec<usize>> {
 }
 
 impl<'a> Deploy<'a> {
-    pub fn new(ecs: &'a dyn Ecs, report: &'a Report, options: &'a Options) -> Deploy<'a> {
+    pub fn new(clients: Clients<'a>, report: &'a Report, options: &'a Options) -> Deploy<'a> {
         let watch = watch::Settings {
             timing: Timing {
                 timeout: options.timeout,
@@ -85,16 +104,68 @@ impl<'a> Deploy<'a> {
             skip_deployments_check: options.skip_deployments_check,
         };
         Deploy {
-            ecs,
+            ecs: clients.ecs,
+            clients,
             report,
             options,
             watch,
+            preflight: RefCell::new(None),
         }
     }
 
     pub fn run(&self) -> Result<()> {
         let started = std::time::Instant::now();
-        let result = match &self.options.mode {
+        let images = self.images_to_verify();
+        let registry = self.clients.registry;
+        // The ECR pre-flight runs next to the first ECS call, so that it costs no time.
+        let result = std::thread::scope(|scope| {
+            if !images.is_empty() {
+                let (sender, receiver) = mpsc::channel();
+                scope.spawn(move || sender.send(ecr::verify(registry, &images)));
+                self.preflight.replace(Some(receiver));
+            }
+            self.dispatch()
+        });
+        self.report.record(|o| {
+            o.duration_seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
+        });
+        result
+    }
+
+    /// The ECR images `-i` names, to be checked before anything is registered (none with
+    /// `--no-verify-image`; `-to` images are known only once the definition is built).
+    fn images_to_verify(&self) -> Vec<String> {
+        let revision = match &self.options.mode {
+            Mode::Deploy { revision, .. } | Mode::Register { revision, .. } => revision,
+            Mode::Redeploy { .. } | Mode::WaitOnly { .. } => return Vec::new(),
+        };
+        match &revision.images {
+            ImageChange::Images(images) if self.options.verify_image => images
+                .iter()
+                .map(ToString::to_string)
+                .filter(|image| ecr::target(image).is_some())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The end of the pre-flight, just before the first registration: exit 15 when an
+    /// image does not exist; a note when one could not be checked. `built` are the new
+    /// definitions' images, checked here when no pre-flight could start earlier (`-to`).
+    fn verified_images(&self, built: &[String]) -> Result<()> {
+        let verdict = match self.preflight.take() {
+            Some(receiver) => receiver.recv().unwrap_or(Verdict::Ok),
+            None if self.options.verify_image => ecr::verify(self.clients.registry, built),
+            None => return Ok(()),
+        };
+        for note in verdict.into_result()? {
+            self.report.progress(format!("note: {note}"));
+        }
+        Ok(())
+    }
+
+    fn dispatch(&self) -> Result<()> {
+        match &self.options.mode {
             Mode::Deploy {
                 cluster,
                 services,
@@ -120,11 +191,7 @@ impl<'a> Deploy<'a> {
                 revision,
                 run,
             } => self.register(task_definition, revision, run.as_ref()),
-        };
-        self.report.record(|o| {
-            o.duration_seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
-        });
-        result
+        }
     }
 
     fn announce_images(&self, images: &ImageChange) {
@@ -231,7 +298,11 @@ impl<'a> Deploy<'a> {
 
     /// Build the new definition's input from `current` (exit 14 when no container would
     /// change); the changes are shown.
-    fn build_new_revision(&self, current: &TaskDefinition, revision: &Revision) -> Result<Value> {
+    fn build_new_revision(
+        &self,
+        current: &TaskDefinition,
+        revision: &Revision,
+    ) -> Result<(Value, Vec<String>)> {
         let described = &current.answer;
         let base = revision.base_definition.as_ref().unwrap_or(described);
         let new = taskdef::rebuild(base, &revision.images)?;
@@ -241,15 +312,15 @@ impl<'a> Deploy<'a> {
                 change.container, change.old_image, change.new_image
             ));
         }
+        let images: Vec<String> = new.changes.iter().map(|c| c.new_image.clone()).collect();
         if let ImageChange::TagOnly(_) = revision.images {
-            let images = new.changes.iter().map(|c| c.new_image.clone()).collect();
-            self.report.record(|o| o.images = images);
+            self.report.record(|o| o.images = images.clone());
         }
         let mut input = new.input;
         if revision.copy_task_definition_tags {
             input = taskdef::with_tags(input, &taskdef::tags_of(described)?);
         }
-        Ok(input)
+        Ok((input, images))
     }
 
     /// Register the built input; `None` on a dry run (which shows it instead).
@@ -277,16 +348,6 @@ impl<'a> Deploy<'a> {
         }))
     }
 
-    /// Build the new definition and register it; `None` on a dry run.
-    fn register_new_revision(
-        &self,
-        current: &TaskDefinition,
-        revision: &Revision,
-    ) -> Result<Option<Registered>> {
-        let input = self.build_new_revision(current, revision)?;
-        self.register_built(current, input)
-    }
-
     // -d mode --------------------------------------------------------------------------
 
     fn register(
@@ -301,7 +362,9 @@ impl<'a> Deploy<'a> {
             .status(format!("Current task definition: {}", current.arn));
         self.report
             .record(|o| o.previous_task_definition = Some(current.arn.clone()));
-        let Some(new) = self.register_new_revision(&current, revision)? else {
+        let (input, images) = self.build_new_revision(&current, revision)?;
+        self.verified_images(&images)?;
+        let Some(new) = self.register_built(&current, input)? else {
             return Ok(());
         };
         self.report
@@ -310,6 +373,7 @@ impl<'a> Deploy<'a> {
         match run {
             Some(run) => run_task::run(
                 self.ecs,
+                self.log_reader(),
                 self.report,
                 self.watch.timing,
                 &new.arn,
@@ -329,6 +393,7 @@ impl<'a> Deploy<'a> {
         // registered; services that share a base definition share its new revision.
         let groups = grouped(targets, |t| base_name(&t.current.task_definition, revision));
         let mut built = Vec::new();
+        let mut new_images = Vec::new();
         for group in &groups {
             let base =
                 self.current_definition(&targets[group[0]].current.task_definition, revision)?;
@@ -341,9 +406,11 @@ impl<'a> Deploy<'a> {
                     o.previous_task_definition = Some(target.current.task_definition.clone());
                 });
             }
-            let input = self.build_new_revision(&base, revision)?;
+            let (input, images) = self.build_new_revision(&base, revision)?;
+            new_images.extend(images);
             built.push((base, input));
         }
+        self.verified_images(&new_images)?;
         let mut registered = Vec::new();
         for (group, (base, input)) in groups.iter().zip(built) {
             let Some(new) = self.register_built(&base, input)? else {
@@ -391,7 +458,10 @@ impl<'a> Deploy<'a> {
                     )
                 });
                 match update {
-                    Ok(one) => launched.push(one),
+                    Ok(one) => launched.push(Launched {
+                        definition: Some(new.definition.clone()),
+                        ..one
+                    }),
                     Err(e) => return Err(self.after_partial_update(targets, launched, e)),
                 }
             }
@@ -460,6 +530,7 @@ impl<'a> Deploy<'a> {
             target: i,
             rollout: Rollout::started(service, &updated, task_definition, health_checked),
             seen,
+            definition: None,
         })
     }
 
@@ -490,14 +561,18 @@ impl<'a> Deploy<'a> {
             .iter()
             .map(|one| {
                 let report = targets[one.target].report;
-                Watch::new(
+                let watch = Watch::new(
                     self.ecs,
                     report,
                     self.watch,
                     one.rollout.clone(),
                     one.seen.clone(),
                 )
-                .following(goal)
+                .following(goal);
+                match &one.definition {
+                    Some(definition) => watch.with_logs(self.log_reader(), definition),
+                    None => watch,
+                }
             })
             .collect();
         let fail_fast = self.options.enable_rollback;
@@ -520,6 +595,11 @@ impl<'a> Deploy<'a> {
     ) -> Result<()> {
         if ended.iter().all(|e| matches!(e, Ended::Succeeded)) {
             return Ok(());
+        }
+        for (one, end) in launched.iter().zip(&ended) {
+            if matches!(end, Ended::Failed(_)) {
+                show_console_link(&targets[one.target]);
+            }
         }
         if let ([target], [one]) = (targets, launched.as_slice()) {
             let failure = match ended.into_iter().next() {
@@ -667,7 +747,7 @@ impl<'a> Deploy<'a> {
     /// with the same watch as a deploy; change nothing.
     fn wait_only(&self, targets: &[Target]) -> Result<()> {
         let mut launched = Vec::new();
-        let mut health_checked: Vec<(String, bool)> = Vec::new();
+        let mut described: Vec<(String, Value)> = Vec::new();
         for (i, target) in targets.iter().enumerate() {
             let current = &target.current;
             let Some(primary) = current.primary.clone() else {
@@ -678,16 +758,16 @@ impl<'a> Deploy<'a> {
                 )));
             };
             let td = &current.task_definition;
-            let checked = match health_checked.iter().find(|(arn, _)| arn == td) {
-                Some((_, checked)) => *checked,
+            let definition = match described.iter().find(|(arn, _)| arn == td) {
+                Some((_, definition)) => definition.clone(),
                 None => {
-                    let described = self.ecs.describe_task_definition(td, false)?;
-                    let checked =
-                        taskdef::has_essential_health_check(&described.answer["taskDefinition"])?;
-                    health_checked.push((td.clone(), checked));
-                    checked
+                    let answer = self.ecs.describe_task_definition(td, false)?.answer;
+                    let definition = answer["taskDefinition"].clone();
+                    described.push((td.clone(), definition.clone()));
+                    definition
                 }
             };
+            let checked = taskdef::has_essential_health_check(&definition)?;
             launched.push(Launched {
                 target: i,
                 rollout: Rollout {
@@ -700,6 +780,7 @@ impl<'a> Deploy<'a> {
                     strategy: current.strategy,
                 },
                 seen: current.event_ids.clone(),
+                definition: Some(definition),
             });
         }
         for one in &launched {
@@ -735,6 +816,13 @@ impl<'a> Deploy<'a> {
             rollout,
             failure,
         )
+    }
+
+    fn log_reader(&self) -> LogReader<'a> {
+        LogReader {
+            source: self.clients.logs,
+            lines: self.options.log_lines,
+        }
     }
 
     // After success ---------------------------------------------------------------------
@@ -812,6 +900,15 @@ fn undeployable(service: &Service, cluster: &str) -> Option<String> {
         ));
     }
     None
+}
+
+/// Where to look at a failed service in the console.
+fn show_console_link(target: &Target) {
+    let Some(url) = console::service_deployments(&target.current.arn, &target.cluster) else {
+        return;
+    };
+    target.report.progress(format!("console: {url}"));
+    target.report.record(|o| o.console_url = Some(url));
 }
 
 /// Where things stand while several services are being updated.

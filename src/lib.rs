@@ -7,6 +7,7 @@
 
 pub mod aws;
 pub mod cli;
+pub mod console;
 pub mod deploy;
 pub mod dry_run;
 pub mod ecr;

@@ -162,6 +162,14 @@ pub struct LogPage {
     pub next: Option<String>,
 }
 
+/// Where logs are read, and how many lines of a failed container to show (0: none, and
+/// no log is read at all).
+#[derive(Clone, Copy)]
+pub struct LogReader<'a> {
+    pub source: &'a dyn LogSource,
+    pub lines: u32,
+}
+
 /// Where log events are read.
 pub trait LogSource {
     fn events(

@@ -6,7 +6,7 @@ use clap::{CommandFactory, Parser};
 
 use ecs_deploy::aws::{self, Aws};
 use ecs_deploy::cli::{self, Cli};
-use ecs_deploy::deploy::Deploy;
+use ecs_deploy::deploy::{Clients, Deploy};
 use ecs_deploy::ecs::AwsEcs;
 use ecs_deploy::error::Result;
 use ecs_deploy::options::Options;
@@ -111,7 +111,14 @@ fn run(cli: &Cli, report: &Report) -> Result<()> {
         Some(role) => aws.assume_role(role),
         None => Ok(()),
     }
-    .and_then(|()| Deploy::new(&AwsEcs::new(&aws), report, &options).run());
+    .and_then(|()| {
+        let clients = Clients {
+            ecs: &AwsEcs::new(&aws),
+            logs: &aws,
+            registry: &aws,
+        };
+        Deploy::new(clients, report, &options).run()
+    });
     report.record(|o| o.aws_calls = aws.call_count());
     result
 }

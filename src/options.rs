@@ -84,6 +84,8 @@ pub struct Options {
     pub skip_deployments_check: bool,
     /// Whether to check, before registering, that each new ECR image exists.
     pub verify_image: bool,
+    /// Log lines shown per failed container; 0: no log is read.
+    pub log_lines: u32,
     pub verbose: bool,
     pub dry_run: bool,
     pub show_env_values: bool,
@@ -247,6 +249,7 @@ impl Options {
             ));
         }
 
+        let log_lines = number::<u32>("--log-lines", cli.log_lines.as_ref())?.unwrap_or(20);
         let target = target(cli)?;
         if let Target::Service { services, .. } = &target {
             check_services(services)?;
@@ -304,6 +307,7 @@ impl Options {
             enable_rollback: cli.enable_rollback,
             skip_deployments_check: cli.skip_deployments_check,
             verify_image: !cli.no_verify_image,
+            log_lines,
             verbose: cli.verbose,
             dry_run: cli.dry_run,
             show_env_values: cli.show_env_values,

@@ -122,6 +122,9 @@ pub struct Outcome {
     /// (environment values masked unless `--show-env-values`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub would_register: Option<Value>,
+    /// The console page of what failed (the service's deployments, or the one-off task).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub console_url: Option<String>,
     /// Several `-n`: how each service ended.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<ServiceOutcome>,
@@ -146,6 +149,8 @@ pub struct ServiceOutcome {
     pub lifecycle_stage: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback: Option<Rollback>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub console_url: Option<String>,
 }
 
 impl From<Outcome> for ServiceOutcome {
@@ -163,6 +168,7 @@ impl From<Outcome> for ServiceOutcome {
             strategy: o.strategy,
             lifecycle_stage: o.lifecycle_stage,
             rollback: o.rollback,
+            console_url: o.console_url,
         }
     }
 }

@@ -5,18 +5,19 @@
 //! it succeeded only when every essential container of the registered definition exited 0.
 
 use std::collections::HashSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::ecs::{Ecs, RunFailure, RunTaskRequest};
 use crate::error::{Error, Result};
+use crate::logs::{self, Follower, LogReader};
 use crate::options::RunTask;
 use crate::poll::{Poller, Stop, Timing};
 use crate::report::{Report, Status};
 use crate::signals;
 use crate::task::{Container, StoppedTask, Task};
-use crate::taskdef;
+use crate::{console, taskdef};
 
 fn describe_failures(failures: &[RunFailure]) -> String {
     if failures.is_empty() {
@@ -59,6 +60,7 @@ fn container_line(container: &Container, essential: bool) -> String {
 
 struct OneOff<'a> {
     ecs: &'a dyn Ecs,
+    logs: Option<(LogReader<'a>, Follower)>,
     report: &'a Report,
     settings: Timing,
     cluster: &'a str,
@@ -71,6 +73,7 @@ struct OneOff<'a> {
 /// follow it until it stops and judge its essential containers' exit codes.
 pub fn run(
     ecs: &dyn Ecs,
+    logs: LogReader,
     report: &Report,
     settings: Timing,
     task_definition: &str,
@@ -126,8 +129,10 @@ pub fn run(
         return Ok(());
     };
 
+    let follower = follow_logs(report, logs, definition, &task_arn)?;
     let mut one_off = OneOff {
         ecs,
+        logs: follower.map(|follower| (logs, follower)),
         report,
         settings,
         cluster,
@@ -136,13 +141,72 @@ pub fn run(
         missing_reported: false,
     };
     one_off.observe_status(&started.last_status);
-    match one_off.wait_until_stopped() {
+    let waited = one_off.wait_until_stopped();
+    one_off.last_log_lines();
+    match waited {
         Ok(task) => one_off.judge(&task, &essential),
         Err(stop) => Err(one_off.stopped_waiting(stop)),
     }
 }
 
+/// The time the last read of a stopped task's logs may take.
+const LAST_LOGS_BUDGET: Duration = Duration::from_secs(10);
+
+/// A follower of the essential containers' logs, unless log reading is off; a note for
+/// each container whose logs cannot be found.
+fn follow_logs(
+    report: &Report,
+    logs: LogReader,
+    definition: &Value,
+    task_arn: &str,
+) -> Result<Option<Follower>> {
+    if logs.lines == 0 {
+        return Ok(None);
+    }
+    let (targets, notes) = logs::essential_targets(definition, task_arn)?;
+    for note in notes {
+        report.progress(format!("note: {note}"));
+    }
+    Ok((!targets.is_empty()).then(|| Follower::new(targets)))
+}
+
 impl OneOff<'_> {
+    fn show_console_link(&self) {
+        if let Some(url) = console::task(&self.task_arn, self.cluster) {
+            self.report.progress(format!("console: {url}"));
+            self.report.record(|o| o.console_url = Some(url));
+        }
+    }
+
+    /// Print what the followed containers logged since the last look.
+    fn stream_logs(&mut self, deadline: Instant) {
+        let Some((reader, follower)) = &mut self.logs else {
+            return;
+        };
+        let polled = follower.poll(reader.source, deadline);
+        for line in polled.lines {
+            self.report
+                .progress(format!("{} | {}", line.container, line.text));
+        }
+        for note in polled.notes {
+            self.report.progress(format!("note: {note}"));
+        }
+    }
+
+    /// After the wait: the lines logged since the last poll, and a note for each
+    /// container whose stream never appeared.
+    fn last_log_lines(&mut self) {
+        if signals::interrupted() {
+            return;
+        }
+        self.stream_logs(Instant::now() + LAST_LOGS_BUDGET);
+        if let Some((_, follower)) = &self.logs {
+            for note in follower.never_found() {
+                self.report.progress(format!("note: {note}"));
+            }
+        }
+    }
+
     fn observe_status(&mut self, status: &str) {
         if status.is_empty() || status == self.last_status {
             return;
@@ -181,6 +245,12 @@ impl OneOff<'_> {
                 return Ok(None);
             };
             self.observe_status(&task.last_status);
+            // Containers log once they run: no log is read while the task is still starting.
+            let starting =
+                ["PROVISIONING", "PENDING", "ACTIVATING"].contains(&task.last_status.as_str());
+            if !task.is_stopped() && !starting {
+                self.stream_logs(deadline);
+            }
             Ok(task.is_stopped().then_some(task))
         })
     }
@@ -247,6 +317,7 @@ impl OneOff<'_> {
         };
         report.fail(Status::Failed, why.clone());
         report.record(|o| o.stopped_tasks.push(StoppedTask::from(task)));
+        self.show_console_link();
         Err(Error::Failed(why))
     }
 
@@ -295,6 +366,7 @@ impl OneOff<'_> {
                 "the task keeps running in ECS: {} (follow it with: {follow})",
                 self.task_arn
             ));
+            self.show_console_link();
         }
         report.fail(status, why);
         error
@@ -315,6 +387,7 @@ mod tests {
     fn one_off<'a>(ecs: &'a ScriptedEcs, report: &'a Report, timeout_ms: u64) -> OneOff<'a> {
         OneOff {
             ecs,
+            logs: None,
             report,
             settings: Timing {
                 timeout: Duration::from_millis(timeout_ms),

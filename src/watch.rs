@@ -7,6 +7,8 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 mod together;
 
 pub use together::{Ended, watch as together};
@@ -16,6 +18,7 @@ use crate::ecs::{
     ServiceDeploymentStatus, ServiceRef, Snapshot, Strategy, TaskFilter, Updated,
 };
 use crate::error::Error;
+use crate::logs::{self, LogReader};
 use crate::poll::{PollError, Stop, Timing};
 use crate::report::{Report, Status};
 use crate::signals;
@@ -218,6 +221,10 @@ pub struct Watch<'a> {
     health_cursor: Option<String>,
     goal: Goal,
     phase: Phase,
+    /// Where the logs of the new revision's failed tasks are read, with that definition.
+    logs: Option<(LogReader<'a>, &'a Value)>,
+    /// Containers whose logs cannot be shown, already said once.
+    log_notes: HashSet<String>,
 }
 
 /// What a watch follows to its end.
@@ -263,8 +270,17 @@ impl<'a> Watch<'a> {
             health_cursor: None,
             goal: Goal::NewRevision,
             phase: Phase::NewTaskRunning,
+            logs: None,
+            log_notes: HashSet::new(),
             rollout,
         }
+    }
+
+    /// The same watch, showing the last log lines of each failed essential container of
+    /// the new revision's stopped tasks (`definition` says where they log).
+    pub fn with_logs(mut self, reader: LogReader<'a>, definition: &'a Value) -> Watch<'a> {
+        self.logs = (reader.lines > 0).then_some((reader, definition));
+        self
     }
 
     /// The same watch, following `goal` (a new revision unless told otherwise).
@@ -583,8 +599,45 @@ impl<'a> Watch<'a> {
             let stopped = StoppedTask::from(task);
             self.report.progress(stopped.line());
             self.report.record(|o| o.stopped_tasks.push(stopped));
+            self.show_logs(task, deadline);
         }
         listed
+    }
+
+    /// The last log lines of each essential container of `task` that crashed (ran and
+    /// exited non-zero), under its stopped-task line; a note, once per container, when
+    /// they cannot be read.
+    fn show_logs(&mut self, task: &Task, deadline: Instant) {
+        let Some((reader, definition)) = self.logs else {
+            return;
+        };
+        let Ok(containers) = logs::containers(definition) else {
+            return;
+        };
+        for container in containers.iter().filter(|c| c.essential) {
+            let crashed = task
+                .containers
+                .iter()
+                .any(|c| c.name == container.name && c.exit_code.is_some_and(|code| code != 0));
+            if !crashed || self.log_notes.contains(&container.name) {
+                continue;
+            }
+            let lines = container.target(&task.task_arn).and_then(|target| {
+                logs::last_lines(reader.source, &target, reader.lines, deadline)
+            });
+            match lines {
+                Ok(lines) => {
+                    for line in lines {
+                        self.report
+                            .progress(format!("    {} | {line}", container.name));
+                    }
+                }
+                Err(note) => {
+                    self.log_notes.insert(container.name.clone());
+                    self.report.progress(format!("note: {note}"));
+                }
+            }
+        }
     }
 
     /// What ECS did on its own about the failed deployment, if anything: the service

@@ -42,6 +42,23 @@ fn definitions_with_optional_check() -> Value {
     ])
 }
 
+/// The log streams of the task's two essential containers (awslogs, prefix/container/id).
+const MIGRATE_STREAM: &str = "migrate/migrate/9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+const CHECK_STREAM: &str = "check/check-schema/9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+
+/// A get-log-events answer for a forward read of `stream` after `token`.
+fn log_page(stream: &str, token: Option<&str>, messages: &[&str], next: &str) -> Value {
+    let events: Vec<Value> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| json!({"timestamp": i, "message": m, "ingestionTime": i}))
+        .collect();
+    json!({
+        "when": {"--log-stream-name": stream, "--next-token": token},
+        "json": {"events": events, "nextForwardToken": next, "nextBackwardToken": "b/0"}
+    })
+}
+
 /// A fake answering describe-task-definition with `definitions`, run-task with `run_task`
 /// and describe-tasks with `describe_tasks`; the migrate family lists migrate:1 and :2.
 fn migrate_scenario(definitions: Value, run_task: Value, describe_tasks: Vec<Value>) -> FakeAws {
@@ -50,6 +67,12 @@ fn migrate_scenario(definitions: Value, run_task: Value, describe_tasks: Vec<Val
         "run-task": [run_task],
         "describe-tasks": describe_tasks,
         "list-task-definitions": [file("list-task-definitions/migrate-active.json")],
+        "logs get-log-events": [
+            log_page(MIGRATE_STREAM, None, &["Applying migration 0042\n", "Migrations done"], "f/2"),
+            log_page(MIGRATE_STREAM, Some("f/2"), &[], "f/2"),
+            log_page(CHECK_STREAM, None, &["schema ok"], "f/1"),
+            log_page(CHECK_STREAM, Some("f/1"), &[], "f/1"),
+        ],
     }))
 }
 
@@ -104,16 +127,50 @@ fn waits_for_success_with_the_exact_calls_and_lines() {
             &format!("Task {TASK_ARN} executed successfully!"),
         ])
     );
-    assert_eq!(
-        fake.ops(),
-        [
+    // Each essential container's log is followed once the task runs (to the end of its
+    // stream), and read a last time once the task stopped.
+    let read_to_the_end = ["logs get-log-events"; 4];
+    let last_read = ["logs get-log-events"; 2];
+    let expected = [
+        &[
             "describe-task-definition",
             "register-task-definition",
             "run-task",
             "describe-tasks",
             "describe-tasks",
-            "describe-tasks",
-        ]
+        ][..],
+        &read_to_the_end,
+        &["describe-tasks"],
+        &last_read,
+    ]
+    .concat();
+    assert_eq!(fake.ops(), expected);
+    let reads = fake.calls_of("logs get-log-events");
+    let streams: Vec<Option<String>> = reads
+        .iter()
+        .map(|read| arg_value(read, "--log-stream-name"))
+        .collect();
+    let (migrate, check) = (
+        Some(MIGRATE_STREAM.to_string()),
+        Some(CHECK_STREAM.to_string()),
+    );
+    assert_eq!(
+        streams,
+        [&migrate, &migrate, &check, &check, &migrate, &check].map(Clone::clone)
+    );
+    for read in &reads {
+        assert_eq!(
+            arg_value(read, "--log-group-name").as_deref(),
+            Some("/ecs/migrate")
+        );
+        assert_eq!(arg_value(read, "--region").as_deref(), Some("us-east-1"));
+    }
+    let err = stderr(&assert);
+    assert!(
+        err.contains(
+            "migrate | Applying migration 0042\nmigrate | Migrations done\ncheck-schema | schema ok\n"
+        ),
+        "{err}"
     );
     let run_task = &fake.calls_of("run-task")[0];
     assert_eq!(

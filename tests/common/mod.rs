@@ -166,8 +166,25 @@ impl FakeAws {
         cmd
     }
 
-    /// Every logged call, in order (empty if the fake was never run).
+    /// Every logged call but the ECR image pre-flight, in order. The pre-flight runs next
+    /// to the first ECS call, so its place in the log is not fixed: see `ecr_calls`.
     pub fn calls(&self) -> Vec<Value> {
+        self.all_calls()
+            .into_iter()
+            .filter(|call| call["service"] != "ecr")
+            .collect()
+    }
+
+    /// The ECR pre-flight's calls (`ecr describe-images`, `ecr list-images`).
+    pub fn ecr_calls(&self) -> Vec<Value> {
+        self.all_calls()
+            .into_iter()
+            .filter(|call| call["service"] == "ecr")
+            .collect()
+    }
+
+    /// Every logged call, in order (empty if the fake was never run).
+    pub fn all_calls(&self) -> Vec<Value> {
         let log = self.state.join("calls.jsonl");
         let text = match fs::read_to_string(&log) {
             Ok(text) => text,
