@@ -119,3 +119,194 @@ fn not_in_answer(name: &str) -> CallError {
         CallFailure::Unreadable,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+
+    use super::*;
+    use crate::ecs::scripted::{self, ScriptedEcs};
+    use crate::ecs::{RolloutState, ServiceRef, Snapshot, Strategy};
+    use crate::poll::Timing;
+    use crate::watch::{Rollout, Settings};
+
+    fn settings() -> Settings {
+        Settings {
+            timing: Timing {
+                timeout: Duration::from_secs(5),
+                poll_interval: Duration::ZERO,
+            },
+            skip_deployments_check: false,
+        }
+    }
+
+    fn rollout(name: &str) -> Rollout {
+        Rollout {
+            service: ServiceRef {
+                cluster: "prod".into(),
+                name: name.into(),
+            },
+            deployment_id: Some(format!("ecs-svc/{name}")),
+            task_definition: "td/app:2".into(),
+            health_checked: false,
+            desired_count: Some(2),
+            service_deployment: None,
+            strategy: Strategy::Rolling,
+        }
+    }
+
+    /// `name`'s deployment with `running` tasks, next to the old one unless `alone`.
+    fn seen(name: &str, running: i64, alone: bool) -> Snapshot {
+        let id = format!("ecs-svc/{name}");
+        let mut deployments = vec![scripted::deployment(&id, "PRIMARY", "td/app:2", running, 0)];
+        if !alone {
+            deployments.push(scripted::deployment(
+                "ecs-svc/old",
+                "ACTIVE",
+                "td/app:1",
+                2,
+                0,
+            ));
+        }
+        Snapshot {
+            deployments,
+            events: vec![],
+        }
+    }
+
+    fn failed(name: &str) -> Snapshot {
+        let mut snapshot = seen(name, 0, false);
+        snapshot.deployments[0].rollout_state = Some(RolloutState::Failed);
+        snapshot.deployments[0].rollout_state_reason = Some("circuit breaker".into());
+        snapshot
+    }
+
+    fn ecs(answers: &[(&str, Vec<Snapshot>)]) -> ScriptedEcs {
+        let mut ecs = ScriptedEcs::default();
+        for (name, snapshots) in answers {
+            let queue: VecDeque<Snapshot> = snapshots.clone().into();
+            ecs.by_service.insert(name.to_string(), RefCell::new(queue));
+        }
+        ecs
+    }
+
+    fn run(ecs: &ScriptedEcs, report: &Report, names: &[&str], fail_fast: bool) -> Vec<Ended> {
+        let reports: Vec<Report> = names.iter().map(|n| report.for_service(n)).collect();
+        let watches = names
+            .iter()
+            .zip(&reports)
+            .map(|(name, report)| Watch::new(ecs, report, settings(), rollout(name), []))
+            .collect();
+        watch(ecs, report, Duration::ZERO, watches, fail_fast)
+    }
+
+    fn outcome(ended: &[Ended]) -> Vec<&'static str> {
+        ended
+            .iter()
+            .map(|e| match e {
+                Ended::Succeeded => "succeeded",
+                Ended::Failed(_) => "failed",
+                Ended::Unfinished => "unfinished",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_poll_asks_for_every_service_still_being_watched() {
+        let ecs = ecs(&[
+            ("web", vec![seen("web", 2, true)]),
+            (
+                "worker",
+                vec![
+                    seen("worker", 0, false),
+                    seen("worker", 2, false),
+                    seen("worker", 2, true),
+                ],
+            ),
+        ]);
+        let report = Report::captured();
+        let ended = run(&ecs, &report, &["web", "worker"], false);
+        assert_eq!(outcome(&ended), ["succeeded", "succeeded"]);
+        assert_eq!(
+            ecs.calls(),
+            [
+                "describe-services web worker",
+                "describe-services",
+                "describe-services",
+            ]
+        );
+        let lines = report.lines();
+        assert!(lines.contains(&"[web] Service deployment successful.".to_string()));
+        assert!(lines.contains(&"[worker] Service deployment successful.".to_string()));
+    }
+
+    #[test]
+    fn a_failure_ends_that_watch_and_the_others_go_on() {
+        let ecs = ecs(&[
+            ("web", vec![failed("web")]),
+            (
+                "worker",
+                vec![seen("worker", 0, false), seen("worker", 2, true)],
+            ),
+        ]);
+        let report = Report::captured();
+        let ended = run(&ecs, &report, &["web", "worker"], false);
+        assert_eq!(outcome(&ended), ["failed", "succeeded"]);
+        // The failed service's stopped tasks are looked for once; then only worker is asked.
+        assert_eq!(
+            ecs.calls(),
+            [
+                "describe-services web worker",
+                "list-tasks STOPPED",
+                "describe-services"
+            ]
+        );
+        assert!(
+            report
+                .lines()
+                .contains(&"> [web] ERROR: deployment ecs-svc/web failed: circuit breaker".into())
+        );
+    }
+
+    #[test]
+    fn failing_fast_leaves_the_others_unfinished() {
+        let ecs = ecs(&[
+            ("web", vec![failed("web")]),
+            ("worker", vec![seen("worker", 0, false)]),
+        ]);
+        let report = Report::captured();
+        let ended = run(&ecs, &report, &["web", "worker"], true);
+        assert_eq!(outcome(&ended), ["failed", "unfinished"]);
+        assert_eq!(
+            ecs.calls(),
+            ["describe-services web worker", "list-tasks STOPPED"]
+        );
+    }
+
+    #[test]
+    fn a_service_missing_from_an_answer_is_one_failed_look_at_it() {
+        let mut ecs = ecs(&[("web", vec![seen("web", 2, true)])]);
+        ecs.snapshots = RefCell::new(VecDeque::new());
+        let report = Report::captured();
+        let reports = [report.for_service("web"), report.for_service("gone")];
+        let mut gone = rollout("gone");
+        gone.desired_count = Some(0);
+        let short = Settings {
+            timing: Timing {
+                timeout: Duration::from_millis(30),
+                poll_interval: Duration::ZERO,
+            },
+            ..settings()
+        };
+        let watches = vec![
+            Watch::new(&ecs, &reports[0], settings(), rollout("web"), []),
+            Watch::new(&ecs, &reports[1], short, gone, []),
+        ];
+        // "gone" has no scripted answer: the scripted ECS leaves it out of the poll.
+        let ended = watch(&ecs, &report, Duration::ZERO, watches, false);
+        assert_eq!(outcome(&ended), ["succeeded", "failed"]);
+        assert!(report.lines().iter().any(|line| line
+            == "> [gone] describe-services failed (transient), will retry: the answer does not include service 'gone'"));
+    }
+}
