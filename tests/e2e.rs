@@ -1137,13 +1137,20 @@ fn an_alarm_in_bake_time_is_rolled_back_by_ecs_and_not_twice() {
     let run = deploy_web(&emu, "nginx:1.27", &["--enable-rollback"]);
 
     run.assert_code(1);
-    // No "Rolling back to" line: ECS rolls the service deployment back itself.
-    let mut expected = registered_lines("nginx:1.27", &old, &new);
-    expected.extend([
+    // No "Rolling back to" line: ECS rolls the service deployment back itself. On a busy
+    // machine the first poll may already see the rollback, before any task of phase 1
+    // was seen running: then the phase lines are missing, which is right too.
+    let registered = registered_lines("nginx:1.27", &old, &new);
+    let mut through_phase_one = registered.clone();
+    through_phase_one.extend([
         "Service updated successfully, new task definition running.".to_string(),
         "Waiting for service deployment to complete...".to_string(),
     ]);
-    run.assert_stdout(&expected);
+    let lines = run.lines();
+    assert!(
+        lines == registered || lines == through_phase_one,
+        "stdout is not the script's lines\n{run}"
+    );
     assert!(
         run.stderr.contains("web-5xx"),
         "the alarm is not named\n{run}"
