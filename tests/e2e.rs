@@ -1191,3 +1191,145 @@ fn wait_only_follows_a_deployment_started_with_the_aws_cli() {
     // Nothing was registered: web:1 and the revision registered above, no more.
     assert_eq!(emu.active_revisions("web"), [old, new], "{run}");
 }
+
+// -----------------------------------------------------------------------------------------
+// Several services in one release
+// -----------------------------------------------------------------------------------------
+
+/// How many RegisterTaskDefinition requests the emulator has answered so far.
+fn registers(emulator: &Emulator) -> usize {
+    emulator
+        .log()
+        .lines()
+        .filter(|line| line.ends_with("request RegisterTaskDefinition"))
+        .count()
+}
+
+/// The stdout lines of one service of a release (those prefixed `[NAME] `), unprefixed.
+fn lines_of<'r>(run: &'r Run, name: &str) -> Vec<&'r str> {
+    let prefix = format!("[{name}] ");
+    run.lines()
+        .into_iter()
+        .filter_map(|line| line.strip_prefix(prefix.as_str()))
+        .collect()
+}
+
+/// The stdout lines that belong to no service (no `[...] ` prefix).
+fn unprefixed_lines(run: &Run) -> Vec<&str> {
+    run.lines()
+        .into_iter()
+        .filter(|line| !line.starts_with('['))
+        .collect()
+}
+
+#[test]
+fn two_services_sharing_a_definition_are_deployed_as_one_release() {
+    let Some(emu) = Emulator::start(&[]) else {
+        return;
+    };
+    // web (2 tasks) and worker (1 task) both run web:1.
+    let old = demo_service(&emu, true, Breaker::WithRollback);
+    emu.create_service("demo", "worker", &old, 1, Breaker::WithRollback);
+    let new = revision(&old, 2);
+    let registered_before = registers(&emu);
+
+    let run = emu.ecs_deploy(&[
+        "-c",
+        "demo",
+        "-n",
+        "web",
+        "-n",
+        "worker",
+        "-i",
+        "nginx:1.27",
+    ]);
+
+    run.assert_code(0);
+    // One register call for both, and the family gained exactly one revision.
+    assert_eq!(registers(&emu) - registered_before, 1, "{run}");
+    assert_eq!(
+        emu.active_revisions("web"),
+        [old.as_str(), new.as_str()],
+        "{run}"
+    );
+    assert_eq!(images(&emu.task_definition(&new)), ["nginx:1.27"]);
+    // Each service's lines are the script's, prefixed with its name; the image line is
+    // the release's.
+    assert_eq!(
+        unprefixed_lines(&run),
+        ["Using image name: nginx:1.27"],
+        "{run}"
+    );
+    let expected = service_lines("nginx:1.27", &old, &new);
+    for name in ["web", "worker"] {
+        assert_eq!(lines_of(&run, name), expected[1..], "[{name}] lines\n{run}");
+        let service = emu.settled_service("demo", name);
+        assert_eq!(service["taskDefinition"], new.as_str(), "{service:#}");
+        for task in emu.running_tasks("demo", name) {
+            assert_eq!(task["taskDefinitionArn"], new.as_str(), "{task:#}");
+        }
+    }
+    assert_eq!(emu.running_tasks("demo", "web").len(), 2);
+    assert_eq!(emu.running_tasks("demo", "worker").len(), 1);
+}
+
+#[test]
+fn one_failing_service_rolls_the_whole_release_back() {
+    // worker's new image crashes; web's comes up. Neither breaker rolls back on its own.
+    let Some(emu) = Emulator::start(&["--fail-image", "busybox:1.37"]) else {
+        return;
+    };
+    let web_old = demo_service(&emu, false, Breaker::On);
+    let worker_definition = json!({
+        "family": "worker",
+        "containerDefinitions": [{
+            "name": "worker",
+            "image": "busybox:1.36",
+            "memory": 64,
+            "essential": true,
+        }],
+    });
+    let worker_old = emu.register(&worker_definition);
+    emu.create_service("demo", "worker", &worker_old, 1, Breaker::On);
+
+    // -to (with the script's `-i ignore`): every container keeps its repository, so web
+    // gets nginx:1.37 and worker busybox:1.37; two families, so two new revisions.
+    let run = emu.ecs_deploy(&[
+        "-c",
+        "demo",
+        "-n",
+        "web",
+        "-n",
+        "worker",
+        "-to",
+        "1.37",
+        "-i",
+        "ignore",
+        "--enable-rollback",
+    ]);
+
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("1 of 2 services failed (worker: "),
+        "the failed service is not named\n{run}"
+    );
+    assert!(
+        lines_of(&run, "worker").contains(&format!("Rolling back to {worker_old}").as_str()),
+        "{run}"
+    );
+    assert!(
+        lines_of(&run, "web").contains(&format!("Rolling back to {web_old}").as_str()),
+        "the service that came up is not rolled back with the release\n{run}"
+    );
+    for (name, old) in [("web", &web_old), ("worker", &worker_old)] {
+        let service = emu.settled_service("demo", name);
+        assert_eq!(
+            service["taskDefinition"],
+            old.as_str(),
+            "{service:#}\n{run}"
+        );
+        for task in emu.running_tasks("demo", name) {
+            assert_eq!(task["taskDefinitionArn"], old.as_str(), "{task:#}");
+        }
+    }
+}
