@@ -17,7 +17,7 @@ use crate::image::ImageChange;
 use crate::logs::{LogReader, LogSource};
 use crate::options::{Mode, Options, Revision, RunTask};
 use crate::poll::{Stop, Timing};
-use crate::report::{Report, Status};
+use crate::report::{Report, RollbackOutcome, Status};
 use crate::rollback::Begun;
 use crate::watch::{self, Ended, Failure, Goal, Rollout, Watch};
 use crate::{console, dry_run, rollback, run_task, signals, taskdef};
@@ -405,6 +405,10 @@ impl<'a> Deploy<'a> {
                 target.report.record(|o| {
                     o.previous_task_definition = Some(target.current.task_definition.clone());
                 });
+                self.report.record(|o| {
+                    o.previous_task_definition
+                        .get_or_insert_with(|| target.current.task_definition.clone());
+                });
             }
             let (input, images) = self.build_new_revision(&base, revision)?;
             new_images.extend(images);
@@ -691,9 +695,9 @@ impl<'a> Deploy<'a> {
             }
         }
         signals::set_standing(format!("rollbacks were started for {}", names.join(", ")));
-        for one in started {
-            one.finish();
-        }
+        let interval = self.watch.timing.poll_interval;
+        rollback::finish_all(self.ecs, self.report, interval, started);
+        signals::set_standing(rollback_standing(targets));
         let rolled_back = targets
             .iter()
             .filter(|t| t.report.outcome().status == Status::RolledBack)
@@ -900,6 +904,25 @@ fn undeployable(service: &Service, cluster: &str) -> Option<String> {
         ));
     }
     None
+}
+
+/// Where each service stands after the rollbacks of a release.
+fn rollback_standing(targets: &[Target]) -> String {
+    let each: Vec<String> = targets
+        .iter()
+        .map(|t| {
+            let outcome = t.report.outcome();
+            let state = match outcome.rollback.map(|r| r.outcome) {
+                Some(RollbackOutcome::Succeeded) => "rolled back",
+                Some(RollbackOutcome::InProgress) => "rolling back",
+                Some(RollbackOutcome::Failed) => "rollback failed",
+                None if outcome.status == Status::RolledBack => "rolled back",
+                None => "not rolled back",
+            };
+            format!("{}: {state}", t.name())
+        })
+        .collect();
+    each.join(", ")
 }
 
 /// Where to look at a failed service in the console.

@@ -2,14 +2,14 @@
 //! before (through ECS's own rollback of the service deployment where there is one), and
 //! wait for that. The run still fails (exit 1).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::ecs::{Ecs, NewRevision, ServiceDeploymentStatus, ServiceRef, ServiceUpdate, Snapshot};
 use crate::error::Error;
 use crate::poll::{Poller, Stop};
 use crate::report::{Report, Rollback, RollbackOutcome, RolledBackBy, Status};
 use crate::signals;
-use crate::watch::{self, Failure, Rollout, Watch};
+use crate::watch::{self, Ended, Failure, Goal, Rollout, Watch};
 
 /// Whether ECS already put the service back on `previous` (its circuit breaker's
 /// rollback): then a PRIMARY deployment of `previous` is there that is not ours.
@@ -161,23 +161,33 @@ impl Started<'_> {
     /// Wait for the rollback (not after a signal), record how it ended; the error to end
     /// the run with.
     pub fn finish(self) -> Error {
+        let settled = match &self.how {
+            _ if signals::interrupted() => Err(Stop::Interrupted),
+            How::ServiceDeployment(arn) => {
+                wait_for_ecs_rollback(self.ecs, self.report, self.settings, arn)
+            }
+            How::Update(back, seen) => Watch::new(
+                self.ecs,
+                self.report,
+                self.settings,
+                (**back).clone(),
+                seen.clone(),
+            )
+            .settle(),
+        };
+        self.conclude(settled)
+    }
+
+    /// Record how the wait for the rollback ended, and say so; the error to end with.
+    fn conclude(self, settled: Result<(), Stop>) -> Error {
         let Started {
-            ecs,
             report,
             settings,
             previous,
             why,
             service,
-            how,
+            ..
         } = self;
-        let settled = if signals::interrupted() {
-            Err(Stop::Interrupted)
-        } else {
-            match how {
-                How::ServiceDeployment(arn) => wait_for_ecs_rollback(ecs, report, settings, &arn),
-                How::Update(back, seen) => Watch::new(ecs, report, settings, *back, seen).settle(),
-            }
-        };
         let outcome = match &settled {
             Ok(()) => RollbackOutcome::Succeeded,
             Err(Stop::Failed(_)) => RollbackOutcome::Failed,
@@ -211,6 +221,49 @@ impl Started<'_> {
             }
         });
         Error::Failed(format!("{why} (rolled back to {previous})"))
+    }
+}
+
+/// Wait for several services' rollbacks, and record how each ended. Those that point a
+/// service back at its previous revision are watched together (one describe-services per
+/// poll for all); ECS's own rollbacks of service deployments are followed one by one.
+pub fn finish_all(ecs: &dyn Ecs, report: &Report, interval: Duration, started: Vec<Started>) {
+    let (updates, by_ecs): (Vec<Started>, Vec<Started>) = started
+        .into_iter()
+        .partition(|one| matches!(one.how, How::Update(..)));
+    for one in by_ecs {
+        one.finish();
+    }
+    if signals::interrupted() {
+        for one in updates {
+            one.conclude(Err(Stop::Interrupted));
+        }
+        return;
+    }
+    let watches = updates
+        .iter()
+        .filter_map(|one| match &one.how {
+            How::Update(back, seen) => Some(
+                Watch::new(
+                    ecs,
+                    one.report,
+                    one.settings,
+                    (**back).clone(),
+                    seen.clone(),
+                )
+                .following(Goal::Settle),
+            ),
+            How::ServiceDeployment(_) => None,
+        })
+        .collect();
+    let ended = watch::together(ecs, report, interval, watches, false);
+    for (one, end) in updates.into_iter().zip(ended) {
+        let settled = match end {
+            Ended::Succeeded => Ok(()),
+            Ended::Failed(failure) => Err(failure.stop),
+            Ended::Unfinished => Err(Stop::Timeout),
+        };
+        one.conclude(settled);
     }
 }
 

@@ -557,9 +557,8 @@ fn one_failing_with_rollback_rolls_every_service_back() {
                     failed(s)
                 }
             }),
-            // Once both rollbacks were asked for, each service settles on web:1 again.
-            poll_after(&[&WEB], rolled_back, "update-service", 4),
-            poll_after(&[&WORKER], rolled_back, "update-service", 4),
+            // Once both rollbacks were asked for, both services settle on web:1 again.
+            poll_after(&both, rolled_back, "update-service", 4),
         ],
         task_b_stopped(&WORKER),
     );
@@ -590,10 +589,11 @@ fn one_failing_with_rollback_rolls_every_service_back() {
             .all(|op| op == "update-service"),
         "{ops:?}"
     );
-    // Only one poll before the failure: fail fast, web is not watched to its end.
+    // Only one poll before the failure (fail fast: web is not watched to its end), then
+    // the two rollbacks are watched together, one poll for both.
     assert_eq!(
         described_services(&fake),
-        ["web worker", "web worker", "web", "worker"]
+        ["web worker", "web worker", "web worker"]
     );
 
     let stdout = stdout_of(&assert);
@@ -622,7 +622,7 @@ fn one_failing_with_rollback_rolls_every_service_back() {
     );
     assert_eq!(
         last_line(&stderr),
-        "ecs-deploy: rollbacks were started for web, worker"
+        "ecs-deploy: web: rolled back, worker: rolled back"
     );
 }
 
@@ -720,8 +720,7 @@ fn json_result_of_a_rollback_even_of_the_service_that_succeeded() {
             // web is done at the same poll at which worker fails: all or nothing, it is
             // pointed back at web:1 too.
             poll(&both, |s| if s.name == "web" { done(s) } else { failed(s) }),
-            poll_after(&[&WEB], rolled_back, "update-service", 4),
-            poll_after(&[&WORKER], rolled_back, "update-service", 4),
+            poll_after(&both, rolled_back, "update-service", 4),
         ],
         task_b_stopped(&WORKER),
     );
@@ -842,6 +841,9 @@ fn json_result_of_a_success_has_no_single_service() {
     assert_eq!(result["status"], "succeeded");
     assert_eq!(result["service"], Value::Null);
     assert_eq!(result["failure_reason"], Value::Null);
+    // The release's revisions on top, as for one service (and so in GITHUB_OUTPUT).
+    assert_eq!(result["previous_task_definition"], WEB_1);
+    assert_eq!(result["new_task_definition"], WEB_2);
     let statuses: Vec<&Value> = result["services"]
         .as_array()
         .unwrap()
