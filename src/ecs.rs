@@ -217,6 +217,17 @@ impl ServiceDeploymentStatus {
         )
     }
 
+    /// The service deployment has ended: nothing about it can be changed any more.
+    pub fn is_over(self) -> bool {
+        matches!(
+            self,
+            ServiceDeploymentStatus::Successful
+                | ServiceDeploymentStatus::Stopped
+                | ServiceDeploymentStatus::RollbackSuccessful
+                | ServiceDeploymentStatus::RollbackFailed
+        )
+    }
+
     /// ECS is rolling the deployment back, or has stopped it: it will not succeed.
     pub fn is_given_up(self) -> bool {
         matches!(

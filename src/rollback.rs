@@ -110,7 +110,13 @@ pub fn begin<'a>(
 
     report.status(format!("Rolling back to {previous}"));
     let service = &rollout.service;
-    let by_ecs = rollout.service_deployment.as_ref().and_then(|arn| {
+    // A service deployment ECS already ended cannot be rolled back by ECS any more.
+    let ended = failure
+        .service_deployment
+        .as_deref()
+        .is_some_and(|sd| sd.status.is_over());
+    let live = rollout.service_deployment.as_ref().filter(|_| !ended);
+    let by_ecs = live.and_then(|arn| {
         match ecs.roll_back_service_deployment(arn) {
             Ok(()) => Some(How::ServiceDeployment(arn.clone())),
             Err(e) => {
@@ -609,8 +615,13 @@ mod tests {
             crate::ecs::ServiceDeploymentStatus::Stopped,
             "SCALE_UP",
         )));
-        roll_back(&ecs, &report, settings(), OLD, &rollout(), stopped);
+        // ECS refuses to roll back a service deployment it stopped: not even asked.
+        let mut followed = rollout();
+        followed.service_deployment =
+            Some(stopped.service_deployment.as_ref().unwrap().arn.clone());
+        roll_back(&ecs, &report, settings(), OLD, &followed, stopped);
         assert_eq!(ecs.calls()[0], "update-service td/web:1");
         assert_eq!(report.lines()[0], "Rolling back to td/web:1");
+        assert!(!report.lines().iter().any(|line| line.contains("note")));
     }
 }
