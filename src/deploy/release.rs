@@ -1,0 +1,649 @@
+//! A release: one or several services of a cluster deployed together. They are read in
+//! one call, updated one after another, watched together (one describe-services per poll)
+//! and, with `--enable-rollback`, rolled back together when one fails. One `-n` is a
+//! release of one service, with the script's output unchanged.
+
+use serde_json::Value;
+
+use super::{Deploy, base_name, stop_if_interrupted};
+use crate::ecs::{NewRevision, Service, ServiceRef, ServiceUpdate};
+use crate::error::{Error, Result};
+use crate::options::Revision;
+use crate::poll::Stop;
+use crate::report::{Report, RollbackOutcome, Status};
+use crate::rollback::{self, Begun};
+use crate::watch::{self, Ended, Failure, Goal, Rollout, Watch};
+use crate::{console, signals, taskdef};
+
+/// A service of the release, as it was before anything changed.
+pub(super) struct Target<'r> {
+    current: Service,
+    cluster: String,
+    /// Where its lines and result go: the run's report, or with several services its own.
+    report: &'r Report,
+}
+
+impl Target<'_> {
+    fn name(&self) -> &str {
+        &self.current.name
+    }
+}
+
+/// A service that was updated (or is followed): what to watch, with the ids of the events
+/// that are no news to the user.
+struct Launched {
+    target: usize,
+    rollout: Rollout,
+    seen: Vec<String>,
+    /// The definition its tasks run, when known: where their logs are.
+    definition: Option<Value>,
+}
+
+/// Indices of `items` grouped by `key`, groups in the order of their first member.
+fn grouped<T>(items: &[T], key: impl Fn(&T) -> &str) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match groups.iter_mut().find(|g| key(&items[g[0]]) == key(item)) {
+            Some(group) => group.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    groups
+}
+
+impl Deploy<'_> {
+    // Step 1 ---------------------------------------------------------------------------
+
+    /// Read the services (one describe-services call) and hand them to `flow`. With
+    /// several, each gets a report of its own, gathered into this one at the end.
+    pub(super) fn for_services(
+        &self,
+        cluster: &str,
+        names: &[String],
+        flow: impl FnOnce(&[Target]) -> Result<()>,
+    ) -> Result<()> {
+        self.report.record(|o| {
+            o.cluster = Some(cluster.to_string());
+            o.service = (names.len() == 1).then(|| names[0].clone());
+        });
+        let reports: Vec<Report> = match names {
+            [_] => Vec::new(),
+            _ => names.iter().map(|n| self.report.for_service(n)).collect(),
+        };
+        let result = self
+            .deployable_services(cluster, names, &reports)
+            .and_then(|targets| flow(&targets));
+        if let Err(e) = &result {
+            for report in &reports {
+                let o = report.outcome();
+                if o.status == Status::Succeeded && o.deployment_id.is_none() {
+                    report.fail(Status::Failed, format!("not deployed: {e}"));
+                }
+            }
+        }
+        if !reports.is_empty() {
+            self.report.gather(&reports);
+        }
+        result
+    }
+
+    /// The services, if every one can be deployed to: found, ACTIVE and on the ECS
+    /// controller. Otherwise nothing is changed, and the error names each problem.
+    fn deployable_services<'r>(
+        &'r self,
+        cluster: &str,
+        names: &[String],
+        reports: &'r [Report],
+    ) -> Result<Vec<Target<'r>>> {
+        let found = self.ecs.describe_services(cluster, names)?;
+        let problems: Vec<String> = found
+            .iter()
+            .filter_map(|service| undeployable(service, cluster))
+            .collect();
+        match problems.as_slice() {
+            [] => {}
+            [one] => return Err(Error::Failed(format!("{one}; nothing was changed"))),
+            _ => {
+                return Err(Error::Failed(format!(
+                    "{}; nothing was changed",
+                    problems.join("; ")
+                )));
+            }
+        }
+        Ok(found
+            .into_iter()
+            .zip(names)
+            .enumerate()
+            .map(|(i, (mut current, asked))| {
+                if current.name.is_empty() {
+                    current.name = asked.clone();
+                }
+                let report = reports.get(i).unwrap_or(self.report);
+                if !current.arn.is_empty() {
+                    report.record(|o| o.service_arn = Some(current.arn.clone()));
+                }
+                Target {
+                    current,
+                    cluster: cluster.to_string(),
+                    report,
+                }
+            })
+            .collect())
+    }
+
+    // The service flow -------------------------------------------------------------------
+
+    pub(super) fn deploy_services(&self, targets: &[Target], revision: &Revision) -> Result<()> {
+        // Every new definition is built (and may be refused, exit 14) before any is
+        // registered; services that share a base definition share its new revision.
+        let groups = grouped(targets, |t| base_name(&t.current.task_definition, revision));
+        let mut built = Vec::new();
+        let mut new_images = Vec::new();
+        for group in &groups {
+            let base =
+                self.current_definition(&targets[group[0]].current.task_definition, revision)?;
+            for &i in group {
+                let target = &targets[i];
+                target
+                    .report
+                    .status(format!("Current task definition: {}", base.arn));
+                target.report.record(|o| {
+                    o.previous_task_definition = Some(target.current.task_definition.clone());
+                });
+                self.report.record(|o| {
+                    o.previous_task_definition
+                        .get_or_insert_with(|| target.current.task_definition.clone());
+                });
+            }
+            let (input, images) = self.build_new_revision(&base, revision)?;
+            new_images.extend(images);
+            built.push((base, input));
+        }
+        self.verified_images(&new_images)?;
+        let mut registered = Vec::new();
+        for (group, (base, input)) in groups.iter().zip(built) {
+            let Some(new) = self.register_built(&base, input)? else {
+                continue;
+            };
+            for &i in group {
+                targets[i]
+                    .report
+                    .status(format!("New task definition: {}", new.arn));
+                targets[i]
+                    .report
+                    .record(|o| o.new_task_definition = Some(new.arn.clone()));
+            }
+            registered.push(new);
+        }
+        if self.options.dry_run {
+            return Ok(());
+        }
+        signals::set_standing(match (targets, registered.as_slice()) {
+            ([target], [new]) => format!(
+                "{} is registered but unused; the service still runs {}",
+                new.arn, target.current.task_definition
+            ),
+            _ => format!(
+                "{} registered but unused; the services still run their previous revisions",
+                registered
+                    .iter()
+                    .map(|r| r.arn.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+
+        let mut launched = Vec::new();
+        for (group, new) in groups.iter().zip(&registered) {
+            let health_checked = taskdef::has_essential_health_check(&new.definition)?;
+            for &i in group {
+                let update = stop_if_interrupted("update-service").and_then(|()| {
+                    self.update_service(
+                        targets,
+                        i,
+                        NewRevision::TaskDefinition(&new.arn),
+                        health_checked,
+                        &launched,
+                    )
+                });
+                match update {
+                    Ok(one) => launched.push(Launched {
+                        definition: Some(new.definition.clone()),
+                        ..one
+                    }),
+                    Err(e) => return Err(self.after_partial_update(targets, launched, e)),
+                }
+            }
+        }
+        launched.sort_by_key(|l| l.target);
+        let ended = self.watch_all(targets, &launched, Goal::NewRevision);
+        self.conclude(targets, launched, ended)?;
+        for new in &registered {
+            self.prune_old_revisions(&new.arn);
+        }
+        Ok(())
+    }
+
+    /// Step 4: point service `i` at the new revision (or force a new deployment); the
+    /// rollout to watch. `before` are the services updated so far.
+    fn update_service(
+        &self,
+        targets: &[Target],
+        i: usize,
+        revision: NewRevision,
+        health_checked: bool,
+        before: &[Launched],
+    ) -> Result<Launched> {
+        let target = &targets[i];
+        let current = &target.current;
+        let service = &service_ref(target);
+        let scaling = self.options.scaling;
+        let task_definition = match revision {
+            NewRevision::TaskDefinition(arn) => arn,
+            NewRevision::Same => &current.task_definition,
+        };
+        let updated = self.ecs.update_service(&ServiceUpdate {
+            service,
+            revision,
+            desired_count: scaling.desired_count,
+            min_healthy_percent: scaling.min_healthy_percent,
+            max_percent: scaling.max_percent,
+        })?;
+        signals::set_standing(match (targets, revision) {
+            ([_], NewRevision::TaskDefinition(arn)) => format!("the service now runs {arn}"),
+            ([_], NewRevision::Same) => format!(
+                "a new deployment of {} was started",
+                current.task_definition
+            ),
+            _ => updated_so_far(targets, before.iter().map(|l| l.target).chain([i])),
+        });
+        let report = target.report;
+        if let Some(why) = &updated.unreadable {
+            report.progress(format!(
+                "note: ECS accepted update-service, but its answer could not be read ({why}); \
+                 watching the service as updated"
+            ));
+        }
+        report.record(|o| {
+            o.deployment_id = updated.deployment_id.clone();
+            o.service_deployment_arn = updated.service_deployment.clone();
+            o.strategy = Some(updated.strategy.as_str().to_string());
+        });
+        let seen = current
+            .event_ids
+            .iter()
+            .chain(&updated.event_ids)
+            .cloned()
+            .collect();
+        Ok(Launched {
+            target: i,
+            rollout: Rollout::started(service, &updated, task_definition, health_checked),
+            seen,
+            definition: None,
+        })
+    }
+
+    /// An update failed (or a signal came) after some services were updated: those are
+    /// rolled back with `--enable-rollback` (all or nothing), else left as they are.
+    fn after_partial_update(&self, targets: &[Target], launched: Vec<Launched>, e: Error) -> Error {
+        if launched.is_empty() {
+            return e;
+        }
+        let why =
+            format!("not watched: the release stopped before all services were updated ({e})");
+        for one in &launched {
+            targets[one.target].report.fail(Status::Failed, why.clone());
+        }
+        if !self.options.enable_rollback {
+            return e;
+        }
+        let ended = launched.iter().map(|_| Ended::Unfinished).collect();
+        match self.roll_back_all(targets, launched, ended, &why) {
+            Error::Failed(rolled_back) => Error::Failed(format!("{e}; {rolled_back}")),
+            other => other,
+        }
+    }
+
+    /// Step 5 for every launched service at once.
+    fn watch_all(&self, targets: &[Target], launched: &[Launched], goal: Goal) -> Vec<Ended> {
+        let watches = launched
+            .iter()
+            .map(|one| {
+                let report = targets[one.target].report;
+                let watch = Watch::new(
+                    self.ecs,
+                    report,
+                    self.watch,
+                    one.rollout.clone(),
+                    one.seen.clone(),
+                )
+                .following(goal);
+                match &one.definition {
+                    Some(definition) => watch.with_logs(self.log_reader(), definition),
+                    None => watch,
+                }
+            })
+            .collect();
+        let fail_fast = self.options.enable_rollback;
+        watch::together(
+            self.ecs,
+            self.report,
+            self.watch.timing.poll_interval,
+            watches,
+            fail_fast,
+        )
+    }
+
+    /// The end of the release: success when every service succeeded; otherwise roll back
+    /// when asked, and an error naming each failed service.
+    fn conclude(
+        &self,
+        targets: &[Target],
+        launched: Vec<Launched>,
+        ended: Vec<Ended>,
+    ) -> Result<()> {
+        if ended.iter().all(|e| matches!(e, Ended::Succeeded)) {
+            return Ok(());
+        }
+        for (one, end) in launched.iter().zip(&ended) {
+            if matches!(end, Ended::Failed(_)) {
+                show_console_link(&targets[one.target]);
+            }
+        }
+        if let ([target], [one]) = (targets, launched.as_slice()) {
+            let failure = match ended.into_iter().next() {
+                Some(Ended::Failed(failure)) => *failure,
+                _ => return Ok(()),
+            };
+            return Err(self.after_failure(failure, &target.current, &one.rollout));
+        }
+        let failed: Vec<String> = launched
+            .iter()
+            .zip(&ended)
+            .filter_map(|(one, end)| match end {
+                Ended::Failed(f) => Some(format!("{}: {}", targets[one.target].name(), f.why)),
+                _ => None,
+            })
+            .collect();
+        let summary = format!(
+            "{} of {} services failed ({})",
+            failed.len(),
+            targets.len(),
+            failed.join("; ")
+        );
+        if self.options.enable_rollback {
+            let why = format!("rolled back with the release: {summary}");
+            return Err(match self.roll_back_all(targets, launched, ended, &why) {
+                Error::Failed(rolled_back) => Error::Failed(format!("{summary}; {rolled_back}")),
+                other => other,
+            });
+        }
+        let interrupted = ended
+            .iter()
+            .any(|e| matches!(e, Ended::Failed(f) if matches!(f.stop, Stop::Interrupted)));
+        if interrupted {
+            let names: Vec<&str> = targets.iter().map(|t| t.name()).collect();
+            return Err(Error::Interrupted(format!(
+                "stopped waiting; the deployments go on in ECS. Follow them with: aws ecs describe-services --cluster {} --services {}",
+                targets[0].cluster,
+                names.join(" ")
+            )));
+        }
+        Err(Error::Failed(summary))
+    }
+
+    /// `--enable-rollback` with several services: roll every launched service back (also
+    /// those that succeeded: the release is all or nothing). Every rollback is started
+    /// before any is waited for; ECS carries them out side by side.
+    fn roll_back_all(
+        &self,
+        targets: &[Target],
+        launched: Vec<Launched>,
+        ended: Vec<Ended>,
+        why: &str,
+    ) -> Error {
+        let mut started = Vec::new();
+        let mut names = Vec::new();
+        for (one, end) in launched.into_iter().zip(ended) {
+            let target = &targets[one.target];
+            let mut rollout = one.rollout;
+            let failure = match end {
+                Ended::Failed(failure) => *failure,
+                succeeded_or_unfinished => {
+                    if matches!(succeeded_or_unfinished, Ended::Succeeded) {
+                        // ECS cannot roll back a service deployment that already succeeded.
+                        rollout.service_deployment = None;
+                    }
+                    target
+                        .report
+                        .record(|o| o.failure_reason = Some(why.to_string()));
+                    Failure {
+                        stop: Stop::Failed(why.to_string()),
+                        why: why.to_string(),
+                        last: None,
+                        service_deployment: None,
+                    }
+                }
+            };
+            let previous = &target.current.task_definition;
+            names.push(target.name().to_string());
+            match rollback::begin(
+                self.ecs,
+                target.report,
+                self.watch,
+                previous,
+                &rollout,
+                failure,
+            ) {
+                Begun::Over(_) => {}
+                Begun::Started(one) => started.push(one),
+            }
+        }
+        signals::set_standing(format!("rollbacks were started for {}", names.join(", ")));
+        let interval = self.watch.timing.poll_interval;
+        rollback::finish_all(self.ecs, self.report, interval, started);
+        signals::set_standing(rollback_standing(targets));
+        let rolled_back = targets
+            .iter()
+            .filter(|t| t.report.outcome().status == Status::RolledBack)
+            .count();
+        Error::Failed(format!(
+            "{rolled_back} of {} services rolled back",
+            targets.len()
+        ))
+    }
+
+    pub(super) fn force_new_deployment(
+        &self,
+        targets: &[Target],
+        ignored_images: &[String],
+    ) -> Result<()> {
+        if !ignored_images.is_empty() {
+            self.report.progress(format!(
+                "note: --force-new-deployment redeploys the current task definition; ignoring -i {}",
+                ignored_images.join(", -i ")
+            ));
+        }
+        if self.options.dry_run {
+            for target in targets {
+                self.report.progress(format!(
+                    "dry run: would force a new deployment of {} on {}",
+                    target.name(),
+                    target.current.task_definition
+                ));
+            }
+            return Ok(());
+        }
+        let mut launched = Vec::new();
+        for (i, target) in targets.iter().enumerate() {
+            target
+                .report
+                .status("Force a new deployment of the service");
+            let current = target.current.task_definition.clone();
+            target.report.record(|o| {
+                o.previous_task_definition = Some(current.clone());
+                o.new_task_definition = Some(current);
+            });
+            let update = stop_if_interrupted("update-service").and_then(|()| {
+                self.update_service(targets, i, NewRevision::Same, false, &launched)
+            });
+            match update {
+                Ok(one) => launched.push(one),
+                Err(e) => return Err(self.after_partial_update(targets, launched, e)),
+            }
+        }
+        let ended = self.watch_all(targets, &launched, Goal::Redeploy);
+        self.conclude(targets, launched, ended)
+    }
+
+    /// `--wait-only`: follow each service's newest deployment, however it was started,
+    /// with the same watch as a deploy; change nothing.
+    pub(super) fn wait_only(&self, targets: &[Target]) -> Result<()> {
+        let mut launched = Vec::new();
+        let mut described: Vec<(String, Value)> = Vec::new();
+        for (i, target) in targets.iter().enumerate() {
+            let current = &target.current;
+            let Some(primary) = current.primary.clone() else {
+                return Err(Error::Failed(format!(
+                    "service '{}' in cluster '{}' has no deployment to follow",
+                    target.name(),
+                    target.cluster
+                )));
+            };
+            let td = &current.task_definition;
+            let definition = match described.iter().find(|(arn, _)| arn == td) {
+                Some((_, definition)) => definition.clone(),
+                None => {
+                    let answer = self.ecs.describe_task_definition(td, false)?.answer;
+                    let definition = answer["taskDefinition"].clone();
+                    described.push((td.clone(), definition.clone()));
+                    definition
+                }
+            };
+            let checked = taskdef::has_essential_health_check(&definition)?;
+            launched.push(Launched {
+                target: i,
+                rollout: Rollout {
+                    service: service_ref(target),
+                    deployment_id: Some(primary.id),
+                    task_definition: td.clone(),
+                    health_checked: checked,
+                    desired_count: primary.desired_count,
+                    service_deployment: current.service_deployment.clone(),
+                    strategy: current.strategy,
+                },
+                seen: current.event_ids.clone(),
+                definition: Some(definition),
+            });
+        }
+        for one in &launched {
+            let target = &targets[one.target];
+            let rollout = &one.rollout;
+            let id = rollout.deployment_id.clone().unwrap_or_default();
+            target.report.progress(format!(
+                "following deployment {id} of {} ({}); nothing will be changed",
+                target.name(),
+                rollout.task_definition
+            ));
+            target.report.record(|o| {
+                o.new_task_definition = Some(rollout.task_definition.clone());
+                o.deployment_id = Some(id.clone());
+                o.service_deployment_arn = rollout.service_deployment.clone();
+                o.strategy = Some(rollout.strategy.as_str().to_string());
+            });
+        }
+        let ended = self.watch_all(targets, &launched, Goal::NewRevision);
+        self.conclude(targets, launched, ended)
+    }
+
+    /// Step 5 failed: roll back when asked, else end with the failure's own error.
+    fn after_failure(&self, failure: Failure, current: &Service, rollout: &Rollout) -> Error {
+        if !self.options.enable_rollback {
+            return failure.into_error(&rollout.service);
+        }
+        rollback::roll_back(
+            self.ecs,
+            self.report,
+            self.watch,
+            &current.task_definition,
+            rollout,
+            failure,
+        )
+    }
+}
+
+fn service_ref(target: &Target) -> ServiceRef {
+    ServiceRef {
+        cluster: target.cluster.clone(),
+        name: target.name().to_string(),
+    }
+}
+
+/// Why a service cannot be deployed to, if it cannot.
+fn undeployable(service: &Service, cluster: &str) -> Option<String> {
+    let name = &service.name;
+    if service.status != "ACTIVE" {
+        return Some(format!(
+            "service '{name}' in cluster '{cluster}' is {}, not ACTIVE",
+            service.status
+        ));
+    }
+    if service.controller != "ECS" {
+        let controller = &service.controller;
+        return Some(format!(
+            "service '{name}' uses the {controller} deployment controller; ecs-deploy only does ECS rolling updates \
+             (deploy it through CodeDeploy or your {controller} tooling)"
+        ));
+    }
+    None
+}
+
+/// Where each service stands after the rollbacks of a release.
+fn rollback_standing(targets: &[Target]) -> String {
+    let each: Vec<String> = targets
+        .iter()
+        .map(|t| {
+            let outcome = t.report.outcome();
+            let state = match outcome.rollback.map(|r| r.outcome) {
+                Some(RollbackOutcome::Succeeded) => "rolled back",
+                Some(RollbackOutcome::InProgress) => "rolling back",
+                Some(RollbackOutcome::Failed) => "rollback failed",
+                None if outcome.status == Status::RolledBack => "rolled back",
+                None => "not rolled back",
+            };
+            format!("{}: {state}", t.name())
+        })
+        .collect();
+    each.join(", ")
+}
+
+/// Where to look at a failed service in the console.
+fn show_console_link(target: &Target) {
+    let Some(url) = console::service_deployments(&target.current.arn, &target.cluster) else {
+        return;
+    };
+    target.report.progress(format!("console: {url}"));
+    target.report.record(|o| o.console_url = Some(url));
+}
+
+/// Where things stand while several services are being updated.
+fn updated_so_far(targets: &[Target], updated: impl Iterator<Item = usize>) -> String {
+    let updated: Vec<usize> = updated.collect();
+    let names = |wanted: bool| -> Vec<&str> {
+        targets
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| updated.contains(i) == wanted)
+            .map(|(_, t)| t.name())
+            .collect()
+    };
+    let (done, not_yet) = (names(true), names(false));
+    match not_yet.as_slice() {
+        [] => format!("every service was updated: {}", done.join(", ")),
+        _ => format!(
+            "updated: {}; not updated: {}",
+            done.join(", "),
+            not_yet.join(", ")
+        ),
+    }
+}
