@@ -668,7 +668,7 @@ fn job_definition(exit_code: i32) -> Value {
     })
 }
 
-fn run_task_lines(old: &str, new: &str, run: &Run) -> Vec<String> {
+fn run_task_lines(image: &str, old: &str, new: &str, run: &Run) -> Vec<String> {
     let task = run
         .lines()
         .iter()
@@ -676,7 +676,7 @@ fn run_task_lines(old: &str, new: &str, run: &Run) -> Vec<String> {
         .unwrap_or_else(|| panic!("no 'Executed task' line\n{run}"))
         .to_string();
     assert!(task.contains(":task/"), "not a task ARN: {task}");
-    let mut lines = registered_lines("example/job:2", old, new);
+    let mut lines = registered_lines(image, old, new);
     lines.extend([
         format!("Run task: {new}"),
         format!("Executed task: {task}"),
@@ -714,7 +714,7 @@ fn run_task_waits_for_success() {
     };
 
     run.assert_code(0);
-    run.assert_stdout(&run_task_lines(&old, &new, &run));
+    run.assert_stdout(&run_task_lines("example/job:2", &old, &new, &run));
     assert_eq!(
         images(&emu.task_definition(&new)),
         ["busybox:1.36", "example/job:2"]
@@ -728,7 +728,7 @@ fn run_task_reports_the_essential_containers_exit_code() {
     };
 
     run.assert_code(1);
-    let mut expected = run_task_lines(&old, &new, &run);
+    let mut expected = run_task_lines("example/job:2", &old, &new, &run);
     *expected.last_mut().unwrap() = "Task execution failed with exit code: 3".into();
     run.assert_stdout(&expected);
     assert!(run.stderr.contains("job (essential): exit code 3"), "{run}");
@@ -1001,7 +1001,7 @@ fn run_task_on_fargate_takes_a_json_network_configuration() {
     ]);
 
     run.assert_code(0);
-    run.assert_stdout(&run_task_lines(&old, &new, &run));
+    run.assert_stdout(&run_task_lines("example/job:2", &old, &new, &run));
     let task_arn = run
         .lines()
         .iter()
@@ -1332,4 +1332,237 @@ fn one_failing_service_rolls_the_whole_release_back() {
             assert_eq!(task["taskDefinitionArn"], old.as_str(), "{task:#}");
         }
     }
+}
+
+// -----------------------------------------------------------------------------------------
+// Seeing why it failed: ECR pre-flight, container logs, console links
+// -----------------------------------------------------------------------------------------
+
+/// The ECR repository of the `api` service, in the emulator's account.
+const API_REPOSITORY: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/api";
+
+/// An awslogs configuration: group `group`, stream prefix `ecs`, region us-east-1.
+fn awslogs(group: &str) -> Value {
+    json!({
+        "logDriver": "awslogs",
+        "options": {
+            "awslogs-group": group,
+            "awslogs-region": "us-east-1",
+            "awslogs-stream-prefix": "ecs",
+        },
+    })
+}
+
+/// How many requests for `operation` the emulator has answered so far.
+fn requests(emulator: &Emulator, operation: &str) -> usize {
+    let suffix = format!("request {operation}");
+    emulator
+        .log()
+        .lines()
+        .filter(|line| line.ends_with(&suffix))
+        .count()
+}
+
+/// The stderr lines from the first one equal to `marker` (excluded) to the first after it
+/// that does not start with `prefix`.
+fn lines_under<'r>(run: &'r Run, marker: &str, prefix: &str) -> Vec<&'r str> {
+    run.stderr
+        .lines()
+        .skip_while(|line| *line != marker)
+        .skip(1)
+        .take_while(|line| line.starts_with(prefix))
+        .collect()
+}
+
+#[test]
+fn a_missing_ecr_image_is_refused_before_anything_is_registered() {
+    let known_old = format!("{API_REPOSITORY}:1.4.1");
+    let known_new = format!("{API_REPOSITORY}:1.5.0");
+    let Some(emu) = Emulator::start(&["--ecr-image", &known_old, "--ecr-image", &known_new]) else {
+        return;
+    };
+    emu.create_cluster("demo");
+    let definition = json!({
+        "family": "api",
+        "containerDefinitions": [{
+            "name": "api",
+            "image": known_old,
+            "memory": 128,
+            "essential": true,
+        }],
+    });
+    let old = emu.register(&definition);
+    emu.create_service("demo", "api", &old, 1, Breaker::Off);
+    let before = emu.settled_service("demo", "api");
+    let registered_before = registers(&emu);
+
+    // A typo in the tag: refused before a revision is registered or the service touched.
+    let typo = format!("{API_REPOSITORY}:1.4.3");
+    let run = emu.ecs_deploy(&["-c", "demo", "-n", "api", "-i", &typo]);
+
+    run.assert_code(15);
+    assert!(
+        run.stderr.contains(&format!("image {typo} is not in ECR")),
+        "the missing image is not named\n{run}"
+    );
+    assert!(
+        run.stderr.contains("(closest tags: 1.4.1, 1.5.0)"),
+        "the repository's tags are not offered\n{run}"
+    );
+    // The script's lines stop before "New task definition".
+    run.assert_stdout(&registered_lines(&typo, &old, &revision(&old, 2))[..2]);
+    assert_eq!(registers(&emu), registered_before, "{run}");
+    assert_eq!(emu.active_revisions("api"), [old.as_str()], "{run}");
+    let after = emu.settled_service("demo", "api");
+    assert_eq!(after["taskDefinition"], old.as_str(), "{after:#}");
+    assert_eq!(
+        after["deployments"][0]["id"], before["deployments"][0]["id"],
+        "the service got a new deployment\n{run}"
+    );
+
+    // A tag the repository has: the real CLI took the same call, and found the image.
+    let checked_before = requests(&emu, "DescribeImages");
+    let run = emu.ecs_deploy(&["-c", "demo", "-n", "api", "-i", &known_new]);
+
+    run.assert_code(0);
+    let new = revision(&old, 2);
+    run.assert_stdout(&service_lines(&known_new, &old, &new));
+    assert_eq!(
+        requests(&emu, "DescribeImages") - checked_before,
+        1,
+        "the image was not looked up in ECR\n{run}"
+    );
+    assert!(
+        !run.stderr.lines().any(|l| l.starts_with("note:")),
+        "the check did not go through\n{run}"
+    );
+    let service = emu.settled_service("demo", "api");
+    assert_eq!(service["taskDefinition"], new.as_str(), "{service:#}");
+    assert_eq!(images(&emu.task_definition(&new)), [known_new.as_str()]);
+}
+
+#[test]
+fn a_crashed_service_task_shows_its_last_log_lines() {
+    let logged = [
+        "nginx 1.27 starting",
+        "nginx: [emerg] unknown directive \"gzip_statik\" in /etc/nginx/conf.d/app.conf:12",
+        "nginx: configuration file /etc/nginx/nginx.conf test failed",
+    ];
+    let log_lines = format!("web={}", logged.join("|"));
+    let Some(emu) = Emulator::start(&["--fail-image", "nginx:1.27", "--log-lines", &log_lines])
+    else {
+        return;
+    };
+    emu.create_cluster("demo");
+    let mut definition = web_definition("nginx:1.26", false);
+    definition["containerDefinitions"][0]["logConfiguration"] = awslogs("/ecs/web");
+    let old = emu.register(&definition);
+    emu.create_service("demo", "web", &old, 2, Breaker::WithRollback);
+
+    let run = deploy_web(&emu, "nginx:1.27", &[]);
+
+    run.assert_code(1);
+    let stopped: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with("task ") && line.contains(" stopped: "))
+        .collect();
+    assert!(!stopped.is_empty(), "no stopped task is reported\n{run}");
+    let expected: Vec<String> = logged.iter().map(|l| format!("    web | {l}")).collect();
+    for line in &stopped {
+        assert!(
+            line.ends_with("stopped: Essential container in task exited [web: exit code 1]"),
+            "{line}\n{run}"
+        );
+        assert_eq!(
+            lines_under(&run, line, "    "),
+            expected,
+            "the crashed container's lines are not under {line:?}\n{run}"
+        );
+    }
+    assert!(
+        run.stderr.lines().any(|line| line
+            == "console: https://us-east-1.console.aws.amazon.com/ecs/v2/clusters/demo/services/web/deployments?region=us-east-1"),
+        "no console link\n{run}"
+    );
+    let service = emu.settled_service("demo", "web");
+    assert_eq!(service["taskDefinition"], old.as_str(), "{service:#}");
+}
+
+#[test]
+fn a_failing_one_off_task_streams_its_log() {
+    let logged = [
+        "Connecting to db.internal:5432",
+        "Applying 0041_add_email_index ... ok",
+        "Applying 0042_orders_currency ... FAILED",
+        "ERROR: column \"currency\" of relation \"orders\" already exists",
+    ];
+    let log_lines = format!("migrate={}", logged.join("|"));
+    let Some(emu) = Emulator::start(&["--log-lines", &log_lines]) else {
+        return;
+    };
+    emu.create_cluster("jobs");
+    let old = emu.register(&json!({
+        "family": "migrate",
+        "containerDefinitions": [{
+            "name": "migrate",
+            "image": "example/migrate:1",
+            "memory": 64,
+            "essential": true,
+            "environment": [{"name": "EMULATOR_EXIT_CODE", "value": "1"}],
+            "logConfiguration": awslogs("/ecs/migrate"),
+        }],
+    }));
+    let new = revision(&old, 2);
+
+    let run = emu.ecs_deploy(&[
+        "-c",
+        "jobs",
+        "-d",
+        "migrate",
+        "-i",
+        "example/migrate:2",
+        "--run-task",
+        "--wait-for-success",
+    ]);
+
+    run.assert_code(1);
+    let mut expected = run_task_lines("example/migrate:2", &old, &new, &run);
+    *expected.last_mut().unwrap() = "Task execution failed with exit code: 1".into();
+    run.assert_stdout(&expected);
+    // Every line once, in the order logged, all of them before the failure is explained.
+    let streamed: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with("migrate | "))
+        .collect();
+    let wanted: Vec<String> = logged.iter().map(|l| format!("migrate | {l}")).collect();
+    assert_eq!(streamed, wanted, "the task's log is not streamed\n{run}");
+    let position = |wanted: &str| {
+        run.stderr
+            .lines()
+            .position(|line| line == wanted)
+            .unwrap_or_else(|| panic!("no line {wanted:?}\n{run}"))
+    };
+    assert!(
+        position(&wanted[wanted.len() - 1])
+            < position("  container migrate (essential): exit code 1"),
+        "the log comes after the failure\n{run}"
+    );
+    let task = run
+        .lines()
+        .iter()
+        .find_map(|l| l.strip_prefix("Executed task: "))
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let console = format!(
+        "console: https://us-east-1.console.aws.amazon.com/ecs/v2/clusters/jobs/tasks/{task}/configuration?region=us-east-1"
+    );
+    assert!(
+        run.stderr.lines().any(|line| line == console),
+        "no console link to the task\n{run}"
+    );
 }
