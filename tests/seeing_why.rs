@@ -96,6 +96,17 @@ fn migration_failed() -> Value {
     described
 }
 
+/// A migration that runs, logs its lines and fails.
+fn failing_migration() -> FakeAws {
+    migration(
+        vec![
+            file("describe-tasks/migrate-running.json"),
+            json!({"json": migration_failed()}),
+        ],
+        failing_migration_logs(),
+    )
+}
+
 /// The `-d migrate` run: migrate-1 described, the task started, these describe-tasks
 /// answers and these get-log-events answers.
 fn migration(describe_tasks: Vec<Value>, log_events: Vec<Value>) -> FakeAws {
@@ -160,13 +171,7 @@ fn failing_migration_logs() -> Vec<Value> {
 
 #[test]
 fn a_failed_one_off_task_shows_its_log_lines_before_the_verdict_and_links_the_task() {
-    let fake = migration(
-        vec![
-            file("describe-tasks/migrate-running.json"),
-            json!({"json": migration_failed()}),
-        ],
-        failing_migration_logs(),
-    );
+    let fake = failing_migration();
     let assert = run_migration(&fake, "60")
         .args(["--output", "json"])
         .assert()
@@ -236,13 +241,7 @@ fn a_failed_one_off_task_shows_its_log_lines_before_the_verdict_and_links_the_ta
 
 #[test]
 fn a_failed_one_off_task_keeps_the_script_lines_on_stdout_and_links_the_task_on_stderr() {
-    let fake = migration(
-        vec![
-            file("describe-tasks/migrate-running.json"),
-            json!({"json": migration_failed()}),
-        ],
-        failing_migration_logs(),
-    );
+    let fake = failing_migration();
     let assert = run_migration(&fake, "60").assert().code(1);
     assert!(stdout(&assert).ends_with(&format!(
         "Run task: {MIGRATE_2}\nExecuted task: {MIGRATE_TASK}\nTask finished with status: STOPPED\n\
@@ -384,13 +383,7 @@ fn a_one_off_task_that_outlives_the_timeout_is_linked_too() {
 
 #[test]
 fn a_one_off_task_with_log_lines_zero_reads_no_log() {
-    let fake = migration(
-        vec![
-            file("describe-tasks/migrate-running.json"),
-            json!({"json": migration_failed()}),
-        ],
-        failing_migration_logs(),
-    );
+    let fake = failing_migration();
     let assert = run_migration(&fake, "60")
         .args(["--log-lines", "0"])
         .assert()

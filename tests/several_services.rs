@@ -229,6 +229,25 @@ fn definitions() -> Value {
 
 /// A release of `svcs`, which all start steady; `polls` answer the describe-services
 /// calls after the first; `more` adds the answers of other ops.
+/// At the first poll of web and worker: web still rolls out, worker's rollout FAILED.
+fn web_rolls_worker_fails(s: &Svc) -> Value {
+    if s.name == "web" {
+        rolling(s)
+    } else {
+        failed(s)
+    }
+}
+
+/// web and worker released; worker fails at the first poll, web is done at the next.
+fn worker_fails_then_web_is_done() -> FakeAws {
+    let both = [&WEB, &WORKER];
+    release(
+        &both,
+        &[poll(&both, web_rolls_worker_fails), poll(&[&WEB], done)],
+        task_b_stopped(&WORKER),
+    )
+}
+
 fn release(svcs: &[&Svc], polls: &[Value], more: Value) -> FakeAws {
     let mut describe = vec![json!({
         "json": described(svcs.iter().map(|s| steady(s)).collect()),
@@ -487,21 +506,8 @@ fn two_services_on_different_definitions_get_a_revision_each() {
 #[test]
 fn one_failing_without_rollback_the_other_is_watched_to_its_end() {
     let both = [&WEB, &WORKER];
-    let fake = release(
-        &both,
-        &[
-            // worker fails at the first poll; web still rolls, then is done.
-            poll(&both, |s| {
-                if s.name == "web" {
-                    rolling(s)
-                } else {
-                    failed(s)
-                }
-            }),
-            poll(&[&WEB], done),
-        ],
-        task_b_stopped(&WORKER),
-    );
+    // worker fails at the first poll; web still rolls, then is done.
+    let fake = worker_fails_then_web_is_done();
     let assert = deploy(&fake, &both, &[]).code(1);
 
     assert_eq!(
@@ -550,13 +556,7 @@ fn one_failing_with_rollback_rolls_every_service_back() {
     let fake = release(
         &both,
         &[
-            poll(&both, |s| {
-                if s.name == "web" {
-                    rolling(s)
-                } else {
-                    failed(s)
-                }
-            }),
+            poll(&both, web_rolls_worker_fails),
             // Once both rollbacks were asked for, both services settle on web:1 again.
             poll_after(&both, rolled_back, "update-service", 4),
         ],
@@ -769,20 +769,7 @@ fn json_result_of_a_rollback_even_of_the_service_that_succeeded() {
 #[test]
 fn json_result_lists_each_service_and_the_worst_status() {
     let both = [&WEB, &WORKER];
-    let fake = release(
-        &both,
-        &[
-            poll(&both, |s| {
-                if s.name == "web" {
-                    rolling(s)
-                } else {
-                    failed(s)
-                }
-            }),
-            poll(&[&WEB], done),
-        ],
-        task_b_stopped(&WORKER),
-    );
+    let fake = worker_fails_then_web_is_done();
     let assert = deploy(&fake, &both, &["--output", "json"]).code(1);
     let stdout = stdout_of(&assert);
     let result = json_of(&stdout);
