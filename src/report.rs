@@ -224,25 +224,18 @@ impl Report {
         }
     }
 
-    /// Take the results of services deployed together: each listed, the worst status and
-    /// every failure reason on top.
+    /// Take the results of services deployed together: each listed, and the worst status
+    /// on top (the run's error, which names each failed service, becomes the reason).
     pub fn gather(&self, services: &[Report]) {
         let outcomes: Vec<ServiceOutcome> = services
             .iter()
             .map(|report| report.outcome().into())
-            .collect();
-        let reasons: Vec<String> = outcomes
-            .iter()
-            .filter_map(|o| Some(format!("{}: {}", o.service, o.failure_reason.as_ref()?)))
             .collect();
         self.record(|o| {
             for service in &outcomes {
                 o.status = o.status.worst(service.status);
                 o.stopped_tasks
                     .extend(service.stopped_tasks.iter().cloned());
-            }
-            if !reasons.is_empty() && o.failure_reason.is_none() {
-                o.failure_reason = Some(reasons.join("; "));
             }
             o.services = outcomes;
         });
