@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use ecs_deploy::aws::{self, Aws};
-use ecs_deploy::cli::{self, Cli};
+use ecs_deploy::cli::{self, Cli, OutputFormat};
 use ecs_deploy::deploy::{Clients, Deploy};
 use ecs_deploy::ecs::AwsEcs;
 use ecs_deploy::error::Result;
@@ -52,15 +52,32 @@ fn parse_command_line() -> std::result::Result<Cli, ExitCode> {
         output::raw(Stream::Stdout, format!("{help}\n").as_bytes());
         return Err(ExitCode::from(3));
     }
+    let json = wants_json(&args);
     Cli::try_parse_from(args).map_err(|e| {
         let _ = e.print();
         // --help goes through here too, and is a success.
-        if e.use_stderr() {
-            ExitCode::from(3)
-        } else {
-            ExitCode::SUCCESS
+        if !e.use_stderr() {
+            return ExitCode::SUCCESS;
         }
+        if json {
+            // The one JSON object is promised whatever the outcome, a usage error too.
+            let report = Report::new(OutputFormat::Json, false);
+            let why = e.to_string();
+            let first = why.lines().next().unwrap_or("bad command line");
+            report.fail(Status::Failed, first.trim_start_matches("error: "));
+            report.finish();
+        }
+        ExitCode::from(3)
     })
+}
+
+/// Whether the command line asks for `--output json` (looked at before it is parsed, so
+/// that a line clap refuses still gets its JSON result).
+fn wants_json(args: &[std::ffi::OsString]) -> bool {
+    args.iter()
+        .zip(args.iter().skip(1))
+        .any(|(flag, value)| flag == "--output" && value == "json")
+        || args.iter().any(|arg| arg == "--output=json")
 }
 
 /// `--version`, `--completions SHELL` and `--man` need no other argument (the script's

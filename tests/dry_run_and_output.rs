@@ -524,3 +524,25 @@ fn man_page_is_roff() {
     assert!(page.contains("service\\-name"));
     assert!(page.contains(env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn json_result_of_a_command_line_clap_refuses() {
+    let fake = FakeAws::empty();
+    for json_flag in [&["--output", "json"][..], &["--output=json"]] {
+        let out = run(fake
+            .cmd()
+            .args(SERVICE_ARGS)
+            .args(json_flag)
+            .arg("--no-such-flag"));
+        assert_eq!(out.code, 3, "{}", out.stderr);
+        let result = result_of(&out);
+        assert_eq!(result["status"], "failed");
+        assert_eq!(
+            result["failure_reason"],
+            "unexpected argument '--no-such-flag' found"
+        );
+        assert_eq!(result["aws_calls"], 0);
+        assert!(out.stderr.contains("--no-such-flag"), "{}", out.stderr);
+    }
+    assert!(fake.calls().is_empty());
+}
