@@ -227,8 +227,6 @@ fn definitions() -> Value {
     ])
 }
 
-/// A release of `svcs`, which all start steady; `polls` answer the describe-services
-/// calls after the first; `more` adds the answers of other ops.
 /// At the first poll of web and worker: web still rolls out, worker's rollout FAILED.
 fn web_rolls_worker_fails(s: &Svc) -> Value {
     if s.name == "web" {
@@ -248,6 +246,8 @@ fn worker_fails_then_web_is_done() -> FakeAws {
     )
 }
 
+/// A release of `svcs`, which all start steady; `polls` answer the describe-services
+/// calls after the first; `more` adds the answers of other ops.
 fn release(svcs: &[&Svc], polls: &[Value], more: Value) -> FakeAws {
     let mut describe = vec![json!({
         "json": described(svcs.iter().map(|s| steady(s)).collect()),
@@ -1098,4 +1098,63 @@ fn a_service_named_twice_is_a_usage_error() {
         .code(3)
         .stderr(predicate::str::contains("-n web is given twice"));
     assert!(fake.calls().is_empty());
+}
+
+/// update-service answers where web's are as usual and worker's is refused.
+fn worker_update_refused() -> Value {
+    let mut steps = updates(&[&WEB]);
+    steps.as_array_mut().unwrap().push(json!({
+        "exit": 254,
+        "stderr": "\nAn error occurred (AccessDeniedException) when calling the UpdateService \
+                   operation: not allowed to update worker",
+        "when": { "--service": "worker" },
+    }));
+    json!({ "update-service": steps })
+}
+
+#[test]
+fn an_update_refused_midway_says_which_services_were_updated() {
+    let both = [&WEB, &WORKER];
+    let fake = release(&both, &[], worker_update_refused());
+    let assert = deploy(&fake, &both, &[]).code(254);
+    assert_eq!(
+        service_updates(&fake),
+        updated(&[("web", WEB_2), ("worker", WEB_2)])
+    );
+    // Nothing is watched, and nothing is rolled back without --enable-rollback.
+    assert_eq!(described_services(&fake), ["web worker"]);
+    let stderr = stderr_of(&assert);
+    assert!(
+        error_line(&stderr).contains("AccessDeniedException"),
+        "{stderr}"
+    );
+    assert_eq!(
+        last_line(&stderr),
+        "ecs-deploy: updated: web; not updated: worker"
+    );
+}
+
+#[test]
+fn an_update_refused_midway_rolls_back_those_updated_with_enable_rollback() {
+    let both = [&WEB, &WORKER];
+    let fake = release(
+        &both,
+        &[poll_after(&[&WEB], rolled_back, "update-service", 3)],
+        worker_update_refused(),
+    );
+    let assert = deploy(&fake, &both, &["--enable-rollback", "--output", "json"]).code(1);
+    assert_eq!(
+        service_updates(&fake),
+        updated(&[("web", WEB_2), ("worker", WEB_2), ("web", WEB_1)])
+    );
+    assert_eq!(described_services(&fake), ["web worker", "web"]);
+    let result = json_of(&stdout_of(&assert));
+    let services = result["services"].as_array().expect("services");
+    assert_eq!(services[0]["status"], "rolled_back", "{result}");
+    assert_eq!(services[1]["status"], "failed", "{result}");
+    let stderr = stderr_of(&assert);
+    assert!(
+        error_line(&stderr).ends_with("; 1 of 2 services rolled back"),
+        "{stderr}"
+    );
 }

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::{Deploy, base_name, stop_if_interrupted};
+use super::{Deploy, Registered, base_name, stop_if_interrupted};
 use crate::ecs::{NewRevision, Service, ServiceRef, ServiceUpdate};
 use crate::error::{Error, Result};
 use crate::options::Revision;
@@ -95,7 +95,12 @@ impl Deploy<'_> {
         names: &[String],
         reports: &'r [Report],
     ) -> Result<Vec<Target<'r>>> {
-        let found = self.ecs.describe_services(cluster, names)?;
+        let mut found = self.ecs.describe_services(cluster, names)?;
+        for (service, asked) in found.iter_mut().zip(names) {
+            if service.name.is_empty() {
+                service.name = asked.clone();
+            }
+        }
         let problems: Vec<String> = found
             .iter()
             .filter_map(|service| undeployable(service, cluster))
@@ -112,12 +117,8 @@ impl Deploy<'_> {
         }
         Ok(found
             .into_iter()
-            .zip(names)
             .enumerate()
-            .map(|(i, (mut current, asked))| {
-                if current.name.is_empty() {
-                    current.name = asked.clone();
-                }
+            .map(|(i, current)| {
                 let report = reports.get(i).unwrap_or(self.report);
                 if !current.arn.is_empty() {
                     report.record(|o| o.service_arn = Some(current.arn.clone()));
@@ -174,25 +175,11 @@ impl Deploy<'_> {
                     .record(|o| o.new_task_definition = Some(new.arn.clone()));
             }
             registered.push(new);
+            signals::set_standing(unused(targets, &registered));
         }
         if self.options.dry_run {
             return Ok(());
         }
-        signals::set_standing(match (targets, registered.as_slice()) {
-            ([target], [new]) => format!(
-                "{} is registered but unused; the service still runs {}",
-                new.arn, target.current.task_definition
-            ),
-            _ => format!(
-                "{} registered but unused; the services still run their previous revisions",
-                registered
-                    .iter()
-                    .map(|r| r.arn.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        });
-
         let mut launched = Vec::new();
         for (group, new) in groups.iter().zip(&registered) {
             let health_checked = taskdef::has_essential_health_check(&new.definition)?;
@@ -624,6 +611,21 @@ fn show_console_link(target: &Target) {
     };
     target.report.progress(format!("console: {url}"));
     target.report.record(|o| o.console_url = Some(url));
+}
+
+/// Where things stand once new revisions are registered, before any service uses them.
+fn unused(targets: &[Target], registered: &[Registered]) -> String {
+    if let ([target], [new]) = (targets, registered) {
+        return format!(
+            "{} is registered but unused; the service still runs {}",
+            new.arn, target.current.task_definition
+        );
+    }
+    let arns: Vec<&str> = registered.iter().map(|r| r.arn.as_str()).collect();
+    format!(
+        "{} registered but unused; the services still run their previous revisions",
+        arns.join(", ")
+    )
 }
 
 /// Where things stand while several services are being updated.
