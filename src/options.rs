@@ -549,6 +549,20 @@ mod tests {
     }
 
     #[test]
+    fn log_lines_default_to_twenty_and_take_a_whole_number() {
+        assert_eq!(options(&["-d", "t", "-i", "x:1"]).unwrap().log_lines, 20);
+        let none = options(&["-d", "t", "-i", "x:1", "--log-lines", "0"]).unwrap();
+        assert_eq!(none.log_lines, 0);
+        for bad in ["-1", "many", "2.5"] {
+            assert_eq!(
+                code(&["-d", "t", "-i", "x:1", "--log-lines", bad]),
+                3,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn images_are_verified_unless_told_not_to() {
         assert!(options(&["-d", "t", "-i", "x:1"]).unwrap().verify_image);
         let off = options(&["-d", "t", "-i", "x:1", "--no-verify-image"]).unwrap();
