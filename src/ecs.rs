@@ -414,7 +414,7 @@ fn read_polled<T: DeserializeOwned>(step: &str, jq: &Jq, answer: &Value) -> Poll
 
 /// Whether a failure's ARN is that of the service `asked` (by name or ARN).
 fn names_missing(asked: &str, arn: &str) -> bool {
-    asked == arn || arn.rsplit('/').next() == Some(asked)
+    names(asked, arn.rsplit('/').next().unwrap_or(arn), arn)
 }
 
 /// The services that `describe-services` did not find, and ECS's reason for each.

@@ -72,6 +72,11 @@ fn retry_wait(interval: Duration, failures: u32) -> Duration {
     doubled.min(MAX_RETRY_WAIT.max(interval))
 }
 
+/// What the user is told of a poll that failed and will be made again.
+pub fn retry_line(e: &CallError) -> String {
+    format!("{} failed (transient), will retry: {}", e.step, e.message)
+}
+
 /// Polls at a steady cadence, across several waits (the phases of one rollout).
 pub struct Poller<'a> {
     report: &'a Report,
@@ -114,10 +119,7 @@ impl<'a> Poller<'a> {
                 }
                 Err(PollError::Retry(e)) => {
                     failures += 1;
-                    self.report.progress(format!(
-                        "{} failed (transient), will retry: {}",
-                        e.step, e.message
-                    ));
+                    self.report.progress(retry_line(&e));
                     retry_wait(self.interval, failures)
                 }
                 Err(PollError::Backoff) => {

@@ -163,7 +163,7 @@ pub fn begin<'a>(
     })
 }
 
-impl Started<'_> {
+impl<'a> Started<'a> {
     /// Wait for the rollback (not after a signal), record how it ended; the error to end
     /// the run with.
     pub fn finish(self) -> Error {
@@ -172,16 +172,22 @@ impl Started<'_> {
             How::ServiceDeployment(arn) => {
                 wait_for_ecs_rollback(self.ecs, self.report, self.settings, arn)
             }
-            How::Update(back, seen) => Watch::new(
-                self.ecs,
-                self.report,
-                self.settings,
-                (**back).clone(),
-                seen.clone(),
-            )
-            .settle(),
+            How::Update(back, seen) => self.watch_back(back, seen).settle(),
         };
         self.conclude(settled)
+    }
+
+    /// The watch of the service settling back on its previous revision (`back`, the
+    /// deployment the rollback's update-service started).
+    fn watch_back(&self, back: &Rollout, seen: &[String]) -> Watch<'a> {
+        Watch::new(
+            self.ecs,
+            self.report,
+            self.settings,
+            back.clone(),
+            seen.to_vec(),
+        )
+        .following(Goal::Settle)
     }
 
     /// Record how the wait for the rollback ended, and say so; the error to end with.
@@ -249,16 +255,7 @@ pub fn finish_all(ecs: &dyn Ecs, report: &Report, interval: Duration, started: V
     let watches = updates
         .iter()
         .filter_map(|one| match &one.how {
-            How::Update(back, seen) => Some(
-                Watch::new(
-                    ecs,
-                    one.report,
-                    one.settings,
-                    (**back).clone(),
-                    seen.clone(),
-                )
-                .following(Goal::Settle),
-            ),
+            How::Update(back, seen) => Some(one.watch_back(back, seen)),
             How::ServiceDeployment(_) => None,
         })
         .collect();

@@ -18,7 +18,7 @@ use crate::ecs::{
     ServiceDeploymentStatus, ServiceRef, Snapshot, Strategy, TaskFilter, Updated,
 };
 use crate::error::Error;
-use crate::logs::{self, LogReader};
+use crate::logs::{self, ContainerLogs, LogReader};
 use crate::poll::{PollError, Stop, Timing};
 use crate::report::{Report, Status};
 use crate::signals;
@@ -221,8 +221,9 @@ pub struct Watch<'a> {
     health_cursor: Option<String>,
     goal: Goal,
     phase: Phase,
-    /// Where the logs of the new revision's failed tasks are read, with that definition.
-    logs: Option<(LogReader<'a>, &'a Value)>,
+    /// Where the logs of the new revision's failed tasks are read, and how each container
+    /// of its definition logs.
+    logs: Option<(LogReader<'a>, Vec<ContainerLogs>)>,
     /// Containers whose logs cannot be shown, already said once.
     log_notes: HashSet<String>,
 }
@@ -278,8 +279,12 @@ impl<'a> Watch<'a> {
 
     /// The same watch, showing the last log lines of each failed essential container of
     /// the new revision's stopped tasks (`definition` says where they log).
-    pub fn with_logs(mut self, reader: LogReader<'a>, definition: &'a Value) -> Watch<'a> {
-        self.logs = (reader.lines > 0).then_some((reader, definition));
+    pub fn with_logs(mut self, reader: LogReader<'a>, definition: &Value) -> Watch<'a> {
+        // A definition whose containers cannot be read shows no log lines.
+        let containers = logs::containers(definition).ok();
+        self.logs = containers
+            .filter(|_| reader.lines > 0)
+            .map(|containers| (reader, containers));
         self
     }
 
@@ -608,12 +613,10 @@ impl<'a> Watch<'a> {
     /// exited non-zero), under its stopped-task line; a note, once per container, when
     /// they cannot be read.
     fn show_logs(&mut self, task: &Task, deadline: Instant) {
-        let Some((reader, definition)) = self.logs else {
+        let Some((reader, containers)) = &self.logs else {
             return;
         };
-        let Ok(containers) = logs::containers(definition) else {
-            return;
-        };
+        let reader = *reader;
         for container in containers.iter().filter(|c| c.essential) {
             let crashed = task
                 .containers

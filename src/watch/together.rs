@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::{Failure, Progress, Watch};
 use crate::aws::{CallError, Failure as CallFailure};
 use crate::ecs::Ecs;
-use crate::poll::{PollError, Poller, Stop};
+use crate::poll::{PollError, Poller, Stop, retry_line};
 use crate::report::Report;
 
 /// How one watch ended.
@@ -67,10 +67,7 @@ pub fn watch(
                     }
                     Ok(Progress::Waiting) => {}
                     Err(PollError::Retry(e)) => {
-                        watch.report.progress(format!(
-                            "{} failed (transient), will retry: {}",
-                            e.step, e.message
-                        ));
+                        watch.report.progress(retry_line(&e));
                         retried = true;
                     }
                     Err(PollError::Backoff) => retried = true,
