@@ -3,10 +3,12 @@
 //! trace. What the calls mean is the ECS layer's business (`ecs.rs`); this module only
 //! knows how to run one, and how it can fail.
 
+use std::cell::RefCell;
 use std::io::Write;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
@@ -21,6 +23,25 @@ const THROTTLE_ATTEMPTS: u32 = 4;
 const THROTTLE_FIRST_BACKOFF: Duration = Duration::from_millis(500);
 /// How often a running call looks at its limit and at the signal flag.
 const CHECK_EVERY: Duration = Duration::from_millis(50);
+
+thread_local! {
+    /// Set on a thread that does side work: once the flag is up, its call is killed.
+    static ABANDON: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
+}
+
+/// From now on, the calls this thread makes are killed as soon as `flag` is set (side work
+/// that is no longer wanted must not hold up the end of a wait).
+pub fn abandon_calls_when(flag: Arc<AtomicBool>) {
+    ABANDON.with(|cell| *cell.borrow_mut() = Some(flag));
+}
+
+fn abandoned() -> bool {
+    ABANDON.with(|cell| {
+        cell.borrow()
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::SeqCst))
+    })
+}
 
 /// How the AWS CLI is to be reached: the user's credentials, region and profile.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,6 +66,9 @@ pub enum Failure {
     Unreadable,
     /// Asking again will not help.
     Fatal,
+    /// The call was stopped, or aws died, before it answered: whether AWS carried it out
+    /// is not known (only a read can tell).
+    Lost,
 }
 
 /// Why one call failed.
@@ -288,6 +312,22 @@ impl Aws {
         self.call("ecs", op, args, None, None, limits)
     }
 
+    /// One attempt at a read whose answer decides what the program may claim (whether a
+    /// change went through): it runs even after SIGINT/SIGTERM, and is killed at `deadline`.
+    pub fn ecs_settling_read(
+        &self,
+        op: &str,
+        args: &[String],
+        deadline: Instant,
+    ) -> std::result::Result<Value, CallError> {
+        let limits = Limits {
+            interrupt: Interrupt::Finish,
+            attempts: 1,
+            deadline: Some(deadline),
+        };
+        self.call("ecs", op, args, None, None, limits)
+    }
+
     /// `aws ecr OP ARGS...`, a read: throttling is retried, a signal gives it up. `region`
     /// replaces `--region` for this call alone (an image's registry has its own region).
     pub fn ecr(
@@ -524,6 +564,10 @@ impl Aws {
                     Failure::Interrupted,
                 ));
             }
+            if abandoned() {
+                let message = "abandoned: no longer needed";
+                return stop(CallError::new(step, 255, message, Failure::Deadline));
+            }
             if Instant::now() >= limit {
                 let at_deadline = limits.deadline.is_some_and(|d| d <= call_limit);
                 let e = if at_deadline {
@@ -533,7 +577,7 @@ impl Aws {
                     let kind = if limits.deadline.is_some() {
                         Failure::Transient
                     } else {
-                        Failure::Fatal
+                        Failure::Lost
                     };
                     let message = format!(
                         "aws gave no answer within {seconds} seconds (--call-timeout); it was stopped"
@@ -559,7 +603,7 @@ impl Aws {
             let kind = if polling {
                 Failure::Transient
             } else {
-                Failure::Fatal
+                Failure::Lost
             };
             return Err(CallError::new(step, 255, message, kind));
         }

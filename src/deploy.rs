@@ -18,6 +18,7 @@ use crate::logs::{LogReader, LogSource};
 use crate::options::{Mode, Options, Revision, RunTask};
 use crate::poll::Timing;
 use crate::report::Report;
+use crate::side::Budget;
 use crate::watch;
 use crate::{dry_run, run_task, signals, taskdef};
 
@@ -67,6 +68,7 @@ impl<'a> Deploy<'a> {
                 poll_interval: options.poll_interval,
             },
             skip_deployments_check: options.skip_deployments_check,
+            side: Budget::new(options.call_timeout),
         };
         Deploy {
             ecs: clients.ecs,
@@ -278,6 +280,7 @@ impl<'a> Deploy<'a> {
         LogReader {
             source: self.clients.logs,
             lines: self.options.log_lines,
+            budget: Budget::new(self.options.call_timeout),
         }
     }
 

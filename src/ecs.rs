@@ -140,6 +140,10 @@ pub struct Updated {
     /// Why the answer could not be read, if it could not.
     #[serde(skip)]
     pub unreadable: Option<String>,
+    /// Why no answer came (the call was stopped, or aws died or lost its connection): then
+    /// whether ECS applied the update is not known, and nothing else here is.
+    #[serde(skip)]
+    pub lost: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -342,6 +346,13 @@ pub trait Ecs {
     /// Registers the input; the new revision's ARN.
     fn register_task_definition(&self, input: &Value) -> Result<String>;
     fn update_service(&self, update: &ServiceUpdate) -> Result<Updated>;
+    /// One service read back after an update whose answer was lost, to learn whether ECS
+    /// applied it: made even after SIGINT/SIGTERM, and stopped at `deadline`.
+    fn read_back(&self, cluster: &str, name: &str, deadline: Instant) -> Result<Service> {
+        let _ = deadline;
+        let mut found = self.describe_services(cluster, &[name.to_string()])?;
+        Ok(found.remove(0))
+    }
     /// ACTIVE revisions of families starting with `family`, oldest first.
     fn list_task_definitions(&self, family_prefix: &str) -> Result<Vec<String>>;
     fn deregister_task_definition(&self, arn: &str) -> Result<()>;
@@ -504,6 +515,34 @@ fn in_asked_order<T>(
         .collect()
 }
 
+/// The services of a describe-services answer, in the order asked, or an error naming
+/// those it lacks.
+fn services_in(cluster: &str, names: &[String], answer: &Value) -> Result<Vec<Service>> {
+    let step = "describe-services";
+    let answer: ServicesAnswer = read(step, &filters::SERVICES, answer, &[])?;
+    let found = in_asked_order(names, answer.services, |s| (&s.name, &s.arn));
+    let missing: Vec<&String> = names
+        .iter()
+        .zip(&found)
+        .filter(|(_, service)| service.is_none())
+        .map(|(name, _)| name)
+        .collect();
+    if !missing.is_empty() {
+        let reasons: Vec<&str> = missing
+            .iter()
+            .map(|name| {
+                answer
+                    .missing
+                    .iter()
+                    .find(|m| names_missing(name, &m.arn))
+                    .map_or("not found", |m| m.reason.as_str())
+            })
+            .collect();
+        return Err(not_found(cluster, &missing, &reasons));
+    }
+    Ok(found.into_iter().flatten().collect())
+}
+
 impl Ecs for AwsEcs<'_> {
     fn describe_services(&self, cluster: &str, names: &[String]) -> Result<Vec<Service>> {
         let step = "describe-services";
@@ -513,28 +552,16 @@ impl Ecs for AwsEcs<'_> {
             .aws
             .ecs(step, &argv, Interrupt::Abandon)
             .map_err(|e| name_missing_cluster(e, cluster))?;
-        let answer: ServicesAnswer = read(step, &filters::SERVICES, &answer, &[])?;
-        let found = in_asked_order(names, answer.services, |s| (&s.name, &s.arn));
-        let missing: Vec<&String> = names
-            .iter()
-            .zip(&found)
-            .filter(|(_, service)| service.is_none())
-            .map(|(name, _)| name)
-            .collect();
-        if !missing.is_empty() {
-            let reasons: Vec<&str> = missing
-                .iter()
-                .map(|name| {
-                    answer
-                        .missing
-                        .iter()
-                        .find(|m| names_missing(name, &m.arn))
-                        .map_or("not found", |m| m.reason.as_str())
-                })
-                .collect();
-            return Err(not_found(cluster, &missing, &reasons));
-        }
-        Ok(found.into_iter().flatten().collect())
+        services_in(cluster, names, &answer)
+    }
+
+    fn read_back(&self, cluster: &str, name: &str, deadline: Instant) -> Result<Service> {
+        let step = "describe-services";
+        let names = [name.to_string()];
+        let argv = args(["--cluster", cluster, "--services", name]);
+        let answer = self.aws.ecs_settling_read(step, &argv, deadline)?;
+        let mut found = services_in(cluster, &names, &answer)?;
+        Ok(found.remove(0))
     }
 
     fn describe_task_definition(
@@ -607,6 +634,10 @@ impl Ecs for AwsEcs<'_> {
             Ok(answer) => Ok(read(step, &filters::UPDATED_SERVICE, &answer, &[])
                 .unwrap_or_else(|e| unreadable(e.to_string()))),
             Err(e) if e.kind == Failure::Unreadable => Ok(unreadable(e.message)),
+            Err(e) if matches!(e.kind, Failure::Lost | Failure::Transient) => Ok(Updated {
+                lost: Some(e.message),
+                ..Updated::default()
+            }),
             Err(e) => Err(e.into()),
         }
     }

@@ -6,13 +6,15 @@
 //! not to show lines is a [`Note`] for the caller to print once.
 
 use std::fmt;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::aws::{Aws, CallError, Failure};
 use crate::filters::{self, FilterError};
+use crate::side::Budget;
+use crate::signals;
 
 /// `get-log-events` returns at most this many events per call.
 const MAX_LIMIT: u32 = 10_000;
@@ -71,6 +73,15 @@ pub enum Note {
         container: String,
         reason: String,
     },
+    /// A read that did not answer within the time side work is given.
+    NoAnswer {
+        container: String,
+        within: Duration,
+    },
+    /// Reads that were still running when the wait ended, and were stopped.
+    NotRead {
+        containers: String,
+    },
     /// Any other failure to read.
     Unreadable {
         container: String,
@@ -97,6 +108,15 @@ impl fmt::Display for Note {
             Note::AccessDenied { container, reason } => write!(
                 f,
                 "container {container}: not allowed to read its logs ({reason})"
+            ),
+            Note::NoAnswer { container, within } => write!(
+                f,
+                "logs of {container}: no answer within {} s; not read",
+                within.as_secs_f64().round()
+            ),
+            Note::NotRead { containers } => write!(
+                f,
+                "logs of {containers}: still being read when the wait ended; not shown"
             ),
             Note::Unreadable { container, reason } => {
                 write!(
@@ -168,10 +188,12 @@ pub struct LogPage {
 pub struct LogReader<'a> {
     pub source: &'a dyn LogSource,
     pub lines: u32,
+    /// How long one read may take.
+    pub budget: Budget,
 }
 
 /// Where log events are read.
-pub trait LogSource {
+pub trait LogSource: Sync {
     fn events(
         &self,
         target: &LogTarget,
@@ -226,12 +248,14 @@ enum ReadFailure {
     /// The stream (or group) does not exist, or not yet.
     Missing,
     Denied(String),
-    /// Worth another try later: throttling, network, deadline, a signal.
+    /// Worth another try later: throttling, network, a signal.
     Passing,
+    /// No answer within the time the read was given.
+    NoAnswer(Duration),
     Other(String),
 }
 
-fn read_failure(e: &CallError) -> ReadFailure {
+fn read_failure(e: &CallError, started: Instant, deadline: Instant) -> ReadFailure {
     if e.message.contains("ResourceNotFoundException") {
         return ReadFailure::Missing;
     }
@@ -239,10 +263,13 @@ fn read_failure(e: &CallError) -> ReadFailure {
         return ReadFailure::Denied(e.message.clone());
     }
     match e.kind {
+        Failure::Deadline if !signals::interrupted() => {
+            ReadFailure::NoAnswer(deadline.saturating_duration_since(started))
+        }
         Failure::Transient | Failure::Interrupted | Failure::Deadline | Failure::Unreadable => {
             ReadFailure::Passing
         }
-        Failure::Fatal => ReadFailure::Other(e.message.clone()),
+        Failure::Fatal | Failure::Lost => ReadFailure::Other(e.message.clone()),
     }
 }
 
@@ -253,6 +280,7 @@ fn note(target: &LogTarget, failure: ReadFailure, reason: &str) -> Note {
             target: target.clone(),
         },
         ReadFailure::Denied(reason) => Note::AccessDenied { container, reason },
+        ReadFailure::NoAnswer(within) => Note::NoAnswer { container, within },
         ReadFailure::Passing | ReadFailure::Other(_) => Note::Unreadable {
             container,
             reason: reason.to_string(),
@@ -278,9 +306,14 @@ pub fn last_lines(
     if n == 0 {
         return Ok(Vec::new());
     }
+    let started = Instant::now();
     match source.events(target, Position::Newest(n), deadline) {
         Ok(page) => Ok(page.messages.into_iter().map(line).collect()),
-        Err(e) => Err(note(target, read_failure(&e), &e.message)),
+        Err(e) => Err(note(
+            target,
+            read_failure(&e, started, deadline),
+            &e.message,
+        )),
     }
 }
 
@@ -365,10 +398,11 @@ impl Followed {
                 return;
             }
             let position = Position::Forward(self.token.as_deref());
+            let started = Instant::now();
             let page = match source.events(&self.target, position, deadline) {
                 Ok(page) => page,
                 Err(e) => {
-                    let failure = read_failure(&e);
+                    let failure = read_failure(&e, started, deadline);
                     if matches!(failure, ReadFailure::Missing | ReadFailure::Passing) {
                         return;
                     }
@@ -400,9 +434,8 @@ impl Followed {
 mod tests {
     use super::*;
     use serde_json::json;
-    use std::cell::RefCell;
     use std::collections::VecDeque;
-    use std::time::Duration;
+    use std::sync::Mutex;
 
     const TASK: &str = "arn:aws:ecs:eu-west-1:123456789012:task/prod/0f3c1e2d";
 
@@ -508,14 +541,14 @@ mod tests {
     /// Answers in order, and the position of every call.
     #[derive(Default)]
     struct Scripted {
-        answers: RefCell<VecDeque<Result<LogPage, CallError>>>,
-        asked: RefCell<Vec<String>>,
+        answers: Mutex<VecDeque<Result<LogPage, CallError>>>,
+        asked: Mutex<Vec<String>>,
     }
 
     impl Scripted {
         fn new(answers: Vec<Result<LogPage, CallError>>) -> Scripted {
             Scripted {
-                answers: RefCell::new(answers.into()),
+                answers: Mutex::new(answers.into()),
                 ..Scripted::default()
             }
         }
@@ -529,10 +562,12 @@ mod tests {
             _deadline: Instant,
         ) -> Result<LogPage, CallError> {
             self.asked
-                .borrow_mut()
+                .lock()
+                .unwrap()
                 .push(format!("{} {position:?}", target.container));
             self.answers
-                .borrow_mut()
+                .lock()
+                .unwrap()
                 .pop_front()
                 .expect("no answer left")
         }
@@ -562,9 +597,13 @@ mod tests {
             last_lines(&source, &web(), 3, soon()).unwrap(),
             ["a", "b", "c"]
         );
-        assert_eq!(*source.asked.borrow(), ["web Newest(3)"]);
+        assert_eq!(*source.asked.lock().unwrap(), ["web Newest(3)"]);
         assert_eq!(last_lines(&source, &web(), 0, soon()), Ok(vec![]));
-        assert_eq!(source.asked.borrow().len(), 1, "no call for no lines");
+        assert_eq!(
+            source.asked.lock().unwrap().len(),
+            1,
+            "no call for no lines"
+        );
     }
 
     #[test]
@@ -624,7 +663,7 @@ mod tests {
         assert_eq!(lines(follower.poll(&source, soon())), Vec::<String>::new());
         assert_eq!(lines(follower.poll(&source, soon())), ["four"]);
         assert_eq!(
-            *source.asked.borrow(),
+            *source.asked.lock().unwrap(),
             [
                 "web Forward(None)",
                 "web Forward(None)",
@@ -669,11 +708,11 @@ mod tests {
         assert_eq!(second.notes, []);
         assert_eq!(second.lines.len(), 1);
         assert!(
-            source.asked.borrow()[3..]
+            source.asked.lock().unwrap()[3..]
                 .iter()
                 .all(|a| a.starts_with("api")),
             "{:?}",
-            source.asked.borrow()
+            source.asked.lock().unwrap()
         );
         assert_eq!(follower.never_found(), []);
     }

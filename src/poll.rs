@@ -48,7 +48,7 @@ impl From<CallError> for PollError {
             Failure::Transient | Failure::Unreadable => PollError::Retry(e),
             Failure::Interrupted => PollError::Stop(Stop::Interrupted),
             Failure::Deadline => PollError::Stop(Stop::Timeout),
-            Failure::Fatal => PollError::Stop(Stop::Aws(e)),
+            Failure::Fatal | Failure::Lost => PollError::Stop(Stop::Aws(e)),
         }
     }
 }

@@ -335,6 +335,7 @@ mod tests {
                 poll_interval: Duration::ZERO,
             },
             skip_deployments_check: false,
+            side: crate::side::Budget::default(),
         }
     }
 

@@ -5,7 +5,7 @@
 //! it succeeded only when every essential container of the registered definition exited 0.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::Value;
 
@@ -149,9 +149,6 @@ pub fn run(
     }
 }
 
-/// The time the last read of a stopped task's logs may take.
-const LAST_LOGS_BUDGET: Duration = Duration::from_secs(10);
-
 /// A follower of the essential containers' logs, unless log reading is off; a note for
 /// each container whose logs cannot be found.
 fn follow_logs(
@@ -178,12 +175,15 @@ impl OneOff<'_> {
         }
     }
 
-    /// Print what the followed containers logged since the last look.
-    fn stream_logs(&mut self, deadline: Instant) {
+    /// Print what the followed containers logged since the last look; the reads end by
+    /// `until` (`None`: within their budget, and a poll before `deadline`).
+    fn stream_logs(&mut self, deadline: Instant, until: Option<Instant>) {
         let Some((reader, follower)) = &mut self.logs else {
             return;
         };
-        let polled = follower.poll(reader.source, deadline);
+        let interval = self.settings.poll_interval;
+        let until = until.unwrap_or_else(|| reader.budget.until(deadline, interval));
+        let polled = follower.poll(reader.source, until);
         for line in polled.lines {
             self.report
                 .progress(format!("{} | {}", line.container, line.text));
@@ -199,7 +199,11 @@ impl OneOff<'_> {
         if signals::interrupted() {
             return;
         }
-        self.stream_logs(Instant::now() + LAST_LOGS_BUDGET);
+        let Some((reader, _)) = &self.logs else {
+            return;
+        };
+        let until = reader.budget.from_now();
+        self.stream_logs(until, Some(until));
         if let Some((_, follower)) = &self.logs {
             for note in follower.never_found() {
                 self.report.progress(format!("note: {note}"));
@@ -249,7 +253,7 @@ impl OneOff<'_> {
             let starting =
                 ["PROVISIONING", "PENDING", "ACTIVATING"].contains(&task.last_status.as_str());
             if !task.is_stopped() && !starting {
-                self.stream_logs(deadline);
+                self.stream_logs(deadline, None);
             }
             Ok(task.is_stopped().then_some(task))
         })

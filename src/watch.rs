@@ -5,7 +5,8 @@
 //! every stopped task of the new revision.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use serde_json::Value;
 
@@ -18,14 +19,15 @@ use crate::ecs::{
     ServiceDeploymentStatus, ServiceRef, Snapshot, Strategy, TaskFilter, Updated,
 };
 use crate::error::Error;
-use crate::logs::{self, ContainerLogs, LogReader};
+use crate::logs::{self, ContainerLogs, LogReader, LogTarget, Note};
 use crate::poll::{PollError, Stop, Timing};
 use crate::report::{Report, Status};
+use crate::side::{self, Budget};
 use crate::signals;
 use crate::task::{StoppedTask, Task};
 
-/// The time the final look at the stopped tasks may take, once a phase has failed.
-const SWEEP_BUDGET: Duration = Duration::from_secs(15);
+/// Unreadable answers in a row after which the service deployment is no longer read.
+const UNREADABLE_IN_A_ROW: u32 = 3;
 
 /// How to wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +36,8 @@ pub struct Settings {
     pub timing: Timing,
     /// Stop after phase 1 (`--skip-deployments-check`).
     pub skip_deployments_check: bool,
+    /// What a read that only explains (stopped tasks, logs) may take.
+    pub side: Budget,
 }
 
 /// The deployment a watch follows.
@@ -224,8 +228,23 @@ pub struct Watch<'a> {
     /// Where the logs of the new revision's failed tasks are read, and how each container
     /// of its definition logs.
     logs: Option<(LogReader<'a>, Vec<ContainerLogs>)>,
-    /// Containers whose logs cannot be shown, already said once.
-    log_notes: HashSet<String>,
+    /// Containers whose logs cannot be shown, already said once (also by side work).
+    log_notes: Arc<Mutex<HashSet<String>>>,
+    /// Log reads asked for by the last look, to run beside the poll loop.
+    log_reads: Vec<LogRead>,
+    /// Unreadable service deployment answers in a row.
+    unreadable_in_a_row: u32,
+    /// Whether the last look did side work after its decisive read, which the verdict of
+    /// a deadline may then not rest on.
+    side_work_done: bool,
+}
+
+/// The last lines of some crashed containers of one stopped task, shown under its line.
+struct LogRead {
+    stopped_line: String,
+    /// Why some containers' lines cannot be shown.
+    notes: Vec<String>,
+    targets: Vec<LogTarget>,
 }
 
 /// What a watch follows to its end.
@@ -272,7 +291,10 @@ impl<'a> Watch<'a> {
             goal: Goal::NewRevision,
             phase: Phase::NewTaskRunning,
             logs: None,
-            log_notes: HashSet::new(),
+            log_notes: Arc::default(),
+            log_reads: Vec::new(),
+            unreadable_in_a_row: 0,
+            side_work_done: false,
             rollout,
         }
     }
@@ -369,16 +391,41 @@ impl<'a> Watch<'a> {
     /// One look at the service: its snapshot from the poll shared by every watch, and
     /// whatever else the phase needs (the service deployment, the tasks).
     pub fn advance(&mut self, snapshot: Snapshot) -> Result<Progress, PollError> {
-        let service_deployment = self.poll_service_deployment(self.deadline)?;
-        self.observe(&snapshot);
-        if let Some(sd) = service_deployment {
-            self.observe_stage(&sd);
-            self.service_deployment = Some(sd);
+        self.side_work_done = false;
+        // A service deployment that cannot be read this time leaves the snapshot to decide
+        // what it can (phase 1, a failed rollout); the poll counts as failed all the same.
+        let unread = match self.poll_service_deployment(self.deadline) {
+            Ok(Some(sd)) => {
+                self.observe_stage(&sd);
+                self.service_deployment = Some(sd);
+                None
+            }
+            Ok(None) => None,
+            Err(PollError::Retry(e)) => Some(e),
+            Err(other) => return Err(other),
+        };
+        if unread.is_some() {
+            self.service_deployment = None;
         }
+        self.observe(&snapshot);
         self.last = Some(snapshot.clone());
+        let progress = self.judge(&snapshot)?;
+        match unread {
+            Some(e) if progress == Progress::Waiting => Err(PollError::Retry(e)),
+            _ => Ok(progress),
+        }
+    }
+
+    /// Whether the last look did side work after its decisive read.
+    pub fn did_side_work(&self) -> bool {
+        self.side_work_done
+    }
+
+    /// The phases this snapshot reaches.
+    fn judge(&mut self, snapshot: &Snapshot) -> Result<Progress, PollError> {
         // A phase reached hands the same snapshot to the next phase as its first look.
         loop {
-            if !self.reached(self.phase, &snapshot)? {
+            if !self.reached(self.phase, snapshot)? {
                 return Ok(Progress::Waiting);
             }
             match (self.phase, self.goal) {
@@ -413,21 +460,30 @@ impl<'a> Watch<'a> {
         else {
             return Ok(None);
         };
-        match self.ecs.poll_service_deployment(arn, deadline) {
-            Ok(sd) => Ok(Some(sd)),
-            Err(e) => match PollError::from(e) {
-                PollError::Stop(Stop::Aws(e)) => {
-                    self.follows_service_deployment = false;
-                    self.service_deployment = None;
-                    self.report.progress(format!(
-                        "note: cannot read the service deployment ({}); following the service's deployments alone",
-                        e.message
-                    ));
-                    Ok(None)
+        let unreadable = match self.ecs.poll_service_deployment(arn, deadline) {
+            Ok(sd) => {
+                self.unreadable_in_a_row = 0;
+                return Ok(Some(sd));
+            }
+            Err(e) if e.kind == crate::aws::Failure::Unreadable => {
+                self.unreadable_in_a_row += 1;
+                if self.unreadable_in_a_row < UNREADABLE_IN_A_ROW {
+                    return Err(PollError::Retry(e));
                 }
-                other => Err(other),
+                e
+            }
+            Err(e) => match PollError::from(e) {
+                PollError::Stop(Stop::Aws(e)) => e,
+                other => return Err(other),
             },
-        }
+        };
+        self.follows_service_deployment = false;
+        self.service_deployment = None;
+        self.report.progress(format!(
+            "note: cannot read the service deployment ({}); following the service's deployments alone",
+            unreadable.message
+        ));
+        Ok(None)
     }
 
     /// Say when the service deployment enters a new lifecycle stage.
@@ -492,8 +548,11 @@ impl<'a> Watch<'a> {
         self.stopped_listed_last_poll = false;
         if ours.failed_tasks > self.failed_tasks_seen {
             self.failed_tasks_seen = ours.failed_tasks;
-            // A listing cut short (say, by the deadline) leaves the sweep to list them.
-            self.stopped_listed_last_poll = self.report_stopped_tasks(self.deadline);
+            self.side_work_done = true;
+            let interval = self.settings.timing.poll_interval;
+            let until = self.settings.side.until(self.deadline, interval);
+            // A listing cut short (say, by its budget) leaves the sweep to list them.
+            self.stopped_listed_last_poll = self.report_stopped_tasks(until, LogsRead::Beside);
         }
     }
 
@@ -579,9 +638,10 @@ impl<'a> Watch<'a> {
         }
     }
 
-    /// Report each stopped task of the new revision once, with its reason and exit codes;
-    /// whether every stopped task could be listed.
-    fn report_stopped_tasks(&mut self, deadline: Instant) -> bool {
+    /// Report each stopped task of the new revision once, with its reason and exit codes,
+    /// and the last log lines of its crashed containers, read as `logs` says; whether every
+    /// stopped task could be listed by `deadline`.
+    fn report_stopped_tasks(&mut self, deadline: Instant, logs: LogsRead) -> bool {
         let filter = TaskFilter::Service(&self.rollout.service.name, DesiredStatus::Stopped);
         let mut tasks = Vec::new();
         let saved = std::mem::replace(&mut self.deadline, deadline);
@@ -591,56 +651,93 @@ impl<'a> Watch<'a> {
         });
         self.deadline = saved;
         let listed = walked.is_ok();
-        if let Err(e) = walked
-            && let PollError::Retry(e) | PollError::Stop(Stop::Aws(e)) = PollError::from(e)
-        {
-            self.report.progress(format!(
-                "could not list the stopped tasks (will try again when more fail): {}",
-                e.message
-            ));
+        if let Err(e) = walked {
+            let why = match PollError::from(e) {
+                PollError::Retry(e) | PollError::Stop(Stop::Aws(e)) => e.message,
+                PollError::Stop(Stop::Timeout) => format!(
+                    "no answer within {} s",
+                    self.settings.side.per_call.as_secs_f64().round()
+                ),
+                _ => String::new(),
+            };
+            if !why.is_empty() {
+                self.report.progress(format!(
+                    "note: could not list the stopped tasks (will try again when more fail): {why}"
+                ));
+            }
         }
         for task in &tasks {
             self.reported_tasks.insert(task.task_arn.clone());
             let stopped = StoppedTask::from(task);
-            self.report.progress(stopped.line());
+            let line = stopped.line();
             self.report.record(|o| o.stopped_tasks.push(stopped));
-            self.show_logs(task, deadline);
+            let (targets, notes) = self.crashed_logs(task);
+            let read = LogRead {
+                stopped_line: line,
+                notes,
+                targets,
+            };
+            let reader = self.logs.as_ref().map(|(reader, _)| *reader);
+            match (logs, reader) {
+                (LogsRead::Beside, Some(_)) if !read.targets.is_empty() => {
+                    self.log_reads.push(read);
+                }
+                (_, Some(reader)) => {
+                    let until = self.settings.side.from_now();
+                    for line in read.run(reader, &self.log_notes, until) {
+                        self.report.progress(line);
+                    }
+                }
+                (_, None) => self.report.progress(read.stopped_line),
+            }
         }
         listed
     }
 
-    /// The last log lines of each essential container of `task` that crashed (ran and
-    /// exited non-zero), under its stopped-task line; a note, once per container, when
-    /// they cannot be read.
-    fn show_logs(&mut self, task: &Task, deadline: Instant) {
-        let Some((reader, containers)) = &self.logs else {
-            return;
+    /// Where the last lines of each essential container of `task` that crashed (ran and
+    /// exited non-zero) are read; a note, once per container, for those that cannot be.
+    fn crashed_logs(&self, task: &Task) -> (Vec<LogTarget>, Vec<String>) {
+        let Some((_, containers)) = &self.logs else {
+            return (Vec::new(), Vec::new());
         };
-        let reader = *reader;
+        let mut targets = Vec::new();
+        let mut notes = Vec::new();
         for container in containers.iter().filter(|c| c.essential) {
             let crashed = task
                 .containers
                 .iter()
                 .any(|c| c.name == container.name && c.exit_code.is_some_and(|code| code != 0));
-            if !crashed || self.log_notes.contains(&container.name) {
+            if !crashed || said(&self.log_notes, &container.name) {
                 continue;
             }
-            let lines = container.target(&task.task_arn).and_then(|target| {
-                logs::last_lines(reader.source, &target, reader.lines, deadline)
-            });
-            match lines {
-                Ok(lines) => {
-                    for line in lines {
-                        self.report
-                            .progress(format!("    {} | {line}", container.name));
-                    }
-                }
+            match container.target(&task.task_arn) {
+                Ok(target) => targets.push(target),
                 Err(note) => {
-                    self.log_notes.insert(container.name.clone());
-                    self.report.progress(format!("note: {note}"));
+                    if say_once(&self.log_notes, &container.name) {
+                        notes.push(format!("note: {note}"));
+                    }
                 }
             }
         }
+        (targets, notes)
+    }
+
+    /// The log reads the last look asked for, as work to run beside the poll loop, each
+    /// with what to show should it be stopped first.
+    pub fn side_work(&mut self) -> Vec<(side::Work<'a>, Vec<String>)> {
+        let Some((reader, _)) = self.logs.as_ref().map(|(reader, c)| (*reader, c)) else {
+            self.log_reads.clear();
+            return Vec::new();
+        };
+        self.log_reads
+            .drain(..)
+            .map(|read| {
+                let if_stopped = read.if_stopped();
+                let notes = Arc::clone(&self.log_notes);
+                let work: side::Work<'a> = Box::new(move |until| read.run(reader, &notes, until));
+                (work, if_stopped)
+            })
+            .collect()
     }
 
     /// What ECS did on its own about the failed deployment, if anything: the service
@@ -689,7 +786,7 @@ impl<'a> Watch<'a> {
         // Tasks may have failed without ECS counting them (failedTasks stays 0 once a task
         // of the deployment has run): list those not yet told, once, before saying why.
         if matches!(stop, Stop::Timeout | Stop::Failed(_)) && !self.stopped_listed_last_poll {
-            self.report_stopped_tasks(Instant::now() + SWEEP_BUDGET);
+            self.report_stopped_tasks(self.settings.side.from_now(), LogsRead::Now);
         }
         let seconds = self.settings.timing.timeout.as_secs_f64();
         let (why, status) = match (&stop, phase) {
@@ -709,9 +806,19 @@ impl<'a> Watch<'a> {
                 (why, Status::TimedOut)
             }
             (Stop::Timeout, Phase::SingleDeployment) => {
-                let why = format!(
-                    "the service still had more than one deployment after {seconds} seconds"
-                );
+                let why = match self.service_deployment.as_ref() {
+                    Some(sd) => format!(
+                        "service deployment {} was still {}{} after {seconds} seconds",
+                        short_id(&sd.arn),
+                        sd.status.as_str(),
+                        sd.lifecycle_stage
+                            .as_deref()
+                            .map_or_else(String::new, |stage| format!(" at stage {stage}")),
+                    ),
+                    None => format!(
+                        "the service still had more than one deployment after {seconds} seconds"
+                    ),
+                };
                 self.report.progress(format!("ERROR: {why}"));
                 (why, Status::TimedOut)
             }
@@ -743,8 +850,78 @@ impl<'a> Watch<'a> {
     }
 }
 
+/// How the log lines of a crashed task are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LogsRead {
+    /// Beside the poll loop, so that a slow read holds nothing up.
+    Beside,
+    /// At once: the verdict is in, and only explaining it is left.
+    Now,
+}
+
+impl LogRead {
+    /// The stopped-task line, then the last lines of each container (or why not).
+    fn run(self, reader: LogReader, said: &Mutex<HashSet<String>>, until: Instant) -> Vec<String> {
+        let mut shown = vec![self.stopped_line];
+        shown.extend(self.notes);
+        for target in &self.targets {
+            if self::said(said, &target.container) {
+                continue;
+            }
+            match logs::last_lines(reader.source, target, reader.lines, until) {
+                Ok(lines) => shown.extend(
+                    lines
+                        .into_iter()
+                        .map(|line| format!("    {} | {line}", target.container)),
+                ),
+                Err(note) => {
+                    if say_once(said, &target.container) {
+                        shown.push(format!("note: {note}"));
+                    }
+                }
+            }
+        }
+        shown
+    }
+
+    /// What to show when the read is stopped before it ends.
+    fn if_stopped(&self) -> Vec<String> {
+        let names: Vec<&str> = self.targets.iter().map(|t| t.container.as_str()).collect();
+        let note = Note::NotRead {
+            containers: names.join(", "),
+        };
+        let mut shown = vec![self.stopped_line.clone()];
+        shown.extend(self.notes.iter().cloned());
+        shown.push(format!("note: {note}"));
+        shown
+    }
+}
+
+/// Whether the logs of `container` were already said to be unreadable.
+fn said(notes: &Mutex<HashSet<String>>, container: &str) -> bool {
+    notes
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(container)
+}
+
+/// Mark the logs of `container` as unreadable; whether that is news.
+fn say_once(notes: &Mutex<HashSet<String>>, container: &str) -> bool {
+    notes
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(container.to_string())
+}
+
+/// The last part of an ARN.
+fn short_id(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::ecs::scripted::{self, ScriptedEcs};
 
@@ -759,6 +936,7 @@ mod tests {
                 poll_interval: Duration::ZERO,
             },
             skip_deployments_check: false,
+            side: crate::side::Budget::default(),
         }
     }
 

@@ -3,10 +3,12 @@
 //! and, with `--enable-rollback`, rolled back together when one fails. One `-n` is a
 //! release of one service, with the script's output unchanged.
 
+use std::time::Instant;
+
 use serde_json::Value;
 
 use super::{Deploy, Registered, base_name, stop_if_interrupted};
-use crate::ecs::{NewRevision, Service, ServiceRef, ServiceUpdate};
+use crate::ecs::{NewRevision, Service, ServiceRef, ServiceUpdate, Updated};
 use crate::error::{Error, Result};
 use crate::options::Revision;
 use crate::poll::Stop;
@@ -229,20 +231,39 @@ impl Deploy<'_> {
             NewRevision::TaskDefinition(arn) => arn,
             NewRevision::Same => &current.task_definition,
         };
-        let updated = self.ecs.update_service(&ServiceUpdate {
+        let before_ids = || before.iter().map(|l| l.target);
+        // A second signal may end the run while the call is out: say what may have changed.
+        signals::set_standing(in_flight(targets, before_ids(), i, task_definition));
+        let mut updated = self.ecs.update_service(&ServiceUpdate {
             service,
             revision,
             desired_count: scaling.desired_count,
             min_healthy_percent: scaling.min_healthy_percent,
             max_percent: scaling.max_percent,
         })?;
+        if let Some(why) = updated.lost.take() {
+            let Some(applied) = self.read_back(target, revision, task_definition, &why)? else {
+                if let Some(standing) = not_updated(targets, before_ids(), task_definition) {
+                    signals::set_standing(standing);
+                }
+                return Err(Error::Aws {
+                    step: "update-service".into(),
+                    code: 255,
+                    message: format!(
+                        "its answer was lost ({why}); read back, {} does not run {task_definition}",
+                        target.name()
+                    ),
+                });
+            };
+            updated = applied;
+        }
         signals::set_standing(match (targets, revision) {
             ([_], NewRevision::TaskDefinition(arn)) => format!("the service now runs {arn}"),
             ([_], NewRevision::Same) => format!(
                 "a new deployment of {} was started",
                 current.task_definition
             ),
-            _ => updated_so_far(targets, before.iter().map(|l| l.target).chain([i])),
+            _ => updated_so_far(targets, before_ids().chain([i])),
         });
         let report = target.report;
         if let Some(why) = &updated.unreadable {
@@ -268,6 +289,52 @@ impl Deploy<'_> {
             seen,
             definition: None,
         })
+    }
+
+    /// update-service's answer was lost: one read of the service tells whether ECS applied
+    /// the update. Applied: what to follow, like any update; not applied: `None`; not
+    /// known: an error that says so, and how to look.
+    fn read_back(
+        &self,
+        target: &Target,
+        revision: NewRevision,
+        task_definition: &str,
+        why: &str,
+    ) -> Result<Option<Updated>> {
+        let (cluster, name) = (&target.cluster, target.name());
+        let until = Instant::now() + self.watch.side.per_call;
+        let service = self.ecs.read_back(cluster, name, until).map_err(|e| Error::Aws {
+            step: "update-service".into(),
+            code: 255,
+            message: format!(
+                "its answer was lost ({why}), and reading the service back failed too ({e}): \
+                 whether {name} runs {task_definition} is unknown. \
+                 Check with: aws ecs describe-services --cluster {cluster} --services {name}"
+            ),
+        })?;
+        let primary = service.primary.as_ref();
+        let applied = match revision {
+            NewRevision::TaskDefinition(arn) => service.task_definition == arn,
+            NewRevision::Same => {
+                let before = target.current.primary.as_ref().map(|p| &p.id);
+                primary.is_some_and(|p| Some(&p.id) != before)
+            }
+        };
+        if !applied {
+            return Ok(None);
+        }
+        target.report.progress(format!(
+            "note: update-service's answer was lost ({why}); read back, {name} runs {task_definition}: \
+             following it as updated"
+        ));
+        Ok(Some(Updated {
+            service_deployment: service.service_deployment.clone(),
+            strategy: service.strategy,
+            desired_count: primary.and_then(|p| p.desired_count),
+            deployment_id: primary.map(|p| p.id.clone()),
+            event_ids: service.event_ids.clone(),
+            ..Updated::default()
+        }))
     }
 
     /// An update failed (or a signal came) after some services were updated: those are
@@ -647,5 +714,43 @@ fn updated_so_far(targets: &[Target], updated: impl Iterator<Item = usize>) -> S
             done.join(", "),
             not_yet.join(", ")
         ),
+    }
+}
+
+/// Where things stand while update-service of service `i` is out: it may or may not have
+/// been applied.
+fn in_flight(
+    targets: &[Target],
+    updated: impl Iterator<Item = usize>,
+    i: usize,
+    task_definition: &str,
+) -> String {
+    let target = &targets[i];
+    let name = target.name();
+    let unknown = format!(
+        "update-service of {name} to {task_definition} was sent and may have been applied; \
+         check with: aws ecs describe-services --cluster {} --services {name}",
+        target.cluster
+    );
+    match targets {
+        [_] => unknown,
+        _ => format!("{}; {unknown}", updated_so_far(targets, updated)),
+    }
+}
+
+/// Where things stand when service `i`'s update is known not to have been applied.
+fn not_updated(
+    targets: &[Target],
+    updated: impl Iterator<Item = usize>,
+    task_definition: &str,
+) -> Option<String> {
+    let updated: Vec<usize> = updated.collect();
+    match targets {
+        [target] => Some(format!(
+            "{task_definition} is registered but unused; the service still runs {}",
+            target.current.task_definition
+        )),
+        _ if updated.is_empty() => None,
+        _ => Some(updated_so_far(targets, updated.into_iter())),
     }
 }

@@ -10,6 +10,7 @@ use crate::aws::{CallError, Failure as CallFailure};
 use crate::ecs::Ecs;
 use crate::poll::{PollError, Poller, Stop, retry_line};
 use crate::report::Report;
+use crate::side::Jobs;
 
 /// How one watch ended.
 #[derive(Debug)]
@@ -22,6 +23,10 @@ pub enum Ended {
 
 /// Watch every service to its end (or, with `fail_fast`, until the first failure). The
 /// services share one cluster. How each ended, in the order given.
+///
+/// Side work (log reads) runs beside the loop: what it finds is shown as it comes, a
+/// failed watch waits for its own before saying why, and what is still running when the
+/// watches end is given one poll interval (at least [`SUCCESS_GRACE`]), then stopped.
 pub fn watch(
     ecs: &dyn Ecs,
     report: &Report,
@@ -29,11 +34,52 @@ pub fn watch(
     mut watches: Vec<Watch>,
     fail_fast: bool,
 ) -> Vec<Ended> {
+    std::thread::scope(|scope| {
+        let mut jobs = Jobs::new(scope);
+        let ended = watch_beside(ecs, report, interval, &mut watches, fail_fast, &mut jobs);
+        let owners: Vec<usize> = (0..watches.len()).collect();
+        let grace = Instant::now() + interval.max(SUCCESS_GRACE);
+        show(&watches, jobs.wait_for(&owners, Some(grace)));
+        show(&watches, jobs.abandon());
+        ended
+    })
+}
+
+/// The shortest time side work still running is given once the watches are over.
+const SUCCESS_GRACE: Duration = Duration::from_secs(2);
+
+/// Print side work's lines through the report of the watch that asked for it.
+fn show(watches: &[Watch], done: Vec<(usize, Vec<String>)>) {
+    for (owner, lines) in done {
+        for line in lines {
+            watches[owner].report.progress(line);
+        }
+    }
+}
+
+/// Hand the side work watch `i` asked for to `jobs`.
+fn start_side_work<'a>(watch: &mut Watch<'a>, i: usize, jobs: &mut Jobs<'_, 'a>) {
+    for (work, if_stopped) in watch.side_work() {
+        let until = watch.settings.side.from_now();
+        jobs.spawn(i, until, work, if_stopped);
+    }
+}
+
+fn watch_beside<'a>(
+    ecs: &dyn Ecs,
+    report: &Report,
+    interval: Duration,
+    watches: &mut [Watch<'a>],
+    fail_fast: bool,
+    jobs: &mut Jobs<'_, 'a>,
+) -> Vec<Ended> {
     let mut ended: Vec<Option<Ended>> = watches
         .iter_mut()
         .map(|watch| (watch.start() == Progress::Done).then_some(Ended::Succeeded))
         .collect();
     let mut poller = Poller::new(report, interval);
+    // Watches whose phase deadline passed during side work: one more decisive read decides.
+    let mut last_look: Vec<bool> = vec![false; watches.len()];
     loop {
         let pending: Vec<usize> = (0..watches.len()).filter(|&i| ended[i].is_none()).collect();
         let failed = ended.iter().any(|e| matches!(e, Some(Ended::Failed(_))));
@@ -43,13 +89,20 @@ pub fn watch(
         let Some(deadline) = pending.iter().map(|&i| watches[i].deadline()).max() else {
             break;
         };
+        // The last look at a watch whose deadline passed gets a read of its own.
+        let call_deadline = if pending.iter().any(|&i| last_look[i]) {
+            deadline.max(Instant::now() + watches[pending[0]].settings.side.per_call)
+        } else {
+            deadline
+        };
         let cluster = watches[pending[0]].service().cluster.clone();
         let names: Vec<String> = pending
             .iter()
             .map(|&i| watches[i].service().name.clone())
             .collect();
         let polled = poller.until(deadline, || {
-            let snapshots = ecs.poll_services(&cluster, &names, deadline)?;
+            let snapshots = ecs.poll_services(&cluster, &names, call_deadline)?;
+            show(watches, jobs.finished());
             let mut changed = false;
             let mut retried = false;
             for (&i, snapshot) in pending.iter().zip(snapshots) {
@@ -59,31 +112,50 @@ pub fn watch(
                     Some(snapshot) => watch.advance(snapshot),
                     None => Err(PollError::Retry(not_in_answer(&watch.service().name))),
                 };
-                match step {
-                    Ok(Progress::Done) => {
+                start_side_work(watch, i, jobs);
+                let step = match step {
+                    Err(PollError::Stop(stop)) => Err(stop),
+                    Ok(Progress::Done) => Ok(true),
+                    Ok(Progress::Waiting) => Ok(false),
+                    Err(PollError::Retry(e)) => {
+                        watch.report.progress(retry_line(&e));
+                        retried = true;
+                        Ok(false)
+                    }
+                    Err(PollError::Backoff) => {
+                        retried = true;
+                        Ok(false)
+                    }
+                };
+                let timed_out = Instant::now() >= watch.deadline();
+                let stop = match step {
+                    Ok(true) => {
                         ended[i] = Some(Ended::Succeeded);
                         changed = true;
                         continue;
                     }
-                    Ok(Progress::Waiting) => {}
-                    Err(PollError::Retry(e)) => {
-                        watch.report.progress(retry_line(&e));
-                        retried = true;
-                    }
-                    Err(PollError::Backoff) => retried = true,
-                    Err(PollError::Stop(stop)) => {
-                        ended[i] = Some(Ended::Failed(Box::new(watch.fail(stop))));
+                    Err(stop) => stop,
+                    Ok(false) if timed_out && watch.did_side_work() && !last_look[i] => {
+                        last_look[i] = true;
                         changed = true;
                         continue;
                     }
-                }
-                if Instant::now() >= watch.deadline() {
-                    ended[i] = Some(Ended::Failed(Box::new(watch.fail(Stop::Timeout))));
-                    changed = true;
-                } else if watch.deadline() != phase_deadline {
-                    // A new phase, with a deadline of its own.
-                    changed = true;
-                }
+                    Ok(false) if timed_out => Stop::Timeout,
+                    Ok(false) => {
+                        if watch.deadline() != phase_deadline {
+                            // A new phase, with a deadline of its own.
+                            last_look[i] = false;
+                            changed = true;
+                        }
+                        continue;
+                    }
+                };
+                // A failed watch shows what its side work found before it says why.
+                show(watches, jobs.wait_for(&[i], None));
+                let watch = &mut watches[i];
+                ended[i] = Some(Ended::Failed(Box::new(watch.fail(stop))));
+                start_side_work(watch, i, jobs);
+                changed = true;
             }
             if changed {
                 Ok(Some(()))
@@ -96,6 +168,7 @@ pub fn watch(
         if let Err(stop) = polled {
             for &i in &pending {
                 if ended[i].is_none() {
+                    show(watches, jobs.wait_for(&[i], None));
                     ended[i] = Some(Ended::Failed(Box::new(watches[i].fail(stop.clone()))));
                 }
             }
@@ -135,6 +208,7 @@ mod tests {
                 poll_interval: Duration::ZERO,
             },
             skip_deployments_check: false,
+            side: crate::side::Budget::default(),
         }
     }
 
