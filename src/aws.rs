@@ -92,6 +92,21 @@ impl CallError {
     }
 }
 
+impl CallError {
+    /// Whether AWS may have carried the call out although it failed: no answer came (the
+    /// call was stopped, aws died, the connection broke after the request was sent).
+    /// Throttling and a connection never made mean it was not.
+    pub fn outcome_unknown(&self) -> bool {
+        match self.kind {
+            Failure::Lost => true,
+            Failure::Transient => {
+                !is_throttling(&self.message) && !self.message.contains("Could not connect")
+            }
+            _ => false,
+        }
+    }
+}
+
 impl From<CallError> for Error {
     fn from(e: CallError) -> Error {
         match e.kind {

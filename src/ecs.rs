@@ -634,7 +634,7 @@ impl Ecs for AwsEcs<'_> {
             Ok(answer) => Ok(read(step, &filters::UPDATED_SERVICE, &answer, &[])
                 .unwrap_or_else(|e| unreadable(e.to_string()))),
             Err(e) if e.kind == Failure::Unreadable => Ok(unreadable(e.message)),
-            Err(e) if matches!(e.kind, Failure::Lost | Failure::Transient) => Ok(Updated {
+            Err(e) if e.outcome_unknown() => Ok(Updated {
                 lost: Some(e.message),
                 ..Updated::default()
             }),
@@ -698,7 +698,14 @@ impl Ecs for AwsEcs<'_> {
         let step = "describe-service-deployments";
         let argv = args(["--service-deployment-arns", arn]);
         let answer = self.aws.poll(step, &argv, deadline)?;
-        read_polled(step, &filters::SERVICE_DEPLOYMENT, &answer)
+        let found: Option<ServiceDeployment> =
+            read_polled(step, &filters::SERVICE_DEPLOYMENT, &answer)?;
+        found.ok_or_else(|| {
+            let why: String = read_polled(step, &filters::SERVICE_DEPLOYMENT_MISSING, &answer)
+                .unwrap_or_else(|_| "not in the answer".into());
+            let message = format!("ECS does not list it ({why})");
+            CallError::new(step, 255, message, Failure::Unreadable)
+        })
     }
 
     fn poll_services(

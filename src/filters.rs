@@ -123,6 +123,13 @@ pub const SERVICE_DEPLOYMENT: Jq = jq(
     } end"#,
 );
 
+/// Why a describe-service-deployments answer has no service deployment: ECS's reason for
+/// the ARN asked (MISSING), if it gave one.
+pub const SERVICE_DEPLOYMENT_MISSING: Jq = jq(
+    "service deployment failure",
+    r#"[(.failures // [])[] | .reason // empty] | .[0] // "not in the answer""#,
+);
+
 /// One poll of `describe-services`: each service's name and ARN, its deployments and its
 /// events, oldest event first.
 pub const ROLLOUT_SNAPSHOTS: Jq = jq(
@@ -353,6 +360,7 @@ pub const ALL: &[Jq] = &[
     REGISTERED_ARN,
     UPDATED_SERVICE,
     SERVICE_DEPLOYMENT,
+    SERVICE_DEPLOYMENT_MISSING,
     ROLLOUT_SNAPSHOTS,
     TASK_ARN_PAGE,
     DESCRIBED_TASKS,

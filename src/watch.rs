@@ -11,11 +11,13 @@ use std::time::Instant;
 use serde_json::Value;
 
 mod together;
+mod tracker;
 
 pub use together::{Ended, watch as together};
+pub use tracker::{Event, Next, Phase, Seen, Step, Tracker, Verdict, given_up, verdict};
 
 use crate::ecs::{
-    DESCRIBE_TASKS_LIMIT, Deployment, DesiredStatus, Ecs, Polled, RolloutState, ServiceDeployment,
+    DESCRIBE_TASKS_LIMIT, Deployment, DesiredStatus, Ecs, Polled, ServiceDeployment,
     ServiceDeploymentStatus, ServiceRef, Snapshot, Strategy, TaskFilter, Updated,
 };
 use crate::error::Error;
@@ -92,93 +94,6 @@ impl Rollout {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    NewTaskRunning,
-    SingleDeployment,
-}
-
-/// What one snapshot says of a phase.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    Reached,
-    NotYet,
-    /// A task runs; whether one is HEALTHY needs a look at the tasks.
-    CheckHealth,
-    Failed(String),
-}
-
-/// Why a service deployment that ECS gave up failed, and what ECS did about it.
-pub fn given_up(service_deployment: &ServiceDeployment) -> String {
-    let id = service_deployment
-        .arn
-        .rsplit('/')
-        .next()
-        .unwrap_or(&service_deployment.arn);
-    let mut why = format!(
-        "service deployment {id} is {}",
-        service_deployment.status.as_str()
-    );
-    if let Some(reason) = &service_deployment.status_reason {
-        why.push_str(&format!(": {reason}"));
-    }
-    if !service_deployment.triggered_alarms.is_empty() {
-        why.push_str(&format!(
-            " (alarms: {})",
-            service_deployment.triggered_alarms.join(", ")
-        ));
-    }
-    why.push_str(match service_deployment.status {
-        ServiceDeploymentStatus::RollbackSuccessful => "; ECS rolled the service back",
-        ServiceDeploymentStatus::RollbackFailed => "; ECS's own rollback failed",
-        ServiceDeploymentStatus::RollbackRequested
-        | ServiceDeploymentStatus::RollbackInProgress => "; ECS is rolling the service back",
-        _ => "; ECS stopped it",
-    });
-    why
-}
-
-/// The decision, from one snapshot (and the service deployment, when it is followed).
-pub fn verdict(
-    rollout: &Rollout,
-    phase: Phase,
-    snapshot: &Snapshot,
-    service_deployment: Option<&ServiceDeployment>,
-) -> Verdict {
-    if let Some(sd) = service_deployment
-        && sd.status.is_given_up()
-    {
-        return Verdict::Failed(given_up(sd));
-    }
-    let Some(ours) = rollout.ours(snapshot) else {
-        let id = rollout
-            .deployment_id
-            .as_deref()
-            .unwrap_or("of the new revision");
-        return Verdict::Failed(format!(
-            "deployment {id} is gone from the service; ECS replaced it"
-        ));
-    };
-    if ours.rollout_state == Some(RolloutState::Failed) {
-        let reason = ours
-            .rollout_state_reason
-            .as_deref()
-            .unwrap_or("no reason given");
-        return Verdict::Failed(format!("deployment {} failed: {reason}", ours.id));
-    }
-    match phase {
-        Phase::NewTaskRunning if ours.running_count < 1 => Verdict::NotYet,
-        Phase::NewTaskRunning if rollout.health_checked => Verdict::CheckHealth,
-        Phase::NewTaskRunning => Verdict::Reached,
-        Phase::SingleDeployment => match service_deployment {
-            Some(sd) if sd.status == ServiceDeploymentStatus::Successful => Verdict::Reached,
-            Some(_) => Verdict::NotYet,
-            None if snapshot.deployments.len() == 1 => Verdict::Reached,
-            None => Verdict::NotYet,
-        },
-    }
-}
-
 /// A wait that ended without success; already told to the user and recorded.
 #[derive(Debug)]
 pub struct Failure {
@@ -208,10 +123,8 @@ pub struct Watch<'a> {
     ecs: &'a dyn Ecs,
     report: &'a Report,
     settings: Settings,
-    rollout: Rollout,
-    seen_events: HashSet<String>,
-    last_counts: Option<(i64, i64, i64)>,
-    failed_tasks_seen: i64,
+    /// What the decisive reads say, apart from time and I/O.
+    tracker: Tracker,
     reported_tasks: HashSet<String>,
     /// Whether the last poll already listed the stopped tasks (no need to sweep again).
     stopped_listed_last_poll: bool,
@@ -223,8 +136,6 @@ pub struct Watch<'a> {
     deadline: Instant,
     /// Where the next look for a healthy task goes on (the next list-tasks page).
     health_cursor: Option<String>,
-    goal: Goal,
-    phase: Phase,
     /// Where the logs of the new revision's failed tasks are read, and how each container
     /// of its definition logs.
     logs: Option<(LogReader<'a>, Vec<ContainerLogs>)>,
@@ -278,24 +189,24 @@ impl<'a> Watch<'a> {
             ecs,
             report,
             settings,
-            seen_events: seen_events.into_iter().collect(),
-            last_counts: None,
-            failed_tasks_seen: 0,
+            follows_service_deployment: rollout.follows_service_deployment(),
+            tracker: Tracker::new(
+                rollout,
+                Goal::NewRevision,
+                settings.skip_deployments_check,
+                seen_events,
+            ),
             reported_tasks: HashSet::new(),
             stopped_listed_last_poll: false,
             last: None,
-            follows_service_deployment: rollout.follows_service_deployment(),
             service_deployment: None,
             deadline: Instant::now(),
             health_cursor: None,
-            goal: Goal::NewRevision,
-            phase: Phase::NewTaskRunning,
             logs: None,
             log_notes: Arc::default(),
             log_reads: Vec::new(),
             unreadable_in_a_row: 0,
             side_work_done: false,
-            rollout,
         }
     }
 
@@ -312,16 +223,16 @@ impl<'a> Watch<'a> {
 
     /// The same watch, following `goal` (a new revision unless told otherwise).
     pub fn following(mut self, goal: Goal) -> Watch<'a> {
-        self.goal = goal;
+        self.tracker.follow(goal);
         self
     }
 
     pub fn service(&self) -> &ServiceRef {
-        &self.rollout.service
+        &self.tracker.rollout().service
     }
 
     pub fn rollout(&self) -> &Rollout {
-        &self.rollout
+        self.tracker.rollout()
     }
 
     /// When the current phase runs out of time.
@@ -355,61 +266,61 @@ impl<'a> Watch<'a> {
 
     /// Begin the first phase; done at once when no phase applies.
     pub fn start(&mut self) -> Progress {
-        match self.goal {
-            Goal::NewRevision if self.rollout.desired_count.is_some_and(|count| count <= 0) => {
-                self.report
-                    .status("Skipping check for running task definition, as desired-count <= 0");
-                self.enter_single_deployment()
-            }
-            Goal::NewRevision => {
-                self.enter(Phase::NewTaskRunning);
-                Progress::Waiting
-            }
-            Goal::Redeploy => self.enter_single_deployment(),
-            Goal::Settle => {
-                self.enter(Phase::SingleDeployment);
-                Progress::Waiting
-            }
-        }
+        let step = self.tracker.start();
+        self.show(&step.events);
+        self.take(step.next, step.entered)
     }
 
-    fn enter(&mut self, phase: Phase) {
-        self.phase = phase;
-        self.deadline = Instant::now() + self.settings.timing.timeout;
-    }
-
-    fn enter_single_deployment(&mut self) -> Progress {
-        if self.settings.skip_deployments_check {
-            return Progress::Done;
+    /// Start the deadline of a phase entered; where the watch stands.
+    fn take(&mut self, next: Next, entered: Option<Phase>) -> Progress {
+        if entered.is_some() {
+            self.deadline = Instant::now() + self.settings.timing.timeout;
         }
-        self.report
-            .status("Waiting for service deployment to complete...");
-        self.enter(Phase::SingleDeployment);
-        Progress::Waiting
+        match next {
+            Next::Done => Progress::Done,
+            _ => Progress::Waiting,
+        }
     }
 
     /// One look at the service: its snapshot from the poll shared by every watch, and
     /// whatever else the phase needs (the service deployment, the tasks).
     pub fn advance(&mut self, snapshot: Snapshot) -> Result<Progress, PollError> {
         self.side_work_done = false;
+        self.stopped_listed_last_poll = false;
         // A service deployment that cannot be read this time leaves the snapshot to decide
         // what it can (phase 1, a failed rollout); the poll counts as failed all the same.
-        let unread = match self.poll_service_deployment(self.deadline) {
-            Ok(Some(sd)) => {
-                self.observe_stage(&sd);
-                self.service_deployment = Some(sd);
-                None
-            }
-            Ok(None) => None,
-            Err(PollError::Retry(e)) => Some(e),
+        let (read, unread) = match self.poll_service_deployment(self.deadline) {
+            Ok(read) => (read, None),
+            Err(PollError::Retry(e)) => (None, Some(e)),
             Err(other) => return Err(other),
         };
-        if unread.is_some() {
-            self.service_deployment = None;
+        let seen = match (&read, &unread) {
+            (Some(sd), _) => Seen::Read(sd),
+            (None, Some(_)) => Seen::Unread,
+            (None, None) => Seen::NotFollowed,
+        };
+        let mut step = self.tracker.observe(&snapshot, seen);
+        if step.next == Next::CheckHealth {
+            self.show(&step.events);
+            step = match self.healthy_task_exists()? {
+                true => self.tracker.healthy(&snapshot, seen),
+                false => Step {
+                    events: Vec::new(),
+                    next: Next::Waiting,
+                    entered: None,
+                },
+            };
         }
-        self.observe(&snapshot);
-        self.last = Some(snapshot.clone());
-        let progress = self.judge(&snapshot)?;
+        self.show(&step.events);
+        if let Some(sd) = read {
+            self.service_deployment = Some(sd);
+        }
+        self.last = Some(snapshot);
+        if let Next::Failed(why) = step.next {
+            let why = self.explained_by_ecs().unwrap_or(why);
+            return Err(PollError::Stop(Stop::Failed(why)));
+        }
+        let progress = self.take(step.next, step.entered);
         match unread {
             Some(e) if progress == Progress::Waiting => Err(PollError::Retry(e)),
             _ => Ok(progress),
@@ -421,25 +332,40 @@ impl<'a> Watch<'a> {
         self.side_work_done
     }
 
-    /// The phases this snapshot reaches.
-    fn judge(&mut self, snapshot: &Snapshot) -> Result<Progress, PollError> {
-        // A phase reached hands the same snapshot to the next phase as its first look.
-        loop {
-            if !self.reached(self.phase, snapshot)? {
-                return Ok(Progress::Waiting);
-            }
-            match (self.phase, self.goal) {
-                (Phase::NewTaskRunning, _) => {
-                    self.report
-                        .status("Service updated successfully, new task definition running.");
-                    if self.enter_single_deployment() == Progress::Done {
-                        return Ok(Progress::Done);
-                    }
+    /// Show what the tracker saw; look at the stopped tasks when ECS counted new failures.
+    fn show(&mut self, events: &[Event]) {
+        let report = self.report;
+        for event in events {
+            match event {
+                Event::NewTaskCheckSkipped => report
+                    .status("Skipping check for running task definition, as desired-count <= 0"),
+                Event::NewTaskRunning => {
+                    report.status("Service updated successfully, new task definition running.");
                 }
-                (Phase::SingleDeployment, Goal::Settle) => return Ok(Progress::Done),
-                (Phase::SingleDeployment, _) => {
-                    self.report.status("Service deployment successful.");
-                    return Ok(Progress::Done);
+                Event::WaitingForSingleDeployment => {
+                    report.status("Waiting for service deployment to complete...");
+                }
+                Event::DeploymentDone => report.status("Service deployment successful."),
+                Event::ServiceEvent(message) => report.progress(format!("event: {message}")),
+                Event::Counts {
+                    deployment,
+                    desired,
+                    pending,
+                    running,
+                } => report.progress(format!(
+                    "deployment {deployment}: {desired} desired, {pending} pending, {running} running"
+                )),
+                Event::Stage(stage) => {
+                    report.progress(format!("stage: {stage}"));
+                    report.record(|o| o.lifecycle_stage = Some(stage.clone()));
+                }
+                Event::TasksFailed => {
+                    self.side_work_done = true;
+                    let interval = self.settings.timing.poll_interval;
+                    let until = self.settings.side.until(self.deadline, interval);
+                    // A listing cut short (by its budget) leaves the sweep to list them.
+                    self.stopped_listed_last_poll =
+                        self.report_stopped_tasks(until, LogsRead::Beside);
                 }
             }
         }
@@ -453,7 +379,8 @@ impl<'a> Watch<'a> {
         deadline: Instant,
     ) -> Result<Option<ServiceDeployment>, PollError> {
         let Some(arn) = self
-            .rollout
+            .tracker
+            .rollout()
             .service_deployment
             .as_deref()
             .filter(|_| self.follows_service_deployment)
@@ -486,32 +413,6 @@ impl<'a> Watch<'a> {
         Ok(None)
     }
 
-    /// Say when the service deployment enters a new lifecycle stage.
-    fn observe_stage(&mut self, sd: &ServiceDeployment) {
-        let stage = sd.lifecycle_stage.as_deref();
-        let before = self
-            .service_deployment
-            .as_ref()
-            .and_then(|seen| seen.lifecycle_stage.as_deref());
-        if let Some(stage) = stage
-            && Some(stage) != before
-        {
-            self.report.progress(format!("stage: {stage}"));
-            self.report
-                .record(|o| o.lifecycle_stage = Some(stage.to_string()));
-        }
-    }
-
-    fn reached(&mut self, phase: Phase, snapshot: &Snapshot) -> Result<bool, Stop> {
-        let service_deployment = self.service_deployment.as_ref();
-        match verdict(&self.rollout, phase, snapshot, service_deployment) {
-            Verdict::Reached => Ok(true),
-            Verdict::NotYet => Ok(false),
-            Verdict::Failed(why) => Err(Stop::Failed(self.explained_by_ecs().unwrap_or(why))),
-            Verdict::CheckHealth => self.healthy_task_exists(),
-        }
-    }
-
     /// A failed rollout of a service whose service deployment was not followed (a rolling
     /// one): one look at that service deployment names the alarms that fired and says what
     /// ECS did about it. Nothing when it cannot be read, or says nothing more.
@@ -519,7 +420,7 @@ impl<'a> Watch<'a> {
         if self.service_deployment.is_some() {
             return None;
         }
-        let arn = self.rollout.service_deployment.as_deref()?;
+        let arn = self.tracker.rollout().service_deployment.as_deref()?;
         let sd = self.ecs.poll_service_deployment(arn, self.deadline).ok()?;
         let explained = sd.status.is_given_up() || !sd.triggered_alarms.is_empty();
         let why = explained.then(|| given_up(&sd));
@@ -527,43 +428,16 @@ impl<'a> Watch<'a> {
         why
     }
 
-    /// Print what is new: events, our deployment's counts, stopped tasks.
-    fn observe(&mut self, snapshot: &Snapshot) {
-        for event in &snapshot.events {
-            if self.seen_events.insert(event.id.clone()) {
-                self.report.progress(format!("event: {}", event.message));
-            }
-        }
-        let Some(ours) = self.rollout.ours(snapshot) else {
-            return;
-        };
-        let counts = (ours.desired_count, ours.pending_count, ours.running_count);
-        if self.last_counts != Some(counts) {
-            self.last_counts = Some(counts);
-            self.report.progress(format!(
-                "deployment {}: {} desired, {} pending, {} running",
-                ours.id, ours.desired_count, ours.pending_count, ours.running_count
-            ));
-        }
-        self.stopped_listed_last_poll = false;
-        if ours.failed_tasks > self.failed_tasks_seen {
-            self.failed_tasks_seen = ours.failed_tasks;
-            self.side_work_done = true;
-            let interval = self.settings.timing.poll_interval;
-            let until = self.settings.side.until(self.deadline, interval);
-            // A listing cut short (say, by its budget) leaves the sweep to list them.
-            self.stopped_listed_last_poll = self.report_stopped_tasks(until, LogsRead::Beside);
-        }
-    }
-
     /// Whether a task of the new revision is HEALTHY. Each poll looks at one page of the
     /// tasks our deployment started (one list-tasks, one describe-tasks), going on where
     /// the previous poll stopped and starting over after the last page, so a poll costs
     /// the same however large the service, and every task is looked at in turn.
     fn healthy_task_exists(&mut self) -> Result<bool, Stop> {
-        let filter = match &self.rollout.deployment_id {
+        let filter = match &self.tracker.rollout().deployment_id {
             Some(id) => TaskFilter::StartedBy(id),
-            None => TaskFilter::Service(&self.rollout.service.name, DesiredStatus::Running),
+            None => {
+                TaskFilter::Service(&self.tracker.rollout().service.name, DesiredStatus::Running)
+            }
         };
         let start = self.health_cursor.take();
         let resumed = start.is_some();
@@ -606,7 +480,7 @@ impl<'a> Watch<'a> {
         max_pages: Option<usize>,
         mut visit: impl FnMut(&Task) -> bool,
     ) -> Polled<Option<String>> {
-        let cluster = &self.rollout.service.cluster;
+        let cluster = &self.tracker.rollout().service.cluster;
         let mut next = start;
         let mut pages = 0;
         loop {
@@ -622,10 +496,9 @@ impl<'a> Watch<'a> {
                 .collect();
             for chunk in arns.chunks(DESCRIBE_TASKS_LIMIT) {
                 let described = self.ecs.describe_tasks(cluster, chunk, self.deadline)?;
-                let ours = described
-                    .tasks
-                    .iter()
-                    .filter(|task| task.task_definition_arn == self.rollout.task_definition);
+                let ours = described.tasks.iter().filter(|task| {
+                    task.task_definition_arn == self.tracker.rollout().task_definition
+                });
                 for task in ours {
                     if visit(task) {
                         return Ok(next);
@@ -642,7 +515,9 @@ impl<'a> Watch<'a> {
     /// and the last log lines of its crashed containers, read as `logs` says; whether every
     /// stopped task could be listed by `deadline`.
     fn report_stopped_tasks(&mut self, deadline: Instant, logs: LogsRead) -> bool {
-        let filter = TaskFilter::Service(&self.rollout.service.name, DesiredStatus::Stopped);
+        let started = Instant::now();
+        let filter =
+            TaskFilter::Service(&self.tracker.rollout().service.name, DesiredStatus::Stopped);
         let mut tasks = Vec::new();
         let saved = std::mem::replace(&mut self.deadline, deadline);
         let walked = self.walk_tasks(filter, &self.reported_tasks, None, None, |task| {
@@ -656,7 +531,7 @@ impl<'a> Watch<'a> {
                 PollError::Retry(e) | PollError::Stop(Stop::Aws(e)) => e.message,
                 PollError::Stop(Stop::Timeout) => format!(
                     "no answer within {} s",
-                    self.settings.side.per_call.as_secs_f64().round()
+                    deadline.saturating_duration_since(started).as_secs_f64().round()
                 ),
                 _ => String::new(),
             };
@@ -762,8 +637,8 @@ impl<'a> Watch<'a> {
         let snapshot = self.last.as_ref()?;
         let restored = snapshot.deployments.iter().find(|d| {
             d.is_primary()
-                && Some(&d.id) != self.rollout.deployment_id.as_ref()
-                && d.task_definition != self.rollout.task_definition
+                && Some(&d.id) != self.tracker.rollout().deployment_id.as_ref()
+                && d.task_definition != self.tracker.rollout().task_definition
         })?;
         Some(format!(
             "ECS put the service back on {}",
@@ -774,7 +649,7 @@ impl<'a> Watch<'a> {
     /// Say why the phase ended, record it, and hand the failure to whoever decides what
     /// comes next (a rollback or the exit).
     pub fn fail(&mut self, stop: Stop) -> Failure {
-        if self.goal == Goal::Settle {
+        if self.tracker.goal() == Goal::Settle {
             return Failure {
                 stop,
                 why: String::new(),
@@ -782,7 +657,7 @@ impl<'a> Watch<'a> {
                 service_deployment: self.service_deployment.take().map(Box::new),
             };
         }
-        let phase = self.phase;
+        let phase = self.tracker.phase();
         // Tasks may have failed without ECS counting them (failedTasks stays 0 once a task
         // of the deployment has run): list those not yet told, once, before saying why.
         if matches!(stop, Stop::Timeout | Stop::Failed(_)) && !self.stopped_listed_last_poll {
@@ -794,14 +669,14 @@ impl<'a> Watch<'a> {
                 self.report.status(format!(
                     "ERROR: New task definition not running within {seconds} seconds"
                 ));
-                let state = if self.rollout.health_checked {
+                let state = if self.tracker.rollout().health_checked {
                     "healthy"
                 } else {
                     "running"
                 };
                 let why = format!(
                     "no task of {} was {state} within {seconds} seconds",
-                    self.rollout.task_definition
+                    self.tracker.rollout().task_definition
                 );
                 (why, Status::TimedOut)
             }
@@ -923,6 +798,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::ecs::RolloutState;
     use crate::ecs::scripted::{self, ScriptedEcs};
 
     const NEW: &str = "td/web:2";
@@ -981,19 +857,19 @@ mod tests {
         let checked = rollout(true);
         let both = snapshot(1, 0, true);
         assert_eq!(
-            verdict(&plain, Phase::NewTaskRunning, &snapshot(0, 0, true), None),
+            verdict(&plain, Phase::NewTaskRunning, &snapshot(0, 0, true), Seen::NotFollowed),
             Verdict::NotYet
         );
         assert_eq!(
-            verdict(&plain, Phase::NewTaskRunning, &both, None),
+            verdict(&plain, Phase::NewTaskRunning, &both, Seen::NotFollowed),
             Verdict::Reached
         );
         assert_eq!(
-            verdict(&checked, Phase::NewTaskRunning, &both, None),
+            verdict(&checked, Phase::NewTaskRunning, &both, Seen::NotFollowed),
             Verdict::CheckHealth
         );
         assert_eq!(
-            verdict(&plain, Phase::SingleDeployment, &both, None),
+            verdict(&plain, Phase::SingleDeployment, &both, Seen::NotFollowed),
             Verdict::NotYet
         );
         assert_eq!(
@@ -1001,12 +877,12 @@ mod tests {
                 &plain,
                 Phase::SingleDeployment,
                 &snapshot(2, 0, false),
-                None
+                Seen::NotFollowed
             ),
             Verdict::Reached
         );
         assert_eq!(
-            verdict(&plain, Phase::SingleDeployment, &failed_rollout(), None),
+            verdict(&plain, Phase::SingleDeployment, &failed_rollout(), Seen::NotFollowed),
             Verdict::Failed("deployment ecs-svc/new failed: circuit breaker".into())
         );
     }
@@ -1020,7 +896,7 @@ mod tests {
         let mut replaced = snapshot.clone();
         replaced.deployments[0].task_definition = "td/web:3".into();
         assert_eq!(
-            verdict(&unknown, Phase::NewTaskRunning, &replaced, None),
+            verdict(&unknown, Phase::NewTaskRunning, &replaced, Seen::NotFollowed),
             Verdict::Failed(
                 "deployment of the new revision is gone from the service; ECS replaced it".into()
             )

@@ -234,26 +234,32 @@ impl Deploy<'_> {
         let before_ids = || before.iter().map(|l| l.target);
         // A second signal may end the run while the call is out: say what may have changed.
         signals::set_standing(in_flight(targets, before_ids(), i, task_definition));
-        let mut updated = self.ecs.update_service(&ServiceUpdate {
-            service,
-            revision,
-            desired_count: scaling.desired_count,
-            min_healthy_percent: scaling.min_healthy_percent,
-            max_percent: scaling.max_percent,
-        })?;
+        let refused = |e: Error| {
+            if let Some(standing) = not_updated(targets, before_ids(), revision) {
+                signals::set_standing(standing);
+            }
+            e
+        };
+        let mut updated = self
+            .ecs
+            .update_service(&ServiceUpdate {
+                service,
+                revision,
+                desired_count: scaling.desired_count,
+                min_healthy_percent: scaling.min_healthy_percent,
+                max_percent: scaling.max_percent,
+            })
+            .map_err(refused)?;
         if let Some(why) = updated.lost.take() {
             let Some(applied) = self.read_back(target, revision, task_definition, &why)? else {
-                if let Some(standing) = not_updated(targets, before_ids(), task_definition) {
-                    signals::set_standing(standing);
-                }
-                return Err(Error::Aws {
+                return Err(refused(Error::Aws {
                     step: "update-service".into(),
                     code: 255,
                     message: format!(
                         "its answer was lost ({why}); read back, {} does not run {task_definition}",
                         target.name()
                     ),
-                });
+                }));
             };
             updated = applied;
         }
@@ -303,15 +309,18 @@ impl Deploy<'_> {
     ) -> Result<Option<Updated>> {
         let (cluster, name) = (&target.cluster, target.name());
         let until = Instant::now() + self.watch.side.per_call;
-        let service = self.ecs.read_back(cluster, name, until).map_err(|e| Error::Aws {
-            step: "update-service".into(),
-            code: 255,
-            message: format!(
-                "its answer was lost ({why}), and reading the service back failed too ({e}): \
+        let service = self
+            .ecs
+            .read_back(cluster, name, until)
+            .map_err(|e| Error::Aws {
+                step: "update-service".into(),
+                code: 255,
+                message: format!(
+                    "its answer was lost ({why}), and reading the service back failed too ({e}): \
                  whether {name} runs {task_definition} is unknown. \
                  Check with: aws ecs describe-services --cluster {cluster} --services {name}"
-            ),
-        })?;
+                ),
+            })?;
         let primary = service.primary.as_ref();
         let applied = match revision {
             NewRevision::TaskDefinition(arn) => service.task_definition == arn,
@@ -738,19 +747,25 @@ fn in_flight(
     }
 }
 
-/// Where things stand when service `i`'s update is known not to have been applied.
+/// Where things stand when an update is known not to have been applied.
 fn not_updated(
     targets: &[Target],
     updated: impl Iterator<Item = usize>,
-    task_definition: &str,
+    revision: NewRevision,
 ) -> Option<String> {
     let updated: Vec<usize> = updated.collect();
-    match targets {
-        [target] => Some(format!(
-            "{task_definition} is registered but unused; the service still runs {}",
+    match (targets, revision) {
+        ([target], NewRevision::TaskDefinition(arn)) => Some(format!(
+            "{arn} is registered but unused; the service still runs {}",
             target.current.task_definition
         )),
-        _ if updated.is_empty() => None,
+        ([target], NewRevision::Same) => Some(format!(
+            "no new deployment was started; the service still runs {}",
+            target.current.task_definition
+        )),
+        _ if updated.is_empty() => {
+            Some("no service was updated; each still runs its previous revision".into())
+        }
         _ => Some(updated_so_far(targets, updated.into_iter())),
     }
 }
