@@ -23,6 +23,9 @@ const THROTTLE_ATTEMPTS: u32 = 4;
 const THROTTLE_FIRST_BACKOFF: Duration = Duration::from_millis(500);
 /// How often a running call looks at its limit and at the signal flag.
 const CHECK_EVERY: Duration = Duration::from_millis(50);
+/// How long a killed child is waited for. Its process group is killed with it, so only a
+/// process that left the group and holds the child's output could make this wait.
+const REAP_WITHIN: Duration = Duration::from_secs(1);
 
 thread_local! {
     /// Set on a thread that does side work: once the flag is up, its call is killed.
@@ -197,16 +200,37 @@ fn is_transient(stderr: &str) -> bool {
         .any(|s| stderr.contains(s))
 }
 
-/// The last meaningful line of the CLI's stderr: that is where it states the error.
+/// How a service's error starts, in every format of the CLI.
+const SERVICE_ERROR: &str = "An error occurred";
+/// What AWS CLI v2 puts before an error, since early 2026.
+const V2_ERROR_PREFIX: &str = "aws: [ERROR]:";
+/// AWS CLI v2 may follow the error with this heading and lines that only qualify it.
+const V2_DETAILS: &str = "Additional error details:";
+
+/// Where the CLI's stderr states the error: the service's `An error occurred (Code) ...`
+/// line; without one, the last meaningful line before any `Additional error details:`.
+/// v2's `aws: [ERROR]:` prefix is left out.
 fn reason(stderr: &str, code: i32) -> String {
-    stderr
+    let lines = stderr
         .lines()
         .map(str::trim)
-        .rfind(|line| !line.is_empty())
-        .map_or_else(
-            || format!("aws exited with status {code} and printed no reason"),
-            str::to_string,
-        )
+        .take_while(|line| *line != V2_DETAILS);
+    let service_error = lines
+        .clone()
+        .find_map(|line| line.find(SERVICE_ERROR).map(|at| &line[at..]));
+    let stated = service_error.or_else(|| {
+        lines
+            .map(|line| {
+                line.strip_prefix(V2_ERROR_PREFIX)
+                    .map_or(line, str::trim_start)
+            })
+            .filter(|line| !line.is_empty())
+            .last()
+    });
+    stated.map_or_else(
+        || format!("aws exited with status {code} and printed no reason"),
+        str::to_string,
+    )
 }
 
 /// The `aws` program on PATH (exit 4 when there is none).
@@ -223,7 +247,11 @@ impl Aws {
         verbose: bool,
         call_timeout: Duration,
     ) -> Aws {
-        let mut env = vec![("AWS_PAGER", String::new())];
+        // The user's CLI configuration must not change what we read: no pager, no prompt.
+        let mut env = vec![
+            ("AWS_PAGER", String::new()),
+            ("AWS_CLI_AUTO_PROMPT", "off".to_string()),
+        ];
         if let Some(key) = &credentials.access_key {
             env.push(("AWS_ACCESS_KEY_ID", key.clone()));
             output::add_secret(key);
@@ -531,7 +559,8 @@ impl Aws {
         result
     }
 
-    /// Wait for the child within its limits, killing its process group when it must stop.
+    /// Wait for the child within its limits, killing its process group (and reaping the
+    /// child) when it must stop.
     fn wait(
         &self,
         step: &str,
@@ -548,20 +577,32 @@ impl Aws {
         };
         let call_limit = Instant::now() + self.call_timeout;
         let limit = limits.deadline.map_or(call_limit, |d| d.min(call_limit));
-        let handle = expression.start().map_err(spawn_error)?;
-        let group = handle.pids().first().copied();
-        if let Some(group) = group {
-            signals::track_child(group);
-        }
+        let (handle, group) = {
+            let _starting = signals::starting_child();
+            let handle = expression.start().map_err(spawn_error)?;
+            let group = handle.pids().first().copied();
+            if let Some(group) = group {
+                signals::track_child(group);
+            }
+            (handle, group)
+        };
         let stop = |e: CallError| {
+            signals::halt_if_ending();
             if let Some(group) = group {
                 signals::kill_child(group);
             }
-            let _ = handle.kill();
+            // Killing does not wait: without this the child stays a zombie until exit.
+            if handle.kill().is_ok() {
+                let _ = handle.wait_timeout(REAP_WITHIN);
+            }
             Err(e)
         };
         loop {
-            match handle.wait_timeout(CHECK_EVERY) {
+            let waited = handle.wait_timeout(CHECK_EVERY);
+            // The second signal kills and reaps this child on its own: what the wait says
+            // then is no news to act on.
+            signals::halt_if_ending();
+            match waited {
                 Ok(Some(output)) => {
                     if let Some(group) = group {
                         signals::untrack_child(group);
@@ -654,17 +695,49 @@ impl Aws {
 mod tests {
     use super::*;
 
+    const DENIED: &str = "An error occurred (AccessDeniedException) when calling the \
+                          UpdateService operation: User is not authorized";
+
     #[test]
-    fn the_reason_is_the_last_line() {
-        assert_eq!(
-            reason(
-                "\nAn error occurred (ClientException) when calling X: bad\n\n",
-                255
-            ),
-            "An error occurred (ClientException) when calling X: bad"
-        );
+    fn the_reason_is_the_service_error_line_of_the_classic_format() {
+        assert_eq!(reason(&format!("\n{DENIED}\n\n"), 254), DENIED);
         assert_eq!(
             reason("", 254),
+            "aws exited with status 254 and printed no reason"
+        );
+    }
+
+    #[test]
+    fn the_reason_is_the_service_error_line_of_the_v2_format_not_its_details() {
+        let v2 = format!(
+            "aws: [ERROR]: {DENIED}\n\nAdditional error details:\nType: Sender\nCode: AccessDeniedException\n"
+        );
+        assert_eq!(reason(&v2, 254), DENIED);
+        assert!(is_throttling(&reason(
+            "aws: [ERROR]: An error occurred (ThrottlingException) when calling the \
+             ListTasks operation: Rate exceeded\n\nAdditional error details:\nType: Sender",
+            254
+        )));
+    }
+
+    #[test]
+    fn without_a_service_error_the_reason_is_the_last_meaningful_line() {
+        assert_eq!(
+            reason(
+                "\nParameter validation failed:\nInvalid length for parameter family\n",
+                252
+            ),
+            "Invalid length for parameter family"
+        );
+        assert_eq!(
+            reason(
+                "aws: [ERROR]: Unable to locate credentials.\n\nAdditional error details:\nType: Sender\n",
+                253
+            ),
+            "Unable to locate credentials."
+        );
+        assert_eq!(
+            reason("\nAdditional error details:\nType: Sender\n", 254),
             "aws exited with status 254 and printed no reason"
         );
     }
@@ -740,6 +813,14 @@ mod tests {
         assert!(is_transient("Could not connect to the endpoint URL"));
         assert!(!is_transient(
             "An error occurred (ClusterNotFoundException)"
+        ));
+        assert!(is_transient(
+            "aws: [ERROR]: An error occurred (ServiceUnavailableException) when calling the \
+             DescribeServices operation: try again\n\nAdditional error details:\nType: Receiver"
+        ));
+        assert!(!is_transient(
+            "aws: [ERROR]: An error occurred (ServiceNotFoundException) when calling the \
+             UpdateService operation: Service not found.\n\nAdditional error details:\nType: Sender"
         ));
     }
 }

@@ -1,11 +1,12 @@
 //! SIGINT/SIGTERM. The first one becomes a flag that every step checks: no new change
 //! starts, a read in flight is given up, and the waiting loops stop (or roll back, when
 //! asked). A second one ends the run at once, but cleanly: the aws child's process group is
-//! killed, temp files are removed, and one line says what was changed so far (exit 130).
+//! killed and the child reaped, temp files are removed, and one line says what was changed
+//! so far (exit 130).
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -15,8 +16,16 @@ use crate::output;
 
 /// How often a sleep looks at the flag.
 const CHECK_EVERY: Duration = Duration::from_millis(50);
+/// How long the second signal waits for the killed children to be gone, all together.
+const REAP_WITHIN: Duration = Duration::from_secs(1);
+const REAP_CHECK_EVERY: Duration = Duration::from_millis(5);
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The second signal is ending the run.
+static ENDING: AtomicBool = AtomicBool::new(false);
+/// Held while an aws child is started and tracked. The second signal takes it for good, so
+/// no child can start (or start untracked) once the run is ending.
+static STARTING: Mutex<()> = Mutex::new(());
 /// Process groups of the aws children running now (0: a free slot). More than one runs
 /// when a read is made on another thread while the main flow calls ECS.
 static CHILD_GROUPS: [AtomicI32; 8] = [const { AtomicI32::new(0) }; 8];
@@ -41,7 +50,10 @@ pub fn install() {
 
 /// The second signal: leave nothing behind, say where things stand, exit 130.
 fn stop_now() -> ! {
-    kill_children();
+    ENDING.store(true, Ordering::SeqCst);
+    let _starting = STARTING.lock().unwrap_or_else(|e| e.into_inner());
+    let killed = kill_children();
+    reap(&killed, Instant::now() + REAP_WITHIN);
     for path in TEMP_FILES.lock().unwrap_or_else(|e| e.into_inner()).iter() {
         let _ = std::fs::remove_file(path);
     }
@@ -72,6 +84,32 @@ pub fn sleep_until(until: Instant) -> Result<(), Interrupted> {
     } else {
         Ok(())
     }
+}
+
+/// Wait here for the end of the run once the second signal has begun it, so that nothing
+/// this thread would do next (a new call, a line about the killed child) gets in its way.
+pub fn halt_if_ending() {
+    if ENDING.load(Ordering::SeqCst) {
+        halt();
+    }
+}
+
+fn halt() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Start an aws child and track its process group (see [`track_child`]) while holding
+/// this; once the run is ending, this never returns.
+pub fn starting_child() -> MutexGuard<'static, ()> {
+    let starting = STARTING.lock().unwrap_or_else(|e| e.into_inner());
+    if ENDING.load(Ordering::SeqCst) {
+        // The second signal waits for this lock before it kills anything.
+        drop(starting);
+        halt();
+    }
+    starting
 }
 
 /// An aws child now running leads this process group (it was started as its leader).
@@ -115,10 +153,30 @@ pub fn kill_child(group: u32) {
     }
 }
 
-/// Kill the process group of every aws child that runs.
-fn kill_children() {
-    for slot in &CHILD_GROUPS {
-        kill_group(slot.swap(0, Ordering::SeqCst));
+/// Kill the process group of every aws child that runs; the groups killed.
+fn kill_children() -> Vec<i32> {
+    CHILD_GROUPS
+        .iter()
+        .map(|slot| slot.swap(0, Ordering::SeqCst))
+        .filter(|group| *group > 0)
+        .inspect(|group| kill_group(*group))
+        .collect()
+}
+
+/// Wait, until `until` at the latest, for each killed child (the leader of its group, so
+/// its pid is the group's id), so that none is left behind as a zombie. A child already
+/// reaped by the thread that started it is done too.
+fn reap(groups: &[i32], until: Instant) {
+    for &child in groups {
+        loop {
+            let mut status = 0;
+            // SAFETY: waitpid(2) on a child of this process, writing only to `status`.
+            let reaped = unsafe { libc::waitpid(child, &mut status, libc::WNOHANG) };
+            if reaped != 0 || Instant::now() >= until {
+                break;
+            }
+            std::thread::sleep(REAP_CHECK_EVERY);
+        }
     }
 }
 

@@ -8,8 +8,8 @@ use std::path::Path;
 
 use assert_cmd::assert::Assert;
 use common::{
-    ECR_APP, FakeAws, NEW_IMAGE, OLD_IMAGE, WEB_1, describing, file, scenario, stderr_of as stderr,
-    stdout_of as stdout, web_definition_cmd,
+    Cli, ECR_APP, FakeAws, NEW_IMAGE, OLD_IMAGE, WEB_1, assert_no_error_details, describing, file,
+    scenario, stderr_of as stderr, stdout_of as stdout, web_definition_cmd,
 };
 use serde_json::{Value, json};
 
@@ -566,25 +566,27 @@ fn failing(op: &str, code: i32, message: &str) -> FakeAws {
 
 #[test]
 fn a_failing_describe_exits_with_the_aws_code_and_names_the_step() {
-    let fake = failing(
-        "describe-task-definition",
-        255,
-        "\nAn error occurred (ClientException) when calling the DescribeTaskDefinition operation: Unable to describe task definition.\n",
-    );
-    let assert = deploy_2_0_0(&fake).code(255);
-    let err = stderr(&assert);
-    let line = err
-        .lines()
-        .find(|l| l.contains("failed"))
-        .unwrap_or_else(|| panic!("{err}"));
-    assert!(
-        line.contains(
-            "describe-task-definition failed: An error occurred (ClientException) when calling the DescribeTaskDefinition operation: Unable to describe task definition."
-        ),
-        "{line}"
-    );
-    assert_eq!(fake.ops(), ["describe-task-definition"]);
-    assert!(!stdout(&assert).contains("Current task definition"));
+    for cli in Cli::BOTH {
+        let fake = failing(
+            "describe-task-definition",
+            255,
+            "\nAn error occurred (ClientException) when calling the DescribeTaskDefinition operation: Unable to describe task definition.\n",
+        )
+        .with_cli(cli);
+        let assert = deploy_2_0_0(&fake).code(cli.service_error_code(255));
+        let err = stderr(&assert);
+        let failed: Vec<&str> = err.lines().filter(|l| l.contains("failed")).collect();
+        assert_eq!(
+            failed,
+            [
+                "ecs-deploy: describe-task-definition failed: An error occurred (ClientException) when calling the DescribeTaskDefinition operation: Unable to describe task definition."
+            ],
+            "{cli:?}: {err}"
+        );
+        assert_no_error_details(&err);
+        assert_eq!(fake.ops(), ["describe-task-definition"]);
+        assert!(!stdout(&assert).contains("Current task definition"));
+    }
 }
 
 #[test]

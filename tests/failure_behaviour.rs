@@ -6,11 +6,13 @@
 mod common;
 
 use std::process::{Child, Stdio};
+use std::sync::Once;
 use std::time::Duration;
 
 use common::{
-    FakeAws, NEW_IMAGE, OUR_DEPLOYMENT, SERVICE_ARGS, WEB_1, WEB_2, alive, answer, file, finish,
-    fixture, from_steady, from_steady_and, interrupt, scenario, wait_for_call,
+    Cli, FakeAws, NEW_IMAGE, OUR_DEPLOYMENT, SERVICE_ARGS, WEB_1, WEB_2, alive, answer,
+    assert_no_error_details, file, finish, fixture, from_steady, from_steady_and, interrupt,
+    scenario, wait_for_call,
 };
 use serde_json::{Value, json};
 
@@ -19,6 +21,7 @@ const GUARD: Duration = Duration::from_secs(40);
 const FAST: &[&str] = &["--poll-interval", "0.05"];
 
 fn deploy(fake: &FakeAws, extra: &[&str]) -> assert_cmd::assert::Assert {
+    adopt_orphans();
     fake.cmd()
         .args(SERVICE_ARGS)
         .args(FAST)
@@ -28,6 +31,7 @@ fn deploy(fake: &FakeAws, extra: &[&str]) -> assert_cmd::assert::Assert {
 }
 
 fn spawn(fake: &FakeAws, args: &[&str]) -> Child {
+    adopt_orphans();
     fake.command()
         .args(args)
         .args(FAST)
@@ -46,6 +50,33 @@ fn stderr(assert: &assert_cmd::assert::Assert) -> String {
     common::stderr_of(assert)
 }
 
+/// Make this test process the one that inherits the orphans of what it starts: an aws
+/// child that ecs-deploy did not reap before it exited then stays here as a zombie, where
+/// `assert_nothing_left` sees it. Once set, it holds for the whole process.
+fn adopt_orphans() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: prctl(2) with PR_SET_CHILD_SUBREAPER sets a flag of this process only.
+        let set = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        assert_eq!(set, 0, "cannot adopt orphans");
+    });
+}
+
+/// Whether `pid` is a zombie that this test process inherited, and reap it if so.
+fn inherited_zombie(pid: i32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map_or(Vec::new(), |(_, rest)| rest.split(' ').collect());
+    let ours = std::process::id().to_string();
+    if fields.get(..2) != Some(&["Z", ours.as_str()]) {
+        return false;
+    }
+    // SAFETY: waitpid(2) on a zombie child of this process, with no status wanted.
+    unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
+    true
+}
+
 /// Whether `pid` is gone, allowing the moment a SIGKILL takes to be delivered.
 fn gone(pid: i32) -> bool {
     let since = std::time::Instant::now();
@@ -58,17 +89,24 @@ fn gone(pid: i32) -> bool {
     true
 }
 
-/// Nothing the fake started is left running, and no input file is left on disk.
+/// Nothing the fake started is left running, every aws child was reaped by ecs-deploy
+/// before it exited, and no input file is left on disk.
 fn assert_nothing_left(fake: &FakeAws) {
     for call in fake.calls() {
         let pid = call["pid"].as_i64().expect("logged pid") as i32;
         assert!(gone(pid), "aws child {pid} outlived the run");
+        assert!(
+            !inherited_zombie(pid),
+            "aws child {pid} was not reaped before ecs-deploy exited"
+        );
     }
     for pid in fake.grandchildren() {
         assert!(
             gone(pid),
             "a process started by aws ({pid}) outlived the run"
         );
+        // Its parent was killed too: it was ours to reap.
+        inherited_zombie(pid);
     }
     for path in fake.input_files() {
         assert!(!path.exists(), "{} was left behind", path.display());
@@ -286,15 +324,16 @@ fn workflow_commands_from_aws_are_inert_under_github_actions() {
 
 #[test]
 fn secrets_echoed_by_aws_are_redacted_everywhere() {
-    let failing = json!({"exit": 254, "stderr": "An error occurred (ClientException)",
-        "echo_secrets": true});
+    // A validation error, whose last line is the reason printed: the echo.
+    let failing = json!({"exit": 252, "stderr": "\nParameter validation failed:\nInvalid type \
+        for parameter containerDefinitions[0].environment", "echo_secrets": true});
     let fake = from_steady_and(&[], json!({"register-task-definition": [failing]}));
     let secret = "wJalrXUtnFEMI-secret-key";
     let assert = deploy(
         &fake,
         &["-k", "AKIAFAKEKEY123", "-s", secret, "--output", "json"],
     )
-    .code(254);
+    .code(252);
     let printed = format!("{}{}", stdout(&assert), stderr(&assert));
     for leaked in [secret, "s3cr3t-db-pass", "tok-should-never-leak"] {
         assert!(!printed.contains(leaked), "{leaked} printed:\n{printed}");
@@ -408,19 +447,30 @@ fn an_empty_task_definition_answer_is_an_aws_failure_not_a_usage_error() {
 
 #[test]
 fn a_throttled_update_says_the_new_revision_is_unused() {
-    let throttled = json!({"exit": 254, "stderr": "An error occurred (ThrottlingException) when \
-        calling the UpdateService operation (reached max retries: 2): Rate exceeded"});
-    let fake = from_steady_and(&[], json!({"update-service": [throttled]}));
-    let assert = deploy(&fake, &[]).code(254);
-    let err = stderr(&assert);
-    assert_eq!(fake.calls_of("update-service").len(), 4);
-    assert_eq!(
-        err.lines().last(),
-        Some(
-            format!("ecs-deploy: {WEB_2} is registered but unused; the service still runs {WEB_1}")
+    for cli in Cli::BOTH {
+        let throttled = json!({"exit": 254, "stderr": "An error occurred (ThrottlingException) when \
+            calling the UpdateService operation (reached max retries: 2): Rate exceeded"});
+        let fake = from_steady_and(&[], json!({"update-service": [throttled]})).with_cli(cli);
+        let assert = deploy(&fake, &[]).code(254);
+        let err = stderr(&assert);
+        assert_eq!(fake.calls_of("update-service").len(), 4, "{cli:?}: {err}");
+        assert_eq!(
+            err.matches("aws ecs update-service was throttled; retrying")
+                .count(),
+            3,
+            "{cli:?}: {err}"
+        );
+        assert_eq!(
+            err.lines().last(),
+            Some(
+                format!(
+                    "ecs-deploy: {WEB_2} is registered but unused; the service still runs {WEB_1}"
+                )
                 .as_str()
-        ),
-        "{err}"
-    );
-    assert!(!err.contains(OUR_DEPLOYMENT));
+            ),
+            "{cli:?}: {err}"
+        );
+        assert!(!err.contains(OUR_DEPLOYMENT));
+        assert_no_error_details(&err);
+    }
 }

@@ -9,9 +9,9 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use common::{
-    FakeAws, NEW_IMAGE, OUR_DEPLOYMENT, SERVICE_ARGS, WEB_1, WEB_2, answer, arg_value, argv_of,
-    file, finish, fixture, from_steady, from_steady_and, interrupt, lines, scenario, stderr_of,
-    stdout_of, wait_for_call,
+    Cli, FakeAws, NEW_IMAGE, OUR_DEPLOYMENT, SERVICE_ARGS, WEB_1, WEB_2, answer, arg_value,
+    argv_of, assert_no_error_details, file, finish, fixture, from_steady, from_steady_and,
+    interrupt, lines, scenario, stderr_of, stdout_of, wait_for_call,
 };
 use predicates::prelude::*;
 use serde_json::{Value, json};
@@ -471,6 +471,12 @@ fn stopped_tasks_are_reported_once_each_with_reason_and_exit_codes() {
 
 #[test]
 fn throttled_polls_are_reported_and_survived() {
+    for cli in Cli::BOTH {
+        throttled_polls_are_reported_and_survived_with(cli);
+    }
+}
+
+fn throttled_polls_are_reported_and_survived_with(cli: Cli) {
     let fake = scenario(json!({
         "describe-services": [
             file("describe-services/web-steady.json"),
@@ -485,19 +491,21 @@ fn throttled_polls_are_reported_and_survived() {
             file("list-tasks/new-one.json"),
         ],
         "describe-tasks": [file("describe-tasks/new-healthy.json")],
-    }));
+    }))
+    .with_cli(cli);
     let assert = deploy(&fake, &[]).success();
     let stderr = stderr_of(&assert);
     assert_eq!(
         count(&stderr, "describe-services failed (transient), will retry"),
         3,
-        "{stderr}"
+        "{cli:?}: {stderr}"
     );
     assert!(
         stderr.contains("could not check task health, will retry"),
-        "{stderr}"
+        "{cli:?}: {stderr}"
     );
-    assert!(stderr.contains("Rate exceeded"), "{stderr}");
+    assert!(stderr.contains("Rate exceeded"), "{cli:?}: {stderr}");
+    assert_no_error_details(&stderr);
     assert_eq!(fake.calls_of("update-service").len(), 1);
 }
 
@@ -541,13 +549,47 @@ fn missing_service_is_named_and_nothing_is_registered() {
 
 #[test]
 fn missing_cluster_is_named() {
-    let fake = scenario(json!({
-        "describe-services": [{"exit": 254, "stderr": "\nAn error occurred (ClusterNotFoundException) when calling the DescribeServices operation: Cluster not found."}],
-    }));
-    let assert = deploy(&fake, &[]).code(254);
-    let stderr = stderr_of(&assert);
-    assert!(stderr.contains("cluster 'prod' was not found"), "{stderr}");
-    assert_eq!(fake.ops(), ["describe-services"]);
+    for cli in Cli::BOTH {
+        let fake = scenario(json!({
+            "describe-services": [{"exit": 254, "stderr": "\nAn error occurred (ClusterNotFoundException) when calling the DescribeServices operation: Cluster not found."}],
+        }))
+        .with_cli(cli);
+        let assert = deploy(&fake, &[]).code(254);
+        let stderr = stderr_of(&assert);
+        assert!(
+            stderr.contains(
+                "describe-services failed: cluster 'prod' was not found; check -c (and the region): \
+                 An error occurred (ClusterNotFoundException)"
+            ),
+            "{cli:?}: {stderr}"
+        );
+        assert_no_error_details(&stderr);
+        assert_eq!(fake.ops(), ["describe-services"]);
+    }
+}
+
+#[test]
+fn a_service_deleted_before_its_update_fails_that_step() {
+    let not_found = json!({"exit": 255, "stderr": "\nAn error occurred (ServiceNotFoundException) \
+        when calling the UpdateService operation: Service not found."});
+    for cli in Cli::BOTH {
+        let fake = from_steady_and(&[], json!({"update-service": [not_found]})).with_cli(cli);
+        let assert = deploy(&fake, &[]).code(cli.service_error_code(255));
+        let stderr = stderr_of(&assert);
+        assert!(
+            stderr.contains(
+                "update-service failed: An error occurred (ServiceNotFoundException) when \
+                 calling the UpdateService operation: Service not found."
+            ),
+            "{cli:?}: {stderr}"
+        );
+        assert_no_error_details(&stderr);
+        assert_eq!(
+            fake.calls_of("update-service").len(),
+            1,
+            "{cli:?}: {stderr}"
+        );
+    }
 }
 
 #[test]
@@ -597,6 +639,7 @@ fn assumed_role_credentials_reach_later_calls_and_the_profile_is_dropped() {
         assert_eq!(env["AWS_SESSION_TOKEN"], "FakeSessionToken//abcdef");
         assert!(env.get("AWS_PROFILE").is_none(), "{env}");
         assert_eq!(env["AWS_PAGER"], "");
+        assert_eq!(env["AWS_CLI_AUTO_PROMPT"], "off");
     }
 }
 
@@ -779,13 +822,17 @@ fn a_second_deployment_that_never_drains_times_out() {
 
 #[test]
 fn an_aws_error_while_watching_without_rollback_exits_with_the_cli_code() {
-    let fake = from_steady(&[json!({"exit": 254, "stderr": ACCESS_DENIED})]);
-    let assert = deploy(&fake, &[]).code(254);
-    assert!(
-        stderr_of(&assert)
-            .contains("describe-services failed: An error occurred (AccessDeniedException)")
-    );
-    assert_eq!(fake.calls_of("update-service").len(), 1);
+    for cli in Cli::BOTH {
+        let fake = from_steady(&[json!({"exit": 254, "stderr": ACCESS_DENIED})]).with_cli(cli);
+        let assert = deploy(&fake, &[]).code(254);
+        let stderr = stderr_of(&assert);
+        assert!(
+            stderr.contains("describe-services failed: An error occurred (AccessDeniedException)"),
+            "{cli:?}: {stderr}"
+        );
+        assert_no_error_details(&stderr);
+        assert_eq!(fake.calls_of("update-service").len(), 1);
+    }
 }
 
 // ---------------------------------------------------------- signals while watching

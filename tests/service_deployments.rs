@@ -6,8 +6,8 @@
 mod common;
 
 use common::{
-    FakeAws, SERVICE_ARGS, WEB_1, answer, file, fixture, from_steady_and, lines, stderr_of,
-    stdout_of,
+    Cli, FakeAws, SERVICE_ARGS, WEB_1, answer, assert_no_error_details, file, fixture,
+    from_steady_and, lines, stderr_of, stdout_of,
 };
 use serde_json::{Value, json};
 
@@ -227,24 +227,30 @@ fn when_ecs_refuses_to_stop_the_deployment_the_service_is_pointed_back() {
 
 #[test]
 fn access_denied_on_service_deployments_falls_back_to_the_deployments() {
-    let denied = json!({"exit": 254, "stderr": "An error occurred (AccessDeniedException) when \
-        calling the DescribeServiceDeployments operation: User is not authorized"});
-    let fake = managed(
-        "BLUE_GREEN",
-        &[baking(), file("describe-services/web-done.json")],
-        vec![denied],
-        json!({}),
-    );
-    let assert = deploy(&fake, "10", &[]).success();
-    let stderr = stderr_of(&assert);
-    assert_eq!(
-        stderr
-            .matches("note: cannot read the service deployment")
-            .count(),
-        1,
-        "{stderr}"
-    );
-    assert_eq!(fake.calls_of("describe-service-deployments").len(), 1);
+    for cli in Cli::BOTH {
+        let denied = json!({"exit": 254, "stderr": "An error occurred (AccessDeniedException) when \
+            calling the DescribeServiceDeployments operation: User is not authorized"});
+        let fake = managed(
+            "BLUE_GREEN",
+            &[baking(), file("describe-services/web-done.json")],
+            vec![denied],
+            json!({}),
+        )
+        .with_cli(cli);
+        let assert = deploy(&fake, "10", &[]).success();
+        let stderr = stderr_of(&assert);
+        let notes: Vec<&str> = stderr
+            .lines()
+            .filter(|line| line.contains("note: cannot read the service deployment"))
+            .collect();
+        assert_eq!(notes.len(), 1, "{cli:?}: {stderr}");
+        assert!(
+            notes[0].contains("An error occurred (AccessDeniedException)"),
+            "{cli:?}: {stderr}"
+        );
+        assert_no_error_details(&stderr);
+        assert_eq!(fake.calls_of("describe-service-deployments").len(), 1);
+    }
 }
 
 #[test]

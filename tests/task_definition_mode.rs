@@ -594,16 +594,19 @@ fn region_and_profile_become_global_options() {
 }
 
 #[test]
-fn children_get_an_empty_pager_and_the_users_environment() {
+fn children_get_no_pager_no_prompt_and_the_users_environment() {
     let fake = describing("web-1.json");
     web_definition_cmd(&fake, &[])
         .env("AWS_PAGER", "less")
+        .env("AWS_CLI_AUTO_PROMPT", "on")
         .env("AWS_ENDPOINT_URL", "http://localhost:4566")
         .env("AWS_PROFILE", "from-env")
         .assert()
         .success();
+    assert!(!fake.calls().is_empty());
     for call in fake.calls() {
         assert_eq!(call["env"]["AWS_PAGER"], "");
+        assert_eq!(call["env"]["AWS_CLI_AUTO_PROMPT"], "off");
         assert_eq!(call["env"]["AWS_ENDPOINT_URL"], "http://localhost:4566");
         assert_eq!(call["env"]["AWS_PROFILE"], "from-env");
         assert!(call["env"].get("AWS_ACCESS_KEY_ID").is_none());

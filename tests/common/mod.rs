@@ -48,7 +48,9 @@ const SCRUBBED_ENV: &[&str] = &[
     "AWS_REGION",
     "AWS_ENDPOINT_URL",
     "AWS_PAGER",
+    "AWS_CLI_AUTO_PROMPT",
     "FAKE_AWS_LATENCY",
+    "FAKE_AWS_CLI_V2",
 ];
 
 /// The repository root (where Cargo.toml lives).
@@ -75,11 +77,42 @@ pub fn fixture(path: &str) -> Value {
         .unwrap_or_else(|e| panic!("fixture {} is not JSON: {e}", full.display()))
 }
 
+/// How the fake prints a service's error (see "CLI v2 errors" in `tests/fake-aws/aws`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cli {
+    /// `An error occurred (Code) ...` on the last line, with the scenario's exit code.
+    Classic,
+    /// AWS CLI v2 since early 2026: `aws: [ERROR]: An error occurred (Code) ...`, then
+    /// `Additional error details:` lines, and v2's exit codes.
+    V2,
+}
+
+impl Cli {
+    pub const BOTH: [Cli; 2] = [Cli::Classic, Cli::V2];
+
+    /// The exit code of a service's error that the scenario gives as `code`.
+    pub fn service_error_code(self, code: i32) -> i32 {
+        match self {
+            Cli::Classic => code,
+            Cli::V2 if (252..=254).contains(&code) => code,
+            Cli::V2 => 254,
+        }
+    }
+}
+
+/// Assert that `stderr` states aws's errors without what v2 prints around them.
+pub fn assert_no_error_details(stderr: &str) {
+    for detail in ["aws: [ERROR]", "Additional error details", "Type: Sender"] {
+        assert!(!stderr.contains(detail), "{detail} printed:\n{stderr}");
+    }
+}
+
 /// A scenario for the fake CLI plus its private state directory.
 pub struct FakeAws {
     dir: TempDir,
     scenario: PathBuf,
     state: PathBuf,
+    cli: Cli,
 }
 
 impl FakeAws {
@@ -98,7 +131,18 @@ impl FakeAws {
             dir,
             scenario: scenario_path,
             state,
+            cli: Cli::Classic,
         }
+    }
+
+    /// This fake, printing errors as `cli` does.
+    pub fn with_cli(self, cli: Cli) -> Self {
+        FakeAws { cli, ..self }
+    }
+
+    /// This fake, printing errors as AWS CLI v2 does since early 2026.
+    pub fn cli_v2(self) -> Self {
+        self.with_cli(Cli::V2)
     }
 
     /// A scenario with no canned answers: only the fake's built-in ones.
@@ -135,11 +179,15 @@ impl FakeAws {
 
     /// Environment pairs that point a child process at this fake.
     pub fn envs(&self) -> Vec<(&'static str, OsString)> {
-        vec![
+        let mut envs = vec![
             ("PATH", self.path_env()),
             ("FAKE_AWS_SCENARIO", self.scenario.clone().into_os_string()),
             ("FAKE_AWS_STATE", self.state.clone().into_os_string()),
-        ]
+        ];
+        if self.cli == Cli::V2 {
+            envs.push(("FAKE_AWS_CLI_V2", "1".into()));
+        }
+        envs
     }
 
     /// `ecs-deploy` wired to this fake, with the caller's AWS settings removed.
