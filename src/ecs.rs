@@ -362,6 +362,14 @@ pub trait Ecs {
 
     /// `describe-service-deployments` of one ARN while waiting.
     fn poll_service_deployment(&self, arn: &str, deadline: Instant) -> Polled<ServiceDeployment>;
+    /// One `describe-service-deployments` of several ARNs (at most
+    /// [`DESCRIBE_SERVICE_DEPLOYMENTS_LIMIT`]) while waiting: one per ARN asked, in that
+    /// order (`None` where the answer has none).
+    fn poll_service_deployments(
+        &self,
+        arns: &[String],
+        deadline: Instant,
+    ) -> Polled<Vec<Option<ServiceDeployment>>>;
     /// One `describe-services` of several services while waiting, stopped at the wait's
     /// `deadline`: a snapshot per name asked, in that order (`None` where the answer has
     /// none).
@@ -389,6 +397,9 @@ pub trait Ecs {
 
 /// describe-services takes at most 10 services per call.
 pub const DESCRIBE_SERVICES_LIMIT: usize = 10;
+
+/// describe-service-deployments takes at most 20 ARNs per call.
+pub const DESCRIBE_SERVICE_DEPLOYMENTS_LIMIT: usize = 20;
 
 /// describe-tasks takes at most 100 ARNs per call.
 pub const DESCRIBE_TASKS_LIMIT: usize = 100;
@@ -708,6 +719,20 @@ impl Ecs for AwsEcs<'_> {
         })
     }
 
+    fn poll_service_deployments(
+        &self,
+        arns: &[String],
+        deadline: Instant,
+    ) -> Polled<Vec<Option<ServiceDeployment>>> {
+        let step = "describe-service-deployments";
+        let mut argv = args(["--service-deployment-arns"]);
+        argv.extend(arns.iter().cloned());
+        let answer = self.aws.poll(step, &argv, deadline)?;
+        let found: Vec<ServiceDeployment> =
+            read_polled(step, &filters::SERVICE_DEPLOYMENTS, &answer)?;
+        Ok(in_asked_order(arns, found, |sd| ("", &sd.arn)))
+    }
+
     fn poll_services(
         &self,
         cluster: &str,
@@ -829,6 +854,33 @@ mod tests {
         assert!(
             read_polled::<ServiceDeployment>("d", &filters::SERVICE_DEPLOYMENT, &none).is_err()
         );
+    }
+
+    #[test]
+    fn several_service_deployments_are_read_from_one_answer() {
+        let answer = json!({"serviceDeployments": [
+            {"serviceDeploymentArn": "arn:sd/b", "status": "ROLLBACK_SUCCESSFUL"},
+            {"serviceDeploymentArn": "arn:sd/a", "status": "ROLLBACK_IN_PROGRESS",
+             "lifecycleStage": "RECONCILE_SERVICE"}],
+            "failures": [{"arn": "arn:sd/c", "reason": "MISSING"}]});
+        let read: Vec<ServiceDeployment> =
+            read_polled("d", &filters::SERVICE_DEPLOYMENTS, &answer).unwrap();
+        let statuses: Vec<(&str, ServiceDeploymentStatus)> =
+            read.iter().map(|sd| (sd.arn.as_str(), sd.status)).collect();
+        assert_eq!(
+            statuses,
+            [
+                ("arn:sd/b", ServiceDeploymentStatus::RollbackSuccessful),
+                ("arn:sd/a", ServiceDeploymentStatus::RollbackInProgress),
+            ]
+        );
+        let asked = ["arn:sd/a", "arn:sd/b", "arn:sd/c"].map(String::from);
+        let ordered = in_asked_order(&asked, read, |sd| ("", &sd.arn));
+        let arns: Vec<Option<&str>> = ordered
+            .iter()
+            .map(|sd| sd.as_ref().map(|sd| sd.arn.as_str()))
+            .collect();
+        assert_eq!(arns, [Some("arn:sd/a"), Some("arn:sd/b"), None]);
     }
 
     #[test]

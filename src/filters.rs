@@ -130,6 +130,17 @@ pub const SERVICE_DEPLOYMENT_MISSING: Jq = jq(
     r#"[(.failures // [])[] | .reason // empty] | .[0] // "not in the answer""#,
 );
 
+/// Every service deployment of a `describe-service-deployments` answer, each as in
+/// [`SERVICE_DEPLOYMENT`] (those ECS could not find are left out).
+pub const SERVICE_DEPLOYMENTS: Jq = jq(
+    "service deployments",
+    r#"[(.serviceDeployments // [])[] | {
+        arn: (.serviceDeploymentArn // ""), status: (.status // ""), statusReason,
+        lifecycleStage, triggeredAlarms: (.alarms.triggeredAlarmNames // []),
+        rollbackReason: .rollback.reason
+    }]"#,
+);
+
 /// One poll of `describe-services`: each service's name and ARN, its deployments and its
 /// events, oldest event first.
 pub const ROLLOUT_SNAPSHOTS: Jq = jq(
@@ -361,6 +372,7 @@ pub const ALL: &[Jq] = &[
     UPDATED_SERVICE,
     SERVICE_DEPLOYMENT,
     SERVICE_DEPLOYMENT_MISSING,
+    SERVICE_DEPLOYMENTS,
     ROLLOUT_SNAPSHOTS,
     TASK_ARN_PAGE,
     DESCRIBED_TASKS,

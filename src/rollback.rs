@@ -1,25 +1,32 @@
 //! `--enable-rollback`: after a failed wait, put the service back on the revision it ran
 //! before (through ECS's own rollback of the service deployment where there is one), and
-//! wait for that. The run still fails (exit 1).
+//! wait for that. The run still fails (exit 1). The rollbacks of a release are waited for
+//! together, in one poll loop with one deadline.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::ecs::{Ecs, NewRevision, ServiceDeploymentStatus, ServiceRef, ServiceUpdate, Snapshot};
+use crate::aws::{CallError, Failure as CallFailure};
+use crate::ecs::{
+    DESCRIBE_SERVICE_DEPLOYMENTS_LIMIT, Deployment, Ecs, NewRevision, ServiceDeployment,
+    ServiceDeploymentStatus, ServiceRef, ServiceUpdate, Snapshot,
+};
 use crate::error::Error;
-use crate::poll::{Poller, Stop};
+use crate::poll::{PollError, Poller, Stop, Timing, retry_line};
 use crate::report::{Report, Rollback, RollbackOutcome, RolledBackBy, Status};
 use crate::signals;
-use crate::watch::{self, Ended, Failure, Goal, Rollout, Watch};
+use crate::watch::{self, Failure, Goal, Progress, Rollout, Watch};
 
-/// Whether ECS already put the service back on `previous` (its circuit breaker's
-/// rollback): then a PRIMARY deployment of `previous` is there that is not ours.
-pub fn ecs_already_rolled_back(last: Option<&Snapshot>, previous: &str, rollout: &Rollout) -> bool {
-    last.is_some_and(|snapshot| {
-        snapshot.deployments.iter().any(|d| {
-            d.is_primary()
-                && d.task_definition == previous
-                && Some(&d.id) != rollout.deployment_id.as_ref()
-        })
+/// The deployment with which ECS (its circuit breaker) already put the service back on
+/// `previous`, if it did: a PRIMARY deployment of `previous` that is not ours.
+fn restored_by_ecs<'s>(
+    last: Option<&'s Snapshot>,
+    previous: &str,
+    rollout: &Rollout,
+) -> Option<&'s Deployment> {
+    last?.deployments.iter().find(|d| {
+        d.is_primary()
+            && d.task_definition == previous
+            && Some(&d.id) != rollout.deployment_id.as_ref()
     })
 }
 
@@ -35,19 +42,25 @@ pub fn roll_back(
 ) -> Error {
     match begin(ecs, report, settings, previous, rollout, failure) {
         Begun::Over(error) => error,
+        // One service ends at once when ECS rolls it back on its own.
+        Begun::ByEcs(error, _) => error,
         Begun::Started(started) => started.finish(),
     }
 }
 
-/// How a rollback began: over already (nothing to do, or it could not be started), or
-/// started and to be waited for.
+/// How a rollback began.
 pub enum Begun<'a> {
+    /// Over already (nothing to do, or it could not be started): the error to end with.
     Over(Error),
+    /// ECS rolls the service back on its own: the error to end with at once, and ECS's
+    /// rollback, which a release waits for with its other rollbacks.
+    ByEcs(Error, Started<'a>),
+    /// Started, to be waited for.
     Started(Started<'a>),
 }
 
-/// A rollback ECS accepted, not yet waited for (several services' rollbacks are all
-/// started before any is waited for).
+/// A rollback under way, not yet waited for (several services' rollbacks are all started
+/// before any is waited for).
 pub struct Started<'a> {
     ecs: &'a dyn Ecs,
     report: &'a Report,
@@ -55,6 +68,7 @@ pub struct Started<'a> {
     previous: String,
     why: String,
     service: ServiceRef,
+    by: RolledBackBy,
     how: How,
 }
 
@@ -78,6 +92,17 @@ pub fn begin<'a>(
     failure: Failure,
 ) -> Begun<'a> {
     let why = failure.why;
+    let service = &rollout.service;
+    let under_way = |by, how| Started {
+        ecs,
+        report,
+        settings,
+        previous: previous.to_string(),
+        why: why.clone(),
+        service: service.clone(),
+        by,
+        how,
+    };
     if previous == rollout.task_definition {
         report.progress(
             "not rolling back: the service already runs the previous revision's definition",
@@ -90,26 +115,38 @@ pub fn begin<'a>(
         report
             .progress("ECS is already rolling the service deployment back; not rolling back twice");
         record_ecs_rollback(report, sd.status);
-        return Begun::Over(Error::Failed(why));
+        let followed = rollout.service_deployment.clone();
+        return match followed.filter(|_| !sd.status.is_over()) {
+            Some(arn) => Begun::ByEcs(
+                Error::Failed(why.clone()),
+                under_way(RolledBackBy::Ecs, How::ServiceDeployment(arn)),
+            ),
+            None => Begun::Over(Error::Failed(why)),
+        };
     }
-    if ecs_already_rolled_back(failure.last.as_deref(), previous, rollout) {
+    if let Some(restored) = restored_by_ecs(failure.last.as_deref(), previous, rollout) {
         report.progress(format!(
             "ECS's circuit breaker already put the service back on {previous}; not rolling back twice"
         ));
-        report.record(|o| o.status = Status::RolledBack);
-        report.record(|o| {
-            o.rollback = Some(Rollback {
-                by: RolledBackBy::Ecs,
-                outcome: RollbackOutcome::InProgress,
-            })
-        });
-        return Begun::Over(Error::Failed(format!(
-            "{why} (ECS rolled the service back to {previous})"
-        )));
+        record_ecs_rollback(report, ServiceDeploymentStatus::RollbackInProgress);
+        let back = Rollout {
+            service: service.clone(),
+            deployment_id: Some(restored.id.clone()),
+            task_definition: previous.to_string(),
+            health_checked: false,
+            desired_count: Some(restored.desired_count),
+            service_deployment: None,
+            strategy: rollout.strategy,
+        };
+        let seen = failure.last.iter().flat_map(|s| &s.events);
+        let seen = seen.map(|e| e.id.clone()).collect();
+        return Begun::ByEcs(
+            Error::Failed(format!("{why} (ECS rolled the service back to {previous})")),
+            under_way(RolledBackBy::Ecs, How::Update(Box::new(back), seen)),
+        );
     }
 
     report.status(format!("Rolling back to {previous}"));
-    let service = &rollout.service;
     // A service deployment ECS already ended cannot be rolled back by ECS any more.
     let ended = failure
         .service_deployment
@@ -152,42 +189,38 @@ pub fn begin<'a>(
         }
     };
     started(report, previous);
-    Begun::Started(Started {
-        ecs,
-        report,
-        settings,
-        previous: previous.to_string(),
-        why,
-        service: service.clone(),
-        how,
-    })
+    Begun::Started(under_way(RolledBackBy::EcsDeploy, how))
 }
 
 impl<'a> Started<'a> {
     /// Wait for the rollback (not after a signal), record how it ended; the error to end
     /// the run with.
     pub fn finish(self) -> Error {
-        let settled = match &self.how {
-            _ if signals::interrupted() => Err(Stop::Interrupted),
-            How::ServiceDeployment(arn) => {
-                wait_for_ecs_rollback(self.ecs, self.report, self.settings, arn)
-            }
-            How::Update(back, seen) => self.watch_back(back, seen).settle(),
-        };
-        self.conclude(settled)
+        let (ecs, report, timing) = (self.ecs, self.report, self.settings.timing);
+        let mut errors = wait_all(ecs, report, timing, vec![self]);
+        errors.pop().expect("one rollback, one error")
     }
 
-    /// The watch of the service settling back on its previous revision (`back`, the
-    /// deployment the rollback's update-service started).
-    fn watch_back(&self, back: &Rollout, seen: &[String]) -> Watch<'a> {
-        Watch::new(
-            self.ecs,
-            self.report,
-            self.settings,
-            back.clone(),
-            seen.to_vec(),
-        )
-        .following(Goal::Settle)
+    /// What to follow until the rollback is over.
+    fn follow(&self) -> Follow<'a> {
+        match &self.how {
+            How::ServiceDeployment(arn) => Follow::ServiceDeployment {
+                arn: arn.clone(),
+                last: None,
+            },
+            How::Update(back, seen) => {
+                let mut watch = Watch::new(
+                    self.ecs,
+                    self.report,
+                    self.settings,
+                    (**back).clone(),
+                    seen.clone(),
+                )
+                .following(Goal::Settle);
+                watch.start();
+                Follow::Settle(Box::new(watch))
+            }
+        }
     }
 
     /// Record how the wait for the rollback ended, and say so; the error to end with.
@@ -198,6 +231,7 @@ impl<'a> Started<'a> {
             previous,
             why,
             service,
+            by,
             ..
         } = self;
         let outcome = match &settled {
@@ -205,12 +239,7 @@ impl<'a> Started<'a> {
             Err(Stop::Failed(_)) => RollbackOutcome::Failed,
             Err(_) => RollbackOutcome::InProgress,
         };
-        report.record(|o| {
-            o.rollback = Some(Rollback {
-                by: RolledBackBy::EcsDeploy,
-                outcome,
-            })
-        });
+        report.record(|o| o.rollback = Some(Rollback { by, outcome }));
         let follow = format!(
             "aws ecs describe-services --cluster {} --services {}",
             service.cluster, service.name
@@ -236,70 +265,217 @@ impl<'a> Started<'a> {
     }
 }
 
-/// Wait for several services' rollbacks, and record how each ended. Those that point a
-/// service back at its previous revision are watched together (one describe-services per
-/// poll for all); ECS's own rollbacks of service deployments are followed one by one.
-pub fn finish_all(ecs: &dyn Ecs, report: &Report, interval: Duration, started: Vec<Started>) {
-    let (updates, by_ecs): (Vec<Started>, Vec<Started>) = started
-        .into_iter()
-        .partition(|one| matches!(one.how, How::Update(..)));
-    for one in by_ecs {
-        one.finish();
-    }
-    if signals::interrupted() {
-        for one in updates {
-            one.conclude(Err(Stop::Interrupted));
-        }
-        return;
-    }
-    let watches = updates
+/// Wait for several services' rollbacks together, and record how each ended.
+pub fn finish_all(ecs: &dyn Ecs, report: &Report, timing: Timing, started: Vec<Started>) {
+    wait_all(ecs, report, timing, started);
+}
+
+/// What a rollback is followed by while it is waited for.
+enum Follow<'a> {
+    /// The service settling back on its previous revision.
+    Settle(Box<Watch<'a>>),
+    /// ECS's rollback of this service deployment, with the status last seen.
+    ServiceDeployment {
+        arn: String,
+        last: Option<ServiceDeploymentStatus>,
+    },
+}
+
+/// One rollback being waited for: how it is followed, and how it ended once it did.
+struct Waited<'s, 'a> {
+    one: &'s Started<'a>,
+    follow: Follow<'a>,
+    ended: Option<Result<(), Stop>>,
+}
+
+/// Wait for `started` in one poll loop with one deadline (`timing.timeout`): each poll is
+/// one describe-services for every service settling back on its previous revision, and
+/// one describe-service-deployments for every service deployment that ECS rolls back. A
+/// rollback still going at the deadline is left to ECS. Each is concluded; the errors to
+/// end with, in the order given.
+fn wait_all(ecs: &dyn Ecs, report: &Report, timing: Timing, started: Vec<Started>) -> Vec<Error> {
+    let deadline = Instant::now() + timing.timeout;
+    let mut waited: Vec<Waited> = started
         .iter()
-        .filter_map(|one| match &one.how {
-            How::Update(back, seen) => Some(one.watch_back(back, seen)),
-            How::ServiceDeployment(_) => None,
+        .map(|one| Waited {
+            one,
+            follow: one.follow(),
+            ended: None,
         })
         .collect();
-    let ended = watch::together(ecs, report, interval, watches, false);
-    for (one, end) in updates.into_iter().zip(ended) {
-        let settled = match end {
-            Ended::Succeeded => Ok(()),
-            Ended::Failed(failure) => Err(failure.stop),
-            Ended::Unfinished => Err(Stop::Timeout),
+    let mut poller = Poller::new(report, timing.poll_interval);
+    let polled = poller.until(deadline, || {
+        let settling = poll_settling(ecs, report, deadline, &mut waited);
+        let by_ecs = poll_rolled_back_by_ecs(ecs, report, deadline, &mut waited);
+        if waited.iter().all(|w| w.ended.is_some()) {
+            Ok(Some(()))
+        } else if settling == Look::Retry || by_ecs == Look::Retry {
+            Err(PollError::Backoff)
+        } else {
+            Ok(None)
+        }
+    });
+    let unfinished = polled.err().unwrap_or(Stop::Timeout);
+    let ended: Vec<Result<(), Stop>> = waited
+        .into_iter()
+        .map(|w| w.ended.unwrap_or_else(|| Err(unfinished.clone())))
+        .collect();
+    started
+        .into_iter()
+        .zip(ended)
+        .map(|(one, settled)| one.conclude(settled))
+        .collect()
+}
+
+/// How one look at some rollbacks went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Look {
+    Seen,
+    /// Something could not be read: look again after a longer pause.
+    Retry,
+}
+
+/// One describe-services for every service still settling back: each watch takes its
+/// snapshot from it.
+fn poll_settling(ecs: &dyn Ecs, report: &Report, deadline: Instant, waited: &mut [Waited]) -> Look {
+    let pending: Vec<usize> = (0..waited.len())
+        .filter(|&i| waited[i].ended.is_none() && matches!(waited[i].follow, Follow::Settle(_)))
+        .collect();
+    let Some(&first) = pending.first() else {
+        return Look::Seen;
+    };
+    let cluster = waited[first].one.service.cluster.clone();
+    let names: Vec<String> = pending
+        .iter()
+        .map(|&i| waited[i].one.service.name.clone())
+        .collect();
+    let snapshots = match ecs.poll_services(&cluster, &names, deadline) {
+        Ok(snapshots) => snapshots,
+        Err(e) => return call_failed(report, e, &pending, waited),
+    };
+    let mut look = Look::Seen;
+    for (&i, snapshot) in pending.iter().zip(snapshots) {
+        let Waited { one, follow, ended } = &mut waited[i];
+        let Follow::Settle(watch) = follow else {
+            continue;
         };
-        one.conclude(settled);
+        let step = match snapshot {
+            Some(snapshot) => watch.advance(snapshot),
+            None => Err(left_out(
+                "describe-services",
+                &format!("service '{}'", one.service.name),
+            )
+            .into()),
+        };
+        match step {
+            Ok(Progress::Done) => *ended = Some(Ok(())),
+            Ok(Progress::Waiting) => {}
+            Err(PollError::Retry(e)) => {
+                one.report.progress(retry_line(&e));
+                look = Look::Retry;
+            }
+            Err(PollError::Backoff) => look = Look::Retry,
+            Err(PollError::Stop(stop)) => *ended = Some(Err(stop)),
+        }
     }
+    look
+}
+
+/// One describe-service-deployments (per [`DESCRIBE_SERVICE_DEPLOYMENTS_LIMIT`]) for
+/// every service deployment ECS is still rolling back.
+fn poll_rolled_back_by_ecs(
+    ecs: &dyn Ecs,
+    report: &Report,
+    deadline: Instant,
+    waited: &mut [Waited],
+) -> Look {
+    let pending: Vec<usize> = (0..waited.len())
+        .filter(|&i| {
+            waited[i].ended.is_none()
+                && matches!(waited[i].follow, Follow::ServiceDeployment { .. })
+        })
+        .collect();
+    let mut look = Look::Seen;
+    for batch in pending.chunks(DESCRIBE_SERVICE_DEPLOYMENTS_LIMIT) {
+        let arns: Vec<String> = batch
+            .iter()
+            .filter_map(|&i| match &waited[i].follow {
+                Follow::ServiceDeployment { arn, .. } => Some(arn.clone()),
+                Follow::Settle(_) => None,
+            })
+            .collect();
+        let answers = match ecs.poll_service_deployments(&arns, deadline) {
+            Ok(answers) => answers,
+            Err(e) => {
+                if call_failed(report, e, batch, waited) == Look::Retry {
+                    look = Look::Retry;
+                }
+                continue;
+            }
+        };
+        for (&i, answer) in batch.iter().zip(answers) {
+            let Waited { one, follow, ended } = &mut waited[i];
+            let Follow::ServiceDeployment { arn, last } = follow else {
+                continue;
+            };
+            let Some(sd) = answer else {
+                let what = format!("service deployment {arn}");
+                one.report
+                    .progress(retry_line(&left_out("describe-service-deployments", &what)));
+                look = Look::Retry;
+                continue;
+            };
+            if *last != Some(sd.status) {
+                *last = Some(sd.status);
+                one.report
+                    .progress(format!("service deployment: {}", sd.status.as_str()));
+            }
+            *ended = rollback_end(&sd);
+        }
+    }
+    look
+}
+
+/// Whether ECS's rollback of a service deployment is over, and how.
+fn rollback_end(sd: &ServiceDeployment) -> Option<Result<(), Stop>> {
+    match sd.status {
+        ServiceDeploymentStatus::RollbackSuccessful => Some(Ok(())),
+        ServiceDeploymentStatus::RollbackFailed => Some(Err(Stop::Failed(watch::given_up(sd)))),
+        _ => None,
+    }
+}
+
+/// A poll of `which` failed as a whole: look again, or end them with why.
+fn call_failed(report: &Report, e: CallError, which: &[usize], waited: &mut [Waited]) -> Look {
+    match PollError::from(e) {
+        PollError::Retry(e) => {
+            report.progress(retry_line(&e));
+            Look::Retry
+        }
+        PollError::Backoff => Look::Retry,
+        PollError::Stop(stop) => {
+            for &i in which {
+                waited[i].ended = Some(Err(stop.clone()));
+            }
+            Look::Seen
+        }
+    }
+}
+
+/// An answer that lacks `what`, which was asked for: a failed look at that one.
+fn left_out(step: &str, what: &str) -> CallError {
+    CallError::new(
+        step,
+        255,
+        format!("the answer does not include {what}"),
+        CallFailure::Unreadable,
+    )
 }
 
 /// The rollback was accepted: record it.
 fn started(report: &Report, previous: &str) {
     report.record(|o| o.status = Status::RolledBack);
     signals::set_standing(format!("the service was pointed back at {previous}"));
-}
-
-/// Follow ECS's own rollback of the service deployment `arn` until it succeeded.
-fn wait_for_ecs_rollback(
-    ecs: &dyn Ecs,
-    report: &Report,
-    settings: watch::Settings,
-    arn: &str,
-) -> Result<(), Stop> {
-    let deadline = Instant::now() + settings.timing.timeout;
-    let mut poller = Poller::new(report, settings.timing.poll_interval);
-    let mut last_status = None;
-    poller.until(deadline, || {
-        let sd = ecs.poll_service_deployment(arn, deadline)?;
-        if last_status != Some(sd.status) {
-            last_status = Some(sd.status);
-            report.progress(format!("service deployment: {}", sd.status.as_str()));
-        }
-        match sd.status {
-            ServiceDeploymentStatus::RollbackSuccessful => Ok(Some(())),
-            ServiceDeploymentStatus::RollbackFailed => {
-                Err(Stop::Failed(watch::given_up(&sd)).into())
-            }
-            _ => Ok(None),
-        }
-    })
 }
 
 /// ECS rolled the deployment back on its own.
@@ -324,6 +500,7 @@ mod tests {
     use super::*;
     use crate::ecs::RolloutState;
     use crate::ecs::scripted::{self, ScriptedEcs};
+    use crate::poll::Timing;
 
     const NEW: &str = "td/web:2";
     const OLD: &str = "td/web:1";
@@ -389,14 +566,15 @@ mod tests {
         ours.rollout_state = Some(RolloutState::Failed);
         let restored = scripted::deployment("ecs-svc/back", "PRIMARY", OLD, 2, 0);
         let rolled_back = snapshot(vec![restored, ours.clone()]);
-        assert!(ecs_already_rolled_back(Some(&rolled_back), OLD, &rollout()));
+        let restored = restored_by_ecs(Some(&rolled_back), OLD, &rollout());
+        assert_eq!(restored.map(|d| d.id.as_str()), Some("ecs-svc/back"));
 
         let still_ours = snapshot(vec![
             scripted::deployment("ecs-svc/new", "PRIMARY", NEW, 0, 2),
             scripted::deployment("ecs-svc/old", "ACTIVE", OLD, 2, 0),
         ]);
-        assert!(!ecs_already_rolled_back(Some(&still_ours), OLD, &rollout()));
-        assert!(!ecs_already_rolled_back(None, OLD, &rollout()));
+        assert!(restored_by_ecs(Some(&still_ours), OLD, &rollout()).is_none());
+        assert!(restored_by_ecs(None, OLD, &rollout()).is_none());
     }
 
     #[test]
@@ -621,5 +799,308 @@ mod tests {
         assert_eq!(ecs.calls()[0], "update-service td/web:1");
         assert_eq!(report.lines()[0], "Rolling back to td/web:1");
         assert!(!report.lines().iter().any(|line| line.contains("note")));
+    }
+
+    // Several services ------------------------------------------------------------------
+
+    use crate::ecs::ServiceDeploymentStatus::{InProgress, RollbackInProgress, RollbackSuccessful};
+    use std::cell::RefCell;
+
+    /// `name`'s blue/green rollout of NEW, with its service deployment.
+    fn blue_green(name: &str) -> Rollout {
+        Rollout {
+            service: ServiceRef {
+                cluster: "prod".into(),
+                name: name.into(),
+            },
+            deployment_id: Some(format!("ecs-svc/{name}")),
+            service_deployment: Some(scripted::service_deployment_arn(name)),
+            strategy: crate::ecs::Strategy::BlueGreen,
+            ..rollout()
+        }
+    }
+
+    /// The wait for `name` ended with its service deployment in `status`.
+    fn ended_in(name: &str, status: ServiceDeploymentStatus) -> Failure {
+        let sd = scripted::service_deployment_of(name, status, "BAKE_TIME");
+        Failure {
+            stop: Stop::Failed(watch::given_up(&sd)),
+            why: watch::given_up(&sd),
+            last: None,
+            service_deployment: Some(Box::new(sd)),
+        }
+    }
+
+    /// `ecs` answers describe-service-deployments of `name`'s with `statuses` in turn.
+    fn answering(ecs: &mut ScriptedEcs, name: &str, statuses: &[ServiceDeploymentStatus]) {
+        let answers = statuses
+            .iter()
+            .map(|&status| scripted::service_deployment_of(name, status, "RECONCILE_SERVICE"))
+            .collect();
+        let arn = scripted::service_deployment_arn(name);
+        ecs.by_arn.insert(arn, RefCell::new(answers));
+    }
+
+    /// Begin each service's rollback (with its report) and wait for them all.
+    fn release<'a>(
+        ecs: &'a ScriptedEcs,
+        report: &Report,
+        reports: &'a [Report],
+        each: Vec<(Rollout, Failure)>,
+        timing: Timing,
+    ) {
+        let settings = watch::Settings {
+            timing,
+            ..settings()
+        };
+        let started = reports
+            .iter()
+            .zip(each)
+            .filter_map(|(report, (rollout, failure))| {
+                match begin(ecs, report, settings, OLD, &rollout, failure) {
+                    Begun::Over(_) => None,
+                    Begun::ByEcs(_, one) | Begun::Started(one) => Some(one),
+                }
+            })
+            .collect();
+        finish_all(ecs, report, timing, started);
+    }
+
+    fn outcome_of(report: &Report) -> Option<(RolledBackBy, RollbackOutcome)> {
+        report.outcome().rollback.map(|r| (r.by, r.outcome))
+    }
+
+    fn describe(names: &[&str]) -> String {
+        let arns: Vec<String> = names
+            .iter()
+            .map(|name| scripted::service_deployment_arn(name))
+            .collect();
+        format!("describe-service-deployments {}", arns.join(" "))
+    }
+
+    #[test]
+    fn ecs_own_rollbacks_of_several_services_are_read_together_until_one_deadline() {
+        let mut ecs = ScriptedEcs::default();
+        answering(&mut ecs, "web", &[RollbackInProgress, RollbackSuccessful]);
+        answering(
+            &mut ecs,
+            "worker",
+            &[RollbackInProgress, RollbackInProgress, RollbackSuccessful],
+        );
+        answering(&mut ecs, "api", &[RollbackInProgress]);
+        let report = Report::captured();
+        let names = ["web", "worker", "api"];
+        let reports: Vec<Report> = names.iter().map(|n| report.for_service(n)).collect();
+        let each = names
+            .iter()
+            .map(|name| (blue_green(name), ended_in(name, RollbackInProgress)))
+            .collect();
+        let timing = Timing {
+            timeout: Duration::from_millis(100),
+            poll_interval: Duration::from_millis(5),
+        };
+        let started = Instant::now();
+        release(&ecs, &report, &reports, each, timing);
+        let waited = started.elapsed();
+
+        // Every poll reads every rollback still going, in one call; none waits for another.
+        let calls = ecs.calls();
+        assert_eq!(
+            calls[..3],
+            [
+                describe(&["web", "worker", "api"]),
+                describe(&["web", "worker", "api"]),
+                describe(&["worker", "api"]),
+            ]
+        );
+        assert!(calls.len() > 3, "{calls:?}");
+        assert!(
+            calls[3..].iter().all(|c| *c == describe(&["api"])),
+            "{calls:?}"
+        );
+        assert!(waited < Duration::from_millis(1000), "{waited:?}");
+
+        let by_ecs = RolledBackBy::Ecs;
+        let outcomes: Vec<_> = reports.iter().map(outcome_of).collect();
+        assert_eq!(
+            outcomes,
+            [
+                Some((by_ecs, RollbackOutcome::Succeeded)),
+                Some((by_ecs, RollbackOutcome::Succeeded)),
+                Some((by_ecs, RollbackOutcome::InProgress)),
+            ]
+        );
+        let lines = report.lines();
+        let of = |name: &str| -> Vec<&str> {
+            let prefix = format!("> [{name}] ");
+            lines
+                .iter()
+                .filter_map(|line| line.strip_prefix(prefix.as_str()))
+                .collect()
+        };
+        assert_eq!(
+            of("web"),
+            [
+                "ECS is already rolling the service deployment back; not rolling back twice",
+                "service deployment: ROLLBACK_IN_PROGRESS",
+                "service deployment: ROLLBACK_SUCCESSFUL",
+                "rollback complete: the service runs td/web:1 again",
+            ]
+        );
+        assert_eq!(
+            of("api").last().copied(),
+            Some(
+                "the rollback to td/web:1 had not settled within 0.1 seconds; ECS goes on with it"
+            )
+        );
+    }
+
+    #[test]
+    fn each_poll_reads_the_services_settling_back_and_the_service_deployments_once() {
+        // web: ECS rolls it back on its own; worker: ECS is asked to; api has no service
+        // deployment and is pointed back at OLD.
+        let mut ecs = ScriptedEcs::default();
+        answering(&mut ecs, "web", &[RollbackInProgress, RollbackSuccessful]);
+        answering(
+            &mut ecs,
+            "worker",
+            &[RollbackInProgress, RollbackInProgress, RollbackSuccessful],
+        );
+        let back = |running| scripted::deployment("ecs-svc/back", "PRIMARY", OLD, running, 0);
+        let ours = scripted::deployment("ecs-svc/api", "ACTIVE", NEW, 0, 0);
+        ecs.by_service.insert(
+            "api".into(),
+            RefCell::new([snapshot(vec![back(1), ours]), snapshot(vec![back(2)])].into()),
+        );
+        ecs.updates
+            .borrow_mut()
+            .push_back(Ok(scripted::updated("ecs-svc/back")));
+        let report = Report::captured();
+        let reports: Vec<Report> = ["web", "worker", "api"]
+            .iter()
+            .map(|n| report.for_service(n))
+            .collect();
+        let api = Rollout {
+            service_deployment: None,
+            strategy: crate::ecs::Strategy::Rolling,
+            ..blue_green("api")
+        };
+        let each = vec![
+            (blue_green("web"), ended_in("web", RollbackInProgress)),
+            (blue_green("worker"), ended_in("worker", InProgress)),
+            (api, failure(None)),
+        ];
+        let timing = Timing {
+            timeout: Duration::from_secs(5),
+            poll_interval: Duration::ZERO,
+        };
+        release(&ecs, &report, &reports, each, timing);
+
+        assert_eq!(
+            ecs.calls(),
+            [
+                format!(
+                    "stop-service-deployment {}",
+                    scripted::service_deployment_arn("worker")
+                ),
+                "update-service td/web:1".to_string(),
+                "describe-services".to_string(),
+                describe(&["web", "worker"]),
+                "describe-services".to_string(),
+                describe(&["web", "worker"]),
+                describe(&["worker"]),
+            ]
+        );
+        let outcomes: Vec<_> = reports.iter().map(outcome_of).collect();
+        assert_eq!(
+            outcomes,
+            [
+                Some((RolledBackBy::Ecs, RollbackOutcome::Succeeded)),
+                Some((RolledBackBy::EcsDeploy, RollbackOutcome::Succeeded)),
+                Some((RolledBackBy::EcsDeploy, RollbackOutcome::Succeeded)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_service_deployment_left_out_of_the_answer_is_read_again() {
+        let mut ecs = ScriptedEcs::default();
+        answering(&mut ecs, "web", &[RollbackSuccessful]);
+        answering(&mut ecs, "worker", &[]);
+        let report = Report::captured();
+        let reports = [report.for_service("web"), report.for_service("worker")];
+        let each = ["web", "worker"]
+            .iter()
+            .map(|name| (blue_green(name), ended_in(name, RollbackInProgress)))
+            .collect();
+        let timing = Timing {
+            timeout: Duration::from_millis(30),
+            poll_interval: Duration::ZERO,
+        };
+        release(&ecs, &report, &reports, each, timing);
+        let worker = scripted::service_deployment_arn("worker");
+        assert!(report.lines().contains(&format!(
+            "> [worker] describe-service-deployments failed (transient), will retry: \
+             the answer does not include service deployment {worker}"
+        )));
+        assert_eq!(
+            outcome_of(&reports[1]),
+            Some((RolledBackBy::Ecs, RollbackOutcome::InProgress))
+        );
+        assert_eq!(
+            outcome_of(&reports[0]),
+            Some((RolledBackBy::Ecs, RollbackOutcome::Succeeded))
+        );
+    }
+
+    #[test]
+    fn one_service_that_ecs_rolls_back_is_not_waited_for() {
+        let ecs = ScriptedEcs::default();
+        let report = Report::captured();
+        let error = roll_back(
+            &ecs,
+            &report,
+            settings(),
+            OLD,
+            &blue_green("web"),
+            ended_in("web", RollbackInProgress),
+        );
+        assert!(ecs.calls().is_empty());
+        assert_eq!(
+            outcome_of(&report),
+            Some((RolledBackBy::Ecs, RollbackOutcome::InProgress))
+        );
+        assert_eq!(
+            error.to_string(),
+            "service deployment sd1 is ROLLBACK_IN_PROGRESS; ECS is rolling the service back"
+        );
+    }
+
+    #[test]
+    fn a_circuit_breaker_rollback_in_a_release_is_waited_for() {
+        let mut ours = scripted::deployment("ecs-svc/web", "ACTIVE", NEW, 0, 2);
+        ours.rollout_state = Some(RolloutState::Failed);
+        let restoring = scripted::deployment("ecs-svc/back", "PRIMARY", OLD, 1, 0);
+        let last = snapshot(vec![restoring, ours]);
+        let restored = scripted::deployment("ecs-svc/back", "PRIMARY", OLD, 2, 0);
+        let ecs = ScriptedEcs::polls(vec![Ok(last.clone()), Ok(snapshot(vec![restored]))]);
+        let report = Report::captured();
+        let reports = [report.for_service("web")];
+        let rolling = Rollout {
+            service_deployment: None,
+            strategy: crate::ecs::Strategy::Rolling,
+            ..blue_green("web")
+        };
+        let timing = Timing {
+            timeout: Duration::from_secs(5),
+            poll_interval: Duration::ZERO,
+        };
+        let each = vec![(rolling, failure(Some(Box::new(last))))];
+        release(&ecs, &report, &reports, each, timing);
+        assert_eq!(ecs.calls(), ["describe-services", "describe-services"]);
+        assert_eq!(
+            outcome_of(&reports[0]),
+            Some((RolledBackBy::Ecs, RollbackOutcome::Succeeded))
+        );
     }
 }

@@ -13,8 +13,8 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    FakeAws, NEW_IMAGE, OUR_DEPLOYMENT, WEB_1, WEB_2, answer, arg_value, argv_of, finish, fixture,
-    interrupt, lines, scenario, stderr_of, stdout_of,
+    FakeAws, NEW_IMAGE, OUR_DEPLOYMENT, WEB_1, WEB_2, answer, arg_value, argv_of, file, finish,
+    fixture, interrupt, lines, scenario, stderr_of, stdout_of,
 };
 use predicates::prelude::*;
 use serde_json::{Value, json};
@@ -708,6 +708,266 @@ fn an_unfinished_service_deployment_is_rolled_back_by_ecs_with_the_release() {
     assert!(
         error_line(&stderr).ends_with("; 2 of 2 services rolled back"),
         "{stderr}"
+    );
+}
+
+// ------------------------------------------------------------------ ECS's rollbacks
+
+/// `svc`'s service deployment (blue/green), a copy of web's in the fixtures.
+fn service_deployment_of(svc: &Svc) -> String {
+    WEB_SD.replace("/prod/web/", &format!("/prod/{}/", svc.name))
+}
+
+/// update-service steps: each service's blue/green answer, naming its service deployment.
+fn blue_green_updates(svcs: &[&Svc]) -> Value {
+    let steps = svcs
+        .iter()
+        .map(|svc| {
+            let mut service =
+                svc.renamed(fixture("update-service/web-blue-green.json")["service"].clone());
+            service["currentServiceDeployment"] = json!(service_deployment_of(svc));
+            json!({
+                "json": { "service": service },
+                "when": { "--service": svc.name, "--task-definition": svc.new },
+            })
+        })
+        .collect();
+    Value::Array(steps)
+}
+
+/// A describe-service-deployments step for calls naming exactly the service deployments
+/// of `svcs`, answering each in the status `status` gives it.
+fn service_deployments(svcs: &[&Svc], status: impl Fn(&Svc) -> &'static str) -> Value {
+    let one = fixture("describe-service-deployments/web-blue-green.json")["serviceDeployments"][0]
+        .clone();
+    let read: Vec<Value> = svcs
+        .iter()
+        .map(|svc| {
+            let mut sd = one.clone();
+            sd["serviceDeploymentArn"] = json!(service_deployment_of(svc));
+            sd["serviceArn"] = json!(svc.arn());
+            sd["status"] = json!(status(svc));
+            sd["lifecycleStage"] = json!("RECONCILE_SERVICE");
+            sd
+        })
+        .collect();
+    let arns: Vec<String> = svcs.iter().map(|s| service_deployment_of(s)).collect();
+    json!({
+        "json": { "serviceDeployments": read, "failures": [] },
+        "when": { "--service-deployment-arns": arns.join(" ") },
+    })
+}
+
+/// The `--service-deployment-arns` of every describe-service-deployments call from the
+/// first stop-service-deployment on, each as the names of their services.
+fn rollback_reads(fake: &FakeAws) -> Vec<String> {
+    let calls = fake.calls();
+    let first_stop = calls
+        .iter()
+        .position(|call| call["op"] == "stop-service-deployment")
+        .expect("a stop-service-deployment");
+    calls[first_stop..]
+        .iter()
+        .filter(|call| call["op"] == "describe-service-deployments")
+        .map(|call| {
+            let argv = argv_of(call);
+            let at = argv
+                .iter()
+                .position(|a| *a == "--service-deployment-arns")
+                .unwrap();
+            argv[at + 1..]
+                .iter()
+                .take_while(|a| !a.starts_with("--"))
+                .map(|arn| arn.split('/').nth(2).unwrap_or(arn))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+/// The ops called from the first stop-service-deployment on, each run of the same op once.
+fn ops_from_the_first_stop(fake: &FakeAws) -> Vec<String> {
+    let mut ops = ecs_ops(fake);
+    let first = ops
+        .iter()
+        .position(|op| op == "stop-service-deployment")
+        .expect("a stop-service-deployment");
+    ops.drain(..first);
+    ops.dedup();
+    ops
+}
+
+/// Seconds from the first stop-service-deployment to the last call, by the fake's clock.
+fn rollback_wait(fake: &FakeAws) -> f64 {
+    let calls = fake.calls();
+    let at = |call: &Value| call["t"].as_f64().expect("the clock runs");
+    let first_stop = calls
+        .iter()
+        .find(|call| call["op"] == "stop-service-deployment")
+        .expect("a stop-service-deployment");
+    at(calls.last().unwrap()) - at(first_stop)
+}
+
+/// Deploy to `svcs` with `--enable-rollback` and `-t SECONDS`; how long it took.
+fn deploy_rolling_back(
+    fake: &FakeAws,
+    svcs: &[&Svc],
+    seconds: u64,
+) -> (assert_cmd::assert::Assert, Duration) {
+    let started = Instant::now();
+    let assert = fake
+        .cmd()
+        .args(service_args(svcs))
+        .args([
+            "-i",
+            NEW_IMAGE,
+            "--poll-interval",
+            "0.1",
+            "--enable-rollback",
+        ])
+        .args(["-t", &seconds.to_string()])
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .code(1);
+    (assert, started.elapsed())
+}
+
+#[test]
+fn three_rollbacks_by_ecs_are_waited_for_together_within_one_timeout() {
+    let three = [&WEB, &WORKER, &API];
+    let t = 4;
+    let fake = release(
+        &three,
+        // worker's rollout fails at the first poll; web and api have no new task yet.
+        &[poll(&three, |s| {
+            if s.name == "worker" {
+                failed(s)
+            } else {
+                s.starting()
+            }
+        })],
+        json!({
+            "update-service": blue_green_updates(&three),
+            "describe-service-deployments": [
+                service_deployments(&[&WEB], |_| "IN_PROGRESS"),
+                service_deployments(&[&WORKER], |_| "IN_PROGRESS"),
+                service_deployments(&[&API], |_| "IN_PROGRESS"),
+                // ECS is asked to roll all three back; none is done within -t.
+                service_deployments(&three, |_| "ROLLBACK_IN_PROGRESS"),
+            ],
+            "stop-service-deployment": [answer(json!({}))],
+            "list-tasks": [file("list-tasks/empty.json")],
+        }),
+    );
+    let (assert, took) = deploy_rolling_back(&fake, &three, t);
+
+    let stops: Vec<String> = fake
+        .calls_of("stop-service-deployment")
+        .iter()
+        .map(|call| arg_value(call, "--service-deployment-arn").unwrap())
+        .collect();
+    assert_eq!(stops, three.map(service_deployment_of));
+    // All three are started, then read together at each poll, until the one deadline.
+    assert_eq!(
+        ops_from_the_first_stop(&fake),
+        ["stop-service-deployment", "describe-service-deployments"]
+    );
+    let reads = rollback_reads(&fake);
+    assert!(reads.len() > 1, "{reads:?}");
+    assert!(reads.iter().all(|r| r == "web worker api"), "{reads:?}");
+    let waited = rollback_wait(&fake);
+    assert!(waited < t as f64 * 1.5, "waited {waited} s with -t {t}");
+    assert!(
+        took < Duration::from_secs(t) * 5 / 2,
+        "took {took:?} with -t {t}"
+    );
+
+    let stderr = stderr_of(&assert);
+    for svc in three {
+        let line = format!(
+            "[{}] the rollback to {WEB_1} had not settled within {t} seconds; ECS goes on with it",
+            svc.name
+        );
+        assert!(stderr.contains(&line), "{line} missing:\n{stderr}");
+    }
+    assert_eq!(
+        error_line(&stderr),
+        format!(
+            "ecs-deploy: 1 of 3 services failed (worker: {}); 0 of 3 services rolled back",
+            worker_failed()
+        )
+    );
+    assert_eq!(
+        last_line(&stderr),
+        "ecs-deploy: web: rolling back, worker: rolling back, api: rolling back"
+    );
+}
+
+#[test]
+fn only_the_rollbacks_that_finished_count_as_rolled_back() {
+    let three = [&WEB, &WORKER, &API];
+    let t = 2;
+    let mut alarmed = service_deployments(&[&WEB], |_| "ROLLBACK_IN_PROGRESS");
+    let sd = &mut alarmed["json"]["serviceDeployments"][0];
+    sd["statusReason"] = json!("Service deployment rolled back because of an alarm.");
+    sd["alarms"]["triggeredAlarmNames"] = json!(["web-5xx-rate"]);
+    let mut web_done = service_deployments(&three, |s| {
+        if s.name == "web" {
+            "ROLLBACK_SUCCESSFUL"
+        } else {
+            "ROLLBACK_IN_PROGRESS"
+        }
+    });
+    web_done["times"] = json!(1);
+    let fake = release(
+        &three,
+        &[poll(&three, |s| s.starting())],
+        json!({
+            "update-service": blue_green_updates(&three),
+            "describe-service-deployments": [
+                // An alarm: ECS rolls web back on its own; worker and api go on.
+                alarmed,
+                service_deployments(&[&WORKER], |_| "IN_PROGRESS"),
+                service_deployments(&[&API], |_| "IN_PROGRESS"),
+                // web's rollback is done at the first read; worker's and api's never.
+                web_done,
+                service_deployments(&[&WORKER, &API], |_| "ROLLBACK_IN_PROGRESS"),
+            ],
+            "stop-service-deployment": [answer(json!({}))],
+            "list-tasks": [file("list-tasks/empty.json")],
+        }),
+    );
+    let (assert, _) = deploy_rolling_back(&fake, &three, t);
+
+    // web is not rolled back twice; ECS is asked to roll back the two others.
+    let stops: Vec<String> = fake
+        .calls_of("stop-service-deployment")
+        .iter()
+        .map(|call| arg_value(call, "--service-deployment-arn").unwrap())
+        .collect();
+    assert_eq!(stops, [&WORKER, &API].map(service_deployment_of));
+    let reads = rollback_reads(&fake);
+    assert_eq!(reads[0], "web worker api", "{reads:?}");
+    assert!(reads.len() > 1, "{reads:?}");
+    assert!(reads[1..].iter().all(|r| r == "worker api"), "{reads:?}");
+
+    let stderr = stderr_of(&assert);
+    for line in [
+        "[web] ECS is already rolling the service deployment back; not rolling back twice".into(),
+        format!("[web] rollback complete: the service runs {WEB_1} again"),
+        format!(
+            "[api] the rollback to {WEB_1} had not settled within {t} seconds; ECS goes on with it"
+        ),
+    ] {
+        assert!(stderr.contains(&line), "{line} missing:\n{stderr}");
+    }
+    assert!(
+        error_line(&stderr).ends_with("; 1 of 3 services rolled back"),
+        "{stderr}"
+    );
+    assert_eq!(
+        last_line(&stderr),
+        "ecs-deploy: web: rolled back, worker: rolling back, api: rolling back"
     );
 }
 

@@ -499,16 +499,15 @@ impl Deploy<'_> {
                 failure,
             ) {
                 Begun::Over(_) => {}
-                Begun::Started(one) => started.push(one),
+                Begun::ByEcs(_, one) | Begun::Started(one) => started.push(one),
             }
         }
         signals::set_standing(format!("rollbacks were started for {}", names.join(", ")));
-        let interval = self.watch.timing.poll_interval;
-        rollback::finish_all(self.ecs, self.report, interval, started);
+        rollback::finish_all(self.ecs, self.report, self.watch.timing, started);
         signals::set_standing(rollback_standing(targets));
         let rolled_back = targets
             .iter()
-            .filter(|t| t.report.outcome().status == Status::RolledBack)
+            .filter(|t| rollback_state(t) == RollbackState::RolledBack)
             .count();
         Error::Failed(format!(
             "{rolled_back} of {} services rolled back",
@@ -661,21 +660,42 @@ fn undeployable(service: &Service, cluster: &str) -> Option<String> {
     None
 }
 
+/// Where a service of a release stands after the rollbacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RollbackState {
+    /// Its rollback finished: it runs its previous revision again.
+    RolledBack,
+    /// Its rollback was still going when the wait for it ended.
+    RollingBack,
+    RollbackFailed,
+    NotRolledBack,
+}
+
+impl RollbackState {
+    fn as_str(self) -> &'static str {
+        match self {
+            RollbackState::RolledBack => "rolled back",
+            RollbackState::RollingBack => "rolling back",
+            RollbackState::RollbackFailed => "rollback failed",
+            RollbackState::NotRolledBack => "not rolled back",
+        }
+    }
+}
+
+fn rollback_state(target: &Target) -> RollbackState {
+    match target.report.outcome().rollback.map(|r| r.outcome) {
+        Some(RollbackOutcome::Succeeded) => RollbackState::RolledBack,
+        Some(RollbackOutcome::InProgress) => RollbackState::RollingBack,
+        Some(RollbackOutcome::Failed) => RollbackState::RollbackFailed,
+        None => RollbackState::NotRolledBack,
+    }
+}
+
 /// Where each service stands after the rollbacks of a release.
 fn rollback_standing(targets: &[Target]) -> String {
     let each: Vec<String> = targets
         .iter()
-        .map(|t| {
-            let outcome = t.report.outcome();
-            let state = match outcome.rollback.map(|r| r.outcome) {
-                Some(RollbackOutcome::Succeeded) => "rolled back",
-                Some(RollbackOutcome::InProgress) => "rolling back",
-                Some(RollbackOutcome::Failed) => "rollback failed",
-                None if outcome.status == Status::RolledBack => "rolled back",
-                None => "not rolled back",
-            };
-            format!("{}: {state}", t.name())
-        })
+        .map(|t| format!("{}: {}", t.name(), rollback_state(t).as_str()))
         .collect();
     each.join(", ")
 }

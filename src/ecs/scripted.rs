@@ -39,8 +39,11 @@ pub struct ScriptedEcs {
     pub described: RefCell<VecDeque<Polled<DescribedTasks>>>,
     /// ARNs per `list_tasks` page (0: all on one page).
     pub page_size: usize,
-    /// Answers of `poll_service_deployment`, in order; the last one repeats.
+    /// Answers of `poll_service_deployment`, in order; the last one repeats. They also
+    /// answer `poll_service_deployments` for ARNs without an entry in `by_arn`.
     pub service_deployments: RefCell<VecDeque<Polled<ServiceDeployment>>>,
+    /// Answers of `poll_service_deployments` for one ARN, in order (the last repeats).
+    pub by_arn: HashMap<String, RefCell<VecDeque<ServiceDeployment>>>,
     /// What `roll_back_service_deployment` answers (`Err`: ECS refuses).
     pub rollback_refused: Option<String>,
     stopped_listed: Cell<bool>,
@@ -134,6 +137,22 @@ impl Ecs for ScriptedEcs {
     fn poll_service_deployment(&self, arn: &str, _: Instant) -> Polled<ServiceDeployment> {
         self.called(format!("describe-service-deployments {arn}"));
         next(&self.service_deployments).expect("no service deployment scripted")
+    }
+
+    fn poll_service_deployments(
+        &self,
+        arns: &[String],
+        _: Instant,
+    ) -> Polled<Vec<Option<ServiceDeployment>>> {
+        self.called(format!("describe-service-deployments {}", arns.join(" ")));
+        arns.iter()
+            .map(|arn| match self.by_arn.get(arn) {
+                Some(own) => Ok(next(own)),
+                None => next(&self.service_deployments)
+                    .expect("no service deployment scripted")
+                    .map(Some),
+            })
+            .collect()
     }
 
     fn poll_services(
@@ -311,12 +330,26 @@ pub fn denied() -> CallError {
 
 /// A service deployment in `status` at `stage`.
 pub fn service_deployment(status: ServiceDeploymentStatus, stage: &str) -> ServiceDeployment {
+    service_deployment_of("web", status, stage)
+}
+
+/// A service deployment of `service` in `status` at `stage`.
+pub fn service_deployment_of(
+    service: &str,
+    status: ServiceDeploymentStatus,
+    stage: &str,
+) -> ServiceDeployment {
     ServiceDeployment {
-        arn: "arn:aws:ecs:us-east-1:1:service-deployment/prod/web/sd1".into(),
+        arn: service_deployment_arn(service),
         status,
         status_reason: None,
         lifecycle_stage: Some(stage.into()),
         triggered_alarms: vec![],
         rollback_reason: None,
     }
+}
+
+/// The ARN of `service`'s service deployment in [`service_deployment_of`].
+pub fn service_deployment_arn(service: &str) -> String {
+    format!("arn:aws:ecs:us-east-1:1:service-deployment/prod/{service}/sd1")
 }
