@@ -67,6 +67,7 @@ struct Queued<'scope> {
 
 struct Running<'scope> {
     owner: usize,
+    started: Instant,
     handle: ScopedJoinHandle<'scope, Vec<String>>,
     if_abandoned: Vec<String>,
 }
@@ -120,6 +121,7 @@ impl<'scope, 'env> Jobs<'scope, 'env> {
             });
             self.running.push_back(Running {
                 owner: job.owner,
+                started: Instant::now(),
                 handle,
                 if_abandoned: job.if_abandoned,
             });
@@ -149,21 +151,34 @@ impl<'scope, 'env> Jobs<'scope, 'env> {
             || self.queued.iter().any(|job| job.owner == owner)
     }
 
-    /// Wait for every piece of work of `owners` (each ends within its own budget), or until
-    /// `until` when given, and hand back all that finished meanwhile, in order.
-    pub fn wait_for(
-        &mut self,
-        owners: &[usize],
-        until: Option<Instant>,
-    ) -> Vec<(usize, Vec<String>)> {
+    /// Wait for every piece of work of `owners` (each ends within its own budget), and hand
+    /// back all that finished meanwhile, in order.
+    pub fn wait_for(&mut self, owners: &[usize]) -> Vec<(usize, Vec<String>)> {
         let mut done = Vec::new();
-        while owners.iter().any(|&owner| self.has_pending(owner))
-            && until.is_none_or(|until| Instant::now() < until)
-        {
+        while owners.iter().any(|&owner| self.has_pending(owner)) {
             done.extend(self.finished());
             std::thread::sleep(Duration::from_millis(20));
         }
         done.extend(self.finished());
+        done
+    }
+
+    /// Let the work that started less than `grace` ago run on until then (no longer), and
+    /// hand back all that finished meanwhile, in order.
+    pub fn grace(&mut self, grace: Duration) -> Vec<(usize, Vec<String>)> {
+        let mut done = Vec::new();
+        loop {
+            done.extend(self.finished());
+            let now = Instant::now();
+            let young = self
+                .running
+                .iter()
+                .any(|job| !job.handle.is_finished() && job.started + grace > now);
+            if !young {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         done
     }
 
@@ -220,7 +235,7 @@ mod tests {
                 Vec::new(),
             );
             jobs.spawn(1, until, Box::new(|_| vec!["second".to_string()]), vec![]);
-            let done = jobs.wait_for(&[0, 1], None);
+            let done = jobs.wait_for(&[0, 1]);
             assert_eq!(
                 done,
                 [(0, vec!["first".to_string()]), (1, vec!["second".into()])]

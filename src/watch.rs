@@ -531,7 +531,10 @@ impl<'a> Watch<'a> {
                 PollError::Retry(e) | PollError::Stop(Stop::Aws(e)) => e.message,
                 PollError::Stop(Stop::Timeout) => format!(
                     "no answer within {} s",
-                    deadline.saturating_duration_since(started).as_secs_f64().round()
+                    deadline
+                        .saturating_duration_since(started)
+                        .as_secs_f64()
+                        .round()
                 ),
                 _ => String::new(),
             };
@@ -857,7 +860,12 @@ mod tests {
         let checked = rollout(true);
         let both = snapshot(1, 0, true);
         assert_eq!(
-            verdict(&plain, Phase::NewTaskRunning, &snapshot(0, 0, true), Seen::NotFollowed),
+            verdict(
+                &plain,
+                Phase::NewTaskRunning,
+                &snapshot(0, 0, true),
+                Seen::NotFollowed
+            ),
             Verdict::NotYet
         );
         assert_eq!(
@@ -882,7 +890,12 @@ mod tests {
             Verdict::Reached
         );
         assert_eq!(
-            verdict(&plain, Phase::SingleDeployment, &failed_rollout(), Seen::NotFollowed),
+            verdict(
+                &plain,
+                Phase::SingleDeployment,
+                &failed_rollout(),
+                Seen::NotFollowed
+            ),
             Verdict::Failed("deployment ecs-svc/new failed: circuit breaker".into())
         );
     }
@@ -896,7 +909,12 @@ mod tests {
         let mut replaced = snapshot.clone();
         replaced.deployments[0].task_definition = "td/web:3".into();
         assert_eq!(
-            verdict(&unknown, Phase::NewTaskRunning, &replaced, Seen::NotFollowed),
+            verdict(
+                &unknown,
+                Phase::NewTaskRunning,
+                &replaced,
+                Seen::NotFollowed
+            ),
             Verdict::Failed(
                 "deployment of the new revision is gone from the service; ECS replaced it".into()
             )

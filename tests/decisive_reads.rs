@@ -102,7 +102,10 @@ fn a_log_read_gets_its_own_budget_then_one_note() {
         "{err}"
     );
     let block = lines(&err);
-    let at = block.iter().position(|line| *line == TASK_B_STOPPED).unwrap();
+    let at = block
+        .iter()
+        .position(|line| *line == TASK_B_STOPPED)
+        .unwrap();
     assert_eq!(block[at + 1], notes(&err)[0]);
 }
 
@@ -224,7 +227,8 @@ fn an_update_applied_but_unanswered_is_rolled_back_like_any_other() {
         let mut value = fixture("describe-services/web-steady.json");
         answer(json!({"service": value["services"][0].take()}))
     };
-    let back = json!({"fixture": "describe-services/web-steady.json", "after": {"update-service": 2}});
+    let back =
+        json!({"fixture": "describe-services/web-steady.json", "after": {"update-service": 2}});
     let fake = lost_update(
         &[
             file("describe-services/web-rolling.json"),
@@ -317,13 +321,13 @@ fn a_service_deployment_ecs_calls_missing_on_every_poll_falls_back_after_three()
     let err = stderr(&assert);
     // Phase 1 is reached on the first poll: the snapshot decides it without the service
     // deployment.
-    assert!(
-        stdout(&assert).contains("Service updated successfully, new task definition running.")
-    );
+    assert!(stdout(&assert).contains("Service updated successfully, new task definition running."));
     assert_eq!(
         notes(&err),
-        ["note: cannot read the service deployment (ECS does not list it (MISSING)); \
-          following the service's deployments alone"],
+        [
+            "note: cannot read the service deployment (ECS does not list it (MISSING)); \
+          following the service's deployments alone"
+        ],
         "{err}"
     );
     assert_eq!(fake.calls_of("describe-service-deployments").len(), 3);

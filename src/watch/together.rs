@@ -26,7 +26,8 @@ pub enum Ended {
 ///
 /// Side work (log reads) runs beside the loop: what it finds is shown as it comes, a
 /// failed watch waits for its own before saying why, and what is still running when the
-/// watches end is given one poll interval (at least [`SUCCESS_GRACE`]), then stopped.
+/// watches end may go on until one poll interval (at least [`SUCCESS_GRACE`]) after it
+/// started, then is stopped.
 pub fn watch(
     ecs: &dyn Ecs,
     report: &Report,
@@ -37,15 +38,13 @@ pub fn watch(
     std::thread::scope(|scope| {
         let mut jobs = Jobs::new(scope);
         let ended = watch_beside(ecs, report, interval, &mut watches, fail_fast, &mut jobs);
-        let owners: Vec<usize> = (0..watches.len()).collect();
-        let grace = Instant::now() + interval.max(SUCCESS_GRACE);
-        show(&watches, jobs.wait_for(&owners, Some(grace)));
+        show(&watches, jobs.grace(interval.max(SUCCESS_GRACE)));
         show(&watches, jobs.abandon());
         ended
     })
 }
 
-/// The shortest time side work still running is given once the watches are over.
+/// The least time side work is given from its start before it may be stopped.
 const SUCCESS_GRACE: Duration = Duration::from_secs(2);
 
 /// Print side work's lines through the report of the watch that asked for it.
@@ -89,18 +88,21 @@ fn watch_beside<'a>(
         let Some(deadline) = pending.iter().map(|&i| watches[i].deadline()).max() else {
             break;
         };
-        // The last look at a watch whose deadline passed gets a read of its own.
-        let call_deadline = if pending.iter().any(|&i| last_look[i]) {
-            deadline.max(Instant::now() + watches[pending[0]].settings.side.per_call)
-        } else {
-            deadline
-        };
         let cluster = watches[pending[0]].service().cluster.clone();
         let names: Vec<String> = pending
             .iter()
             .map(|&i| watches[i].service().name.clone())
             .collect();
         let polled = poller.until(deadline, || {
+            // The decisive read after side work is not cut short by the time that work
+            // took: the verdict rests on it.
+            let after_side_work = pending
+                .iter()
+                .any(|&i| last_look[i] || watches[i].did_side_work());
+            let call_deadline = match after_side_work {
+                true => deadline.max(Instant::now() + watches[pending[0]].settings.side.per_call),
+                false => deadline,
+            };
             let snapshots = ecs.poll_services(&cluster, &names, call_deadline)?;
             show(watches, jobs.finished());
             let mut changed = false;
@@ -151,7 +153,7 @@ fn watch_beside<'a>(
                     }
                 };
                 // A failed watch shows what its side work found before it says why.
-                show(watches, jobs.wait_for(&[i], None));
+                show(watches, jobs.wait_for(&[i]));
                 let watch = &mut watches[i];
                 ended[i] = Some(Ended::Failed(Box::new(watch.fail(stop))));
                 start_side_work(watch, i, jobs);
@@ -168,7 +170,7 @@ fn watch_beside<'a>(
         if let Err(stop) = polled {
             for &i in &pending {
                 if ended[i].is_none() {
-                    show(watches, jobs.wait_for(&[i], None));
+                    show(watches, jobs.wait_for(&[i]));
                     ended[i] = Some(Ended::Failed(Box::new(watches[i].fail(stop.clone()))));
                 }
             }

@@ -378,7 +378,12 @@ mod tests {
     }
 
     /// A row of the table: its name, the rollout, the looks and the verdicts wanted.
-    type Row = (&'static str, Rollout, Vec<(Snapshot, Sd)>, Vec<&'static str>);
+    type Row = (
+        &'static str,
+        Rollout,
+        Vec<(Snapshot, Sd)>,
+        Vec<&'static str>,
+    );
 
     /// Feed the looks to a fresh tracker; the `next` of each look, in short.
     fn run(rollout: Rollout, looks: &[(Snapshot, Sd)]) -> Vec<String> {
