@@ -38,7 +38,8 @@ pub fn abandon_calls_when(flag: Arc<AtomicBool>) {
     ABANDON.with(|cell| *cell.borrow_mut() = Some(flag));
 }
 
-fn abandoned() -> bool {
+/// Whether the side work of this thread is no longer wanted.
+pub fn abandoned() -> bool {
     ABANDON.with(|cell| {
         cell.borrow()
             .as_ref()

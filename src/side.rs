@@ -245,6 +245,32 @@ mod tests {
     }
 
     #[test]
+    fn young_work_gets_its_grace_and_old_work_none() {
+        std::thread::scope(|scope| {
+            let mut jobs = Jobs::new(scope);
+            let until = Instant::now() + Duration::from_secs(5);
+            let quick = Box::new(|_| {
+                std::thread::sleep(Duration::from_millis(30));
+                vec!["read".to_string()]
+            });
+            jobs.spawn(0, until, quick, vec!["not read".into()]);
+            assert_eq!(
+                jobs.grace(Duration::from_secs(5)),
+                [(0, vec!["read".to_string()])]
+            );
+            let hung = Box::new(move |_| {
+                while !aws::abandoned() {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                vec!["read".to_string()]
+            });
+            jobs.spawn(1, until, hung, vec!["not read".into()]);
+            assert_eq!(jobs.grace(Duration::ZERO), []);
+            assert_eq!(jobs.abandon(), [(1, vec!["not read".to_string()])]);
+        });
+    }
+
+    #[test]
     fn abandoned_work_names_its_owners() {
         std::thread::scope(|scope| {
             let mut jobs = Jobs::new(scope);

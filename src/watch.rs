@@ -1302,6 +1302,24 @@ mod tests {
     }
 
     #[test]
+    fn a_bake_time_longer_than_the_timeout_names_its_stage() {
+        let ecs = ScriptedEcs::polls(vec![Ok(snapshot(2, 0, true))]);
+        ecs.service_deployments.borrow_mut().extend([
+            sd(ServiceDeploymentStatus::InProgress, "SCALE_UP"),
+            sd(ServiceDeploymentStatus::InProgress, "BAKE_TIME"),
+        ]);
+        let report = Report::captured();
+        let failure = Watch::new(&ecs, &report, settings(30), blue_green(), [])
+            .new_revision()
+            .unwrap_err();
+        assert!(matches!(failure.stop, Stop::Timeout));
+        assert_eq!(
+            failure.why,
+            "service deployment sd1 was still IN_PROGRESS at stage BAKE_TIME after 0.03 seconds"
+        );
+    }
+
+    #[test]
     fn an_alarm_rollback_by_ecs_ends_the_wait_at_once_and_names_the_alarm() {
         let ecs = ScriptedEcs::polls(vec![Ok(snapshot(2, 0, true))]);
         let mut rolled_back =

@@ -1418,3 +1418,59 @@ fn an_update_refused_midway_rolls_back_those_updated_with_enable_rollback() {
         "{stderr}"
     );
 }
+
+// ------------------------------------------------------------------ lost answers
+
+/// web and worker released; worker's update-service never answers although ECS applied it.
+fn worker_update_lost(read_back: Value) -> FakeAws {
+    let both = [&WEB, &WORKER];
+    let fake = release(&both, &[read_back, poll(&both, done)], json!({}));
+    let mut scenario: Value =
+        serde_json::from_str(&std::fs::read_to_string(fake.scenario_path()).unwrap()).unwrap();
+    let steps = scenario["ops"]["update-service"].as_array_mut().unwrap();
+    for step in steps.iter_mut() {
+        if step["when"]["--service"] == "worker" {
+            step["hang"] = json!(true);
+        }
+    }
+    fake.set_scenario(scenario);
+    fake
+}
+
+#[test]
+fn an_update_whose_answer_was_lost_is_read_back_and_watched_with_the_others() {
+    let fake = worker_update_lost(poll(&[&WORKER], rolling));
+    let assert = deploy(&fake, &[&WEB, &WORKER], &["--call-timeout", "1"]).success();
+    let err = stderr_of(&assert);
+    assert!(
+        err.contains(&format!(
+            "[worker] note: update-service's answer was lost (aws gave no answer within 1 seconds \
+             (--call-timeout); it was stopped); read back, worker runs {WEB_2}: following it as updated"
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        described_services(&fake),
+        ["web worker", "worker", "web worker"]
+    );
+    let out = stdout_of(&assert);
+    for line in watched_to_success(&WORKER) {
+        assert!(out.contains(&line), "{out}");
+    }
+}
+
+#[test]
+fn an_update_lost_and_not_applied_names_what_was_updated() {
+    let fake = worker_update_lost(poll(&[&WORKER], steady));
+    let assert = deploy(&fake, &[&WEB, &WORKER], &["--call-timeout", "1"]).code(255);
+    let err = stderr_of(&assert);
+    assert!(
+        error_line(&err).contains(&format!("read back, worker does not run {WEB_2}")),
+        "{err}"
+    );
+    assert_eq!(
+        last_line(&err),
+        "ecs-deploy: updated: web; not updated: worker",
+        "{err}"
+    );
+}
