@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::filters;
 use crate::output;
+use crate::secrets;
 use crate::signals;
 
 /// Attempts for a call that AWS throttles, with exponential backoff between them.
@@ -255,11 +256,11 @@ impl Aws {
         ];
         if let Some(key) = &credentials.access_key {
             env.push(("AWS_ACCESS_KEY_ID", key.clone()));
-            output::add_secret(key);
+            secrets::add(key);
         }
         if let Some(secret) = &credentials.secret_key {
             env.push(("AWS_SECRET_ACCESS_KEY", secret.clone()));
-            output::add_secret(secret);
+            secrets::add(secret);
         }
         Aws {
             program,
@@ -304,7 +305,7 @@ impl Aws {
             });
         };
         for value in [&key, &secret, &token] {
-            output::add_secret(value);
+            secrets::add(value);
         }
         self.env
             .retain(|(name, _)| *name != "AWS_ACCESS_KEY_ID" && *name != "AWS_SECRET_ACCESS_KEY");
@@ -671,7 +672,8 @@ impl Aws {
             } else {
                 Failure::Fatal
             };
-            return Err(CallError::new(step, code, reason(&stderr, code), kind));
+            let reason = secrets::mask(&reason(&stderr, code));
+            return Err(CallError::new(step, code, reason, kind));
         }
         let stdout = String::from_utf8_lossy(&output.stdout);
         if stdout.trim().is_empty() {

@@ -18,6 +18,7 @@ use crate::logs::{LogReader, LogSource};
 use crate::options::{Mode, Options, Revision, RunTask};
 use crate::poll::Timing;
 use crate::report::Report;
+use crate::secrets;
 use crate::side::Budget;
 use crate::watch;
 use crate::{dry_run, run_task, signals, taskdef};
@@ -224,9 +225,7 @@ impl<'a> Deploy<'a> {
             );
             return Ok(None);
         }
-        for value in taskdef::environment_values(&input) {
-            crate::output::add_secret(&value);
-        }
+        secrets::learn_definition(&input);
         stop_if_interrupted("register-task-definition")?;
         let arn = self.ecs.register_task_definition(&input)?;
         self.report.record(|o| {

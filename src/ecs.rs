@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::aws::{Aws, CallError, Failure, Interrupt};
 use crate::error::{Error, Result};
 use crate::filters::{self, Jq};
+use crate::secrets;
 use crate::task::Task;
 
 #[cfg(test)]
@@ -169,6 +170,7 @@ pub struct Deployment {
     pub running_count: i64,
     pub failed_tasks: i64,
     pub rollout_state: Option<RolloutState>,
+    #[serde(default, deserialize_with = "crate::secrets::masked_option")]
     pub rollout_state_reason: Option<String>,
 }
 
@@ -252,16 +254,20 @@ impl ServiceDeploymentStatus {
 pub struct ServiceDeployment {
     pub arn: String,
     pub status: ServiceDeploymentStatus,
+    #[serde(default, deserialize_with = "crate::secrets::masked_option")]
     pub status_reason: Option<String>,
     /// RECONCILE_SERVICE, SCALE_UP, TEST_TRAFFIC_SHIFT, BAKE_TIME, ...
     pub lifecycle_stage: Option<String>,
+    #[serde(deserialize_with = "crate::secrets::masked_list")]
     pub triggered_alarms: Vec<String>,
+    #[serde(default, deserialize_with = "crate::secrets::masked_option")]
     pub rollback_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Event {
     pub id: String,
+    #[serde(deserialize_with = "crate::secrets::masked")]
     pub message: String,
 }
 
@@ -304,6 +310,7 @@ pub struct TaskPage {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct DescribedTasks {
     pub tasks: Vec<Task>,
+    #[serde(deserialize_with = "crate::secrets::masked_list")]
     pub missing: Vec<String>,
 }
 
@@ -329,7 +336,9 @@ pub struct StartedTask {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct RunFailure {
     pub arn: String,
+    #[serde(deserialize_with = "crate::secrets::masked")]
     pub reason: String,
+    #[serde(deserialize_with = "crate::secrets::masked")]
     pub detail: String,
 }
 
@@ -594,6 +603,8 @@ impl Ecs for AwsEcs<'_> {
             });
         }
         let arn: Option<String> = read(step, &filters::DESCRIBED_ARN, &answer, &[])?;
+        // Its tasks may print these values; whatever they print is masked from now on.
+        secrets::learn_definition(&answer["taskDefinition"]);
         Ok(TaskDefinition {
             arn: arn.unwrap_or_else(|| task_definition.to_string()),
             answer,

@@ -196,7 +196,15 @@ pub const RUN_TASK_STARTED: Jq = jq(
     }"#,
 );
 
-/// Every environment value (strings) of every container of a definition.
+/// Every environment entry of every container of a definition, as `[name, value]`.
+pub const ENVIRONMENT_ENTRIES: Jq = jq(
+    "environment entries",
+    r#"[(.containerDefinitions // [])[] | (.environment // [])[]
+        | select((.name | type) == "string" and (.value | type) == "string")
+        | [.name, .value]]"#,
+);
+
+/// Every environment value of a definition's containers.
 pub const ENVIRONMENT_VALUES: Jq = jq(
     "environment values",
     r#"[(.containerDefinitions // [])[] | (.environment // [])[] | .value | strings]"#,
@@ -381,6 +389,7 @@ pub const ALL: &[Jq] = &[
     RUN_TASK_STARTED,
     ESSENTIAL_CONTAINER_NAMES,
     ENVIRONMENT_VALUES,
+    ENVIRONMENT_ENTRIES,
     SORTED_KEYS,
     ECR_IMAGE,
     ECR_IMAGE_TAGS,

@@ -22,6 +22,7 @@ pub mod poll;
 pub mod report;
 pub mod rollback;
 pub mod run_task;
+pub mod secrets;
 pub mod side;
 pub mod signals;
 pub mod task;

@@ -177,6 +177,7 @@ pub enum Position<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct LogPage {
     /// Oldest first.
+    #[serde(deserialize_with = "crate::secrets::masked_list")]
     pub messages: Vec<String>,
     /// Where the next forward read starts; the same token as sent when nothing is new.
     pub next: Option<String>,

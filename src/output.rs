@@ -1,7 +1,8 @@
 //! Everything the tool prints goes through here, so that printing is safe wherever it
 //! happens: a write never panics and never stops the flow (a closed pipe is normal in a
-//! pipeline), every known secret is redacted, and a line is one line: control characters
-//! (newlines included) are escaped, so text from AWS cannot start a line of its own. Under
+//! pipeline), and a line is one line: control characters (newlines included) are escaped,
+//! so text from AWS cannot start a line of its own. Secrets are masked earlier, where text
+//! from outside is read (see `secrets`). Under
 //! GitHub Actions the run's output is also kept inside a `::stop-commands::` window, so that
 //! nothing from AWS can act as a workflow command.
 
@@ -10,37 +11,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 use std::sync::Mutex;
 
-static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static WINDOW: Mutex<Option<String>> = Mutex::new(None);
-
-/// Shorter values (`true`, `8080`, `prod`) are too likely to be ordinary words: masking
-/// them would garble every line that happens to contain them.
-const MIN_SECRET_LEN: usize = 6;
-
-/// From now on, `secret` is printed as `****` wherever it appears.
-pub fn add_secret(secret: &str) {
-    if secret.len() < MIN_SECRET_LEN {
-        return;
-    }
-    let mut secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
-    if !secrets.iter().any(|known| known == secret) {
-        secrets.push(secret.to_string());
-        // Longest first, so that a secret containing another is masked whole.
-        secrets.sort_by_key(|known| std::cmp::Reverse(known.len()));
-    }
-}
-
-/// `text` with every known secret replaced by `****`.
-pub fn redact(text: &str) -> String {
-    let secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
-    let mut text = text.to_string();
-    for secret in secrets.iter() {
-        if text.contains(secret.as_str()) {
-            text = text.replace(secret.as_str(), "****");
-        }
-    }
-    text
-}
 
 /// Control characters as visible escapes (`\n`, `\r`, `\t`, `\u{1b}`), so a line stays one.
 pub fn escape(text: &str) -> String {
@@ -57,11 +28,6 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// What a line looks like once it is safe to print.
-pub fn safe(line: &str) -> String {
-    escape(&redact(line))
-}
-
 #[derive(Clone, Copy)]
 pub enum Stream {
     Stdout,
@@ -70,7 +36,7 @@ pub enum Stream {
 
 /// Write one line, made safe; a failed write (closed pipe, full disk) is ignored.
 pub fn line(stream: Stream, text: &str) {
-    raw(stream, format!("{}\n", safe(text)).as_bytes());
+    raw(stream, format!("{}\n", escape(text)).as_bytes());
 }
 
 /// Write bytes as they are (generated documents, a coloured diff), ignoring failures.
@@ -141,17 +107,6 @@ mod tests {
             "stopped\\n::warning file=x::owned\\r\\u{1b}[31m\\ttab"
         );
         assert_eq!(escape("plain text: é ✓"), "plain text: é ✓");
-    }
-
-    #[test]
-    fn secrets_are_redacted_longest_first() {
-        add_secret("hunter2-long-secret");
-        add_secret("hunter2");
-        add_secret("8080");
-        assert_eq!(
-            redact("a=hunter2-long-secret b=hunter2 c=8080"),
-            "a=**** b=**** c=8080"
-        );
     }
 
     #[test]

@@ -301,8 +301,7 @@ impl Report {
     /// Print the JSON result, when asked for, and talk to GitHub Actions when running
     /// there; called once, at the very end.
     pub fn finish(&self) {
-        let mut outcome = self.outcome.borrow().clone();
-        outcome.failure_reason = outcome.failure_reason.map(|why| output::redact(&why));
+        let outcome = self.outcome.borrow().clone();
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         if let Some(path) = env("GITHUB_OUTPUT")
             && let Err(e) = append_step_outputs(Path::new(&path), &outcome)
@@ -320,10 +319,7 @@ impl Report {
         if self.format == OutputFormat::Json {
             let text = serde_json::to_string_pretty(&outcome).unwrap_or_else(|_| "{}".into());
             // serde_json escapes control characters inside strings: one value, many lines.
-            output::raw(
-                Stream::Stdout,
-                format!("{}\n", output::redact(&text)).as_bytes(),
-            );
+            output::raw(Stream::Stdout, format!("{text}\n").as_bytes());
         }
     }
 }

@@ -10,6 +10,7 @@ pub struct Task {
     pub task_definition_arn: String,
     pub last_status: String,
     pub health_status: String,
+    #[serde(deserialize_with = "crate::secrets::masked")]
     pub stopped_reason: String,
     pub stop_code: String,
     pub containers: Vec<Container>,
@@ -20,6 +21,7 @@ pub struct Task {
 pub struct Container {
     pub name: String,
     pub exit_code: Option<i64>,
+    #[serde(deserialize_with = "crate::secrets::masked")]
     pub reason: String,
 }
 
