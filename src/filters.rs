@@ -208,11 +208,10 @@ pub const ESSENTIAL_CONTAINER_NAMES: Jq = jq(
     r#"[(.containerDefinitions // [])[] | select(.essential != false) | .name // ""]"#,
 );
 
-/// The first image of an `ecr describe-images` answer (null when it holds none).
-pub const ECR_IMAGE: Jq = jq(
+/// Each image of an `ecr describe-images` answer: its digest and tags.
+pub const ECR_IMAGES: Jq = jq(
     "describe-images answer",
-    r#"(.imageDetails // [])[0] | if . == null then null else
-        {digest: .imageDigest, tags: (.imageTags // [])} end"#,
+    r#"[(.imageDetails // [])[] | {digest: .imageDigest, tags: (.imageTags // [])}]"#,
 );
 
 /// The tags of an `ecr list-images` answer.
@@ -382,7 +381,7 @@ pub const ALL: &[Jq] = &[
     ESSENTIAL_CONTAINER_NAMES,
     ENVIRONMENT_VALUES,
     SORTED_KEYS,
-    ECR_IMAGE,
+    ECR_IMAGES,
     ECR_IMAGE_TAGS,
     CONTAINER_LOG_CONFIGS,
     LOG_EVENTS,
