@@ -153,6 +153,15 @@ impl Limits {
             deadline: None,
         }
     }
+
+    /// Whether a retry after `pause` would still start before the deadline.
+    fn leaves_time_for(&self, pause: Duration) -> bool {
+        self.deadline.is_none_or(|d| Instant::now() + pause < d)
+    }
+}
+
+fn abandoned_error(step: &str) -> CallError {
+    CallError::new(step, 255, "abandoned: no longer needed", Failure::Deadline)
 }
 
 #[derive(Debug)]
@@ -373,15 +382,22 @@ impl Aws {
         self.call("ecs", op, args, None, None, limits)
     }
 
-    /// `aws ecr OP ARGS...`, a read: throttling is retried, a signal gives it up. `region`
-    /// replaces `--region` for this call alone (an image's registry has its own region).
+    /// `aws ecr OP ARGS...`, side work: killed at `deadline`, when its thread's work is
+    /// abandoned, or on a signal; throttling is retried while the deadline leaves time.
+    /// `region` replaces `--region` for this call alone (an image's registry has its own
+    /// region).
     pub fn ecr(
         &self,
         op: &str,
         args: &[String],
         region: Option<&str>,
+        deadline: Instant,
     ) -> std::result::Result<Value, CallError> {
-        let limits = Limits::step(Interrupt::Abandon);
+        let limits = Limits {
+            interrupt: Interrupt::Abandon,
+            attempts: THROTTLE_ATTEMPTS,
+            deadline: Some(deadline),
+        };
         self.call("ecr", op, args, region, None, limits)
     }
 
@@ -417,7 +433,11 @@ impl Aws {
         loop {
             let result = self.call_once(service, op, args, region, input, limits);
             match result {
-                Err(e) if attempt < limits.attempts && is_throttling(&e.message) => {
+                Err(e)
+                    if attempt < limits.attempts
+                        && is_throttling(&e.message)
+                        && limits.leaves_time_for(backoff) =>
+                {
                     output::stderr(&format!(
                         "aws {service} {op} was throttled; retrying in {:.1} s",
                         backoff.as_secs_f64()
@@ -425,14 +445,19 @@ impl Aws {
                     match limits.interrupt {
                         Interrupt::Finish => std::thread::sleep(backoff),
                         Interrupt::Abandon => {
-                            if signals::sleep_until(Instant::now() + backoff).is_err() {
-                                let message = "interrupted while waiting to retry";
-                                return Err(CallError {
-                                    message: message.into(),
-                                    code: 130,
-                                    kind: Failure::Interrupted,
-                                    ..e
-                                });
+                            // In steps, so that abandoned work stops waiting too.
+                            let until = Instant::now() + backoff;
+                            while Instant::now() < until && !abandoned() {
+                                let step_end = (Instant::now() + CHECK_EVERY).min(until);
+                                if signals::sleep_until(step_end).is_err() {
+                                    let message = "interrupted while waiting to retry";
+                                    return Err(CallError {
+                                        message: message.into(),
+                                        code: 130,
+                                        kind: Failure::Interrupted,
+                                        ..e
+                                    });
+                                }
                             }
                         }
                     }
@@ -512,6 +537,9 @@ impl Aws {
                 "interrupted before it started",
                 Failure::Interrupted,
             ));
+        }
+        if abandoned() {
+            return Err(abandoned_error(&step));
         }
         let input_file = input.map(|i| Self::write_input(&step, i)).transpose()?;
         let input_path = input_file
@@ -623,8 +651,7 @@ impl Aws {
                 ));
             }
             if abandoned() {
-                let message = "abandoned: no longer needed";
-                return stop(CallError::new(step, 255, message, Failure::Deadline));
+                return stop(abandoned_error(step));
             }
             if Instant::now() >= limit {
                 let at_deadline = limits.deadline.is_some_and(|d| d <= call_limit);
@@ -784,7 +811,7 @@ mod tests {
 
     #[test]
     fn calls_from_two_threads_are_all_counted() {
-        // `true` answers nothing, which a read outside a wait takes as an empty answer.
+        // `true` answers nothing: no answer to read, but a call all the same.
         let program = which::which("true").expect("true is on PATH");
         let aws = Aws::new(
             program,
@@ -792,20 +819,60 @@ mod tests {
             false,
             Duration::from_secs(30),
         );
+        let deadline = Instant::now() + Duration::from_secs(30);
         std::thread::scope(|scope| {
             for region in ["eu-west-1", "us-east-1"] {
                 let aws = &aws;
                 scope.spawn(move || {
                     for _ in 0..3 {
-                        assert_eq!(
-                            aws.ecr("describe-images", &[], Some(region)).unwrap(),
-                            Value::Null
-                        );
+                        let answer = aws.ecr("describe-images", &[], Some(region), deadline);
+                        assert_eq!(answer.unwrap_err().kind, Failure::Unreadable);
                     }
                 });
             }
         });
         assert_eq!(aws.call_count(), 6);
+    }
+
+    #[test]
+    fn abandoned_side_work_is_killed_and_starts_no_new_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join("aws");
+        std::fs::write(&program, "#!/bin/sh\nexec sleep 30\n").unwrap();
+        std::fs::set_permissions(
+            &program,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let aws = Aws::new(
+            program,
+            &Credentials::default(),
+            false,
+            Duration::from_secs(60),
+        );
+        let flag = Arc::new(AtomicBool::new(false));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        std::thread::scope(|scope| {
+            let (aws, worker_flag) = (&aws, Arc::clone(&flag));
+            let work = scope.spawn(move || {
+                abandon_calls_when(worker_flag);
+                let first = aws.ecr("describe-images", &[], None, deadline);
+                let second = aws.ecr("list-images", &[], None, deadline);
+                (first, second)
+            });
+            while aws.call_count() == 0 {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            flag.store(true, Ordering::SeqCst);
+            let (first, second) = work.join().unwrap();
+            for result in [first, second] {
+                let e = result.unwrap_err();
+                assert_eq!(e.kind, Failure::Deadline);
+                assert!(e.message.contains("abandoned"), "{}", e.message);
+            }
+        });
+        // The second call never started.
+        assert_eq!(aws.call_count(), 1);
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //! `--wait-only` (step 5 only).
 
 use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
+use std::time::Instant;
 
 use serde_json::Value;
 
@@ -82,17 +85,23 @@ impl<'a> Deploy<'a> {
     }
 
     pub fn run(&self) -> Result<()> {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let images = self.images_to_verify();
         let registry = self.clients.registry;
+        let budget = self.ecr_budget();
+        let abandon = Arc::clone(&budget.abandon);
         // The ECR pre-flight runs next to the first ECS call, so that it costs no time.
         let result = std::thread::scope(|scope| {
             if !images.is_empty() {
                 let (sender, receiver) = mpsc::channel();
-                scope.spawn(move || sender.send(ecr::verify(registry, &images)));
+                scope.spawn(move || sender.send(ecr::verify(registry, &images, &budget)));
                 self.preflight.replace(Some(receiver));
             }
-            self.dispatch()
+            let result = self.dispatch();
+            // A check still running now is not awaited (the run failed before it was
+            // needed): its call is killed, and no new one starts.
+            abandon.store(true, Ordering::SeqCst);
+            result
         });
         self.report.record(|o| {
             o.duration_seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
@@ -123,13 +132,24 @@ impl<'a> Deploy<'a> {
     fn verified_images(&self, built: &[String]) -> Result<()> {
         let verdict = match self.preflight.take() {
             Some(receiver) => receiver.recv().unwrap_or(Verdict::Ok),
-            None if self.options.verify_image => ecr::verify(self.clients.registry, built),
+            None if self.options.verify_image => {
+                ecr::verify(self.clients.registry, built, &self.ecr_budget())
+            }
             None => return Ok(()),
         };
         for note in verdict.into_result()? {
             self.report.progress(format!("note: {note}"));
         }
         Ok(())
+    }
+
+    /// The whole pre-flight's budget, from now: that of one piece of side work.
+    fn ecr_budget(&self) -> ecr::Budget {
+        ecr::Budget {
+            started: Instant::now(),
+            length: Budget::new(self.options.call_timeout).per_call,
+            abandon: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     fn dispatch(&self) -> Result<()> {

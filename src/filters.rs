@@ -216,11 +216,10 @@ pub const ESSENTIAL_CONTAINER_NAMES: Jq = jq(
     r#"[(.containerDefinitions // [])[] | select(.essential != false) | .name // ""]"#,
 );
 
-/// The first image of an `ecr describe-images` answer (null when it holds none).
-pub const ECR_IMAGE: Jq = jq(
+/// Each image of an `ecr describe-images` answer: its digest and tags.
+pub const ECR_IMAGES: Jq = jq(
     "describe-images answer",
-    r#"(.imageDetails // [])[0] | if . == null then null else
-        {digest: .imageDigest, tags: (.imageTags // [])} end"#,
+    r#"[(.imageDetails // [])[] | {digest: .imageDigest, tags: (.imageTags // [])}]"#,
 );
 
 /// The tags of an `ecr list-images` answer.
@@ -391,7 +390,7 @@ pub const ALL: &[Jq] = &[
     ENVIRONMENT_VALUES,
     ENVIRONMENT_ENTRIES,
     SORTED_KEYS,
-    ECR_IMAGE,
+    ECR_IMAGES,
     ECR_IMAGE_TAGS,
     CONTAINER_LOG_CONFIGS,
     LOG_EVENTS,

@@ -251,8 +251,8 @@ impl Options {
 
         let log_lines = number::<u32>("--log-lines", cli.log_lines.as_ref())?.unwrap_or(20);
         let target = target(cli)?;
-        if let Target::Service { services, .. } = &target {
-            check_services(services)?;
+        if let Target::Service { cluster, services } = &target {
+            check_services(cluster, services)?;
         }
         if cli.image.is_empty() && !cli.force_new_deployment && !cli.wait_only {
             return Err(Error::NoImage);
@@ -316,23 +316,76 @@ impl Options {
     }
 }
 
-/// Several `-n`: at most as many as one describe-services call takes, each once.
-fn check_services(services: &[String]) -> Result<()> {
+/// Several `-n`: at most as many as one describe-services call takes, all in `cluster`,
+/// each once (a name and an ARN of the same service count as the same).
+fn check_services(cluster: &str, services: &[String]) -> Result<()> {
     if services.len() > DESCRIBE_SERVICES_LIMIT {
         return Err(Error::Usage(format!(
             "-n was given {} times; at most {DESCRIBE_SERVICES_LIMIT} services can be deployed together",
             services.len()
         )));
     }
-    for (i, service) in services.iter().enumerate() {
-        if service.is_empty() {
+    let cluster = cluster_name(cluster);
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for given in services {
+        if given.is_empty() {
             return Err(Error::Usage("-n needs a service name, got ''".into()));
         }
-        if services[..i].contains(service) {
-            return Err(Error::Usage(format!("-n {service} is given twice")));
+        let (in_cluster, name) = service_name(given);
+        if let Some(other) = in_cluster.filter(|c| *c != cluster) {
+            return Err(Error::Usage(format!(
+                "-n {given} is a service of cluster '{other}', not of -c {cluster}; \
+                 the services of one run are in one cluster"
+            )));
         }
+        if let Some((first, _)) = seen.iter().find(|(_, known)| *known == name) {
+            let again = if first == given {
+                format!("-n {given} is given twice")
+            } else {
+                format!("-n {first} and -n {given} are the same service")
+            };
+            return Err(Error::Usage(again));
+        }
+        seen.push((given, name));
     }
     Ok(())
+}
+
+/// A cluster given as a name or as a cluster ARN (`arn:...:cluster/NAME`): its name.
+fn cluster_name(cluster: &str) -> &str {
+    match ecs_resource(cluster) {
+        Some(resource) => resource.strip_prefix("cluster/").unwrap_or(cluster),
+        None => cluster,
+    }
+}
+
+/// A service given as a name or as a service ARN: (its cluster, if the ARN names one;
+/// its name). `arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME`, or the older
+/// `arn:aws:ecs:REGION:ACCOUNT:service/NAME`.
+fn service_name(service: &str) -> (Option<&str>, &str) {
+    let Some(path) = ecs_resource(service).and_then(|r| r.strip_prefix("service/")) else {
+        return (None, service);
+    };
+    match path.split_once('/') {
+        Some((cluster, name)) => (Some(cluster), name),
+        None => (None, path),
+    }
+}
+
+/// The resource part of an ECS ARN (`arn:PARTITION:ecs:REGION:ACCOUNT:RESOURCE`).
+fn ecs_resource(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_), Some("ecs"), Some(_), Some(_), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    Some(resource)
 }
 
 /// What `--wait-only` cannot be combined with, if anything is given with it.
@@ -546,6 +599,89 @@ mod tests {
             6
         );
         assert_eq!(code(&["-n", "web", "-n", "w", "-i", "x"]), 7);
+    }
+
+    #[test]
+    fn a_service_named_by_name_and_by_arn_is_given_twice() {
+        let arn = "arn:aws:ecs:us-east-1:123456789012:service/prod/web";
+        let old_arn = "arn:aws:ecs:us-east-1:123456789012:service/web";
+        let cluster_arn = "arn:aws:ecs:us-east-1:123456789012:cluster/prod";
+        for (cluster, services) in [
+            ("prod", ["web", arn]),
+            ("prod", [arn, "web"]),
+            ("prod", [arn, arn]),
+            ("prod", ["web", old_arn]),
+            ("prod", [old_arn, arn]),
+            (cluster_arn, ["web", arn]),
+        ] {
+            let args = [
+                "-c",
+                cluster,
+                "-n",
+                services[0],
+                "-n",
+                services[1],
+                "-i",
+                "x:1",
+            ];
+            let error = options(&args).unwrap_err();
+            assert_eq!(error.exit_code(), 3, "{args:?}");
+            assert!(
+                error.to_string().contains("same service") || error.to_string().contains("twice"),
+                "{error}"
+            );
+        }
+        let ok = options(&["-c", cluster_arn, "-n", arn, "-n", "worker", "-i", "x:1"]);
+        assert!(ok.is_ok(), "{ok:?}");
+        let message = options(&["-c", "prod", "-n", "web", "-n", arn, "-i", "x:1"])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert!(
+            message.contains(&format!("-n web and -n {arn}")),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_service_arn_of_another_cluster_is_a_usage_error() {
+        let staging = "arn:aws:ecs:us-east-1:123456789012:service/staging/web";
+        for services in [&[staging][..], &["api", staging]] {
+            let mut args = vec!["-c", "prod", "-i", "x:1"];
+            args.extend(services.iter().flat_map(|s| ["-n", *s]));
+            let error = options(&args).unwrap_err();
+            assert_eq!(error.exit_code(), 3, "{args:?}");
+            let message = error.to_string();
+            assert_eq!(message.lines().count(), 1, "{message}");
+            assert!(message.contains("cluster 'staging'"), "{message}");
+            assert!(message.contains("-c prod"), "{message}");
+        }
+        // The cluster's own ARN names the same cluster.
+        let cluster_arn = "arn:aws:ecs:us-east-1:123456789012:cluster/staging";
+        assert!(options(&["-c", cluster_arn, "-n", staging, "-i", "x:1"]).is_ok());
+    }
+
+    #[test]
+    fn service_names_and_arns_are_read_apart() {
+        assert_eq!(service_name("web"), (None, "web"));
+        assert_eq!(
+            service_name("arn:aws:ecs:eu-west-1:1:service/prod/web"),
+            (Some("prod"), "web")
+        );
+        assert_eq!(
+            service_name("arn:aws-cn:ecs:cn-north-1:1:service/web"),
+            (None, "web")
+        );
+        // Not an ECS service ARN: taken as given (ECS says whether it exists).
+        for odd in [
+            "arn:aws:ecs:r:1:task/prod/x",
+            "arn:aws:iam::1:role/web",
+            "a:b",
+        ] {
+            assert_eq!(service_name(odd), (None, odd));
+        }
+        assert_eq!(cluster_name("prod"), "prod");
+        assert_eq!(cluster_name("arn:aws:ecs:r:1:cluster/prod"), "prod");
     }
 
     #[test]

@@ -1113,6 +1113,143 @@ fn ecr_and_logs_are_asked_in_their_own_region_whatever_the_region_of_the_deploy(
     );
 }
 
+/// web-1 with its log router's image moved to a private ECR repository of its own.
+const LOG_ROUTER: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/log-router";
+
+fn web_with_private_log_router() -> Value {
+    let mut definition = fixture("describe-task-definition/web-1.json");
+    definition["taskDefinition"]["containerDefinitions"][1]["image"] =
+        json!(format!("{LOG_ROUTER}:2.32.0"));
+    definition
+}
+
+/// `-d web` with both containers' new images, against a fake whose ECR knows `known`.
+fn register_both_images(known: &[&str]) -> (FakeAws, assert_cmd::assert::Assert) {
+    let fake = FakeAws::new(json!({
+        "ops": {"describe-task-definition": [answer(web_with_private_log_router())]},
+        "ecr_images": known,
+    }));
+    let mut cmd = fake.cmd();
+    cmd.args(["-d", "web", "-i", NEW_IMAGE, "-i"])
+        .arg(format!("{LOG_ROUTER}:2.33.0"));
+    let assert = cmd.assert();
+    (fake, assert)
+}
+
+#[test]
+fn each_ecr_repository_is_asked_once() {
+    let (fake, assert) = register_both_images(&["web-app:2.0.0", "log-router:2.33.0"]);
+    assert.success();
+    let mut asked: Vec<(String, String)> = fake
+        .ecr_calls()
+        .iter()
+        .map(|call| {
+            let argv = argv_of(call);
+            let at = argv.iter().position(|a| *a == "--image-ids").unwrap();
+            (
+                arg_value(call, "--repository-name").unwrap(),
+                argv[at + 1..].join(" "),
+            )
+        })
+        .collect();
+    asked.sort();
+    assert_eq!(
+        asked,
+        [
+            ("log-router".to_string(), "imageTag=2.33.0".to_string()),
+            ("web-app".to_string(), "imageTag=2.0.0".to_string()),
+        ]
+    );
+    assert_eq!(fake.registered().len(), 1);
+}
+
+#[test]
+fn a_missing_image_of_one_repository_among_two_exits_15_naming_it() {
+    let (fake, assert) = register_both_images(&["web-app:2.0.0", "log-router:2.32.0"]);
+    let assert = assert.code(15);
+    let err = stderr(&assert);
+    assert!(
+        err.contains(&format!(
+            "ecs-deploy: image {LOG_ROUTER}:2.33.0 is not in ECR: repository 'log-router' has \
+             no tag '2.33.0'"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("web-app:2.0.0 is not"), "{err}");
+    assert!(fake.registered().is_empty());
+}
+
+/// Whether any aws child that logged a call of `fake` still runs.
+fn surviving_children(fake: &FakeAws) -> Vec<i64> {
+    fake.all_calls()
+        .iter()
+        .filter_map(|call| call["pid"].as_i64())
+        .filter(|pid| common::alive(i32::try_from(*pid).unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_hanging_ecr_check_is_one_note_and_the_deploy_goes_on() {
+    // The default budget (10 s), far below the default --call-timeout (120 s).
+    let fake = would_succeed(json!({"ecr describe-images": [{"hang": true}]}));
+    let assert = deploy(&fake, &[]).success();
+    assert_eq!(
+        lines(&stdout(&assert)),
+        [
+            format!("Using image name: {NEW_IMAGE}").as_str(),
+            &format!("Current task definition: {WEB_1}"),
+            &format!("New task definition: {WEB_2}"),
+            "Service updated successfully, new task definition running.",
+            "Waiting for service deployment to complete...",
+            "Service deployment successful.",
+        ]
+    );
+    let err = stderr(&assert);
+    let notes: Vec<&str> = lines(&err)
+        .into_iter()
+        .filter(|line| line.starts_with("note:"))
+        .collect();
+    assert_eq!(
+        notes,
+        [format!("note: could not verify {NEW_IMAGE}: no answer within 10 s").as_str()],
+        "{err}"
+    );
+    assert_eq!(ecr_argvs(&fake), [describe_new_image()]);
+    assert_eq!(fake.registered().len(), 1);
+    assert!(surviving_children(&fake).is_empty());
+}
+
+#[test]
+fn a_run_that_already_failed_does_not_wait_for_a_hanging_ecr_check() {
+    let fake = scenario(json!({
+        "describe-services": [file("describe-services/missing.json")],
+        "ecr describe-images": [{"hang": true}],
+    }));
+    // Default -t and --call-timeout: waiting for the check would take 10 s or more.
+    let mut child = fake
+        .command()
+        .args(SERVICE_ARGS)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start ecs-deploy");
+    let bound = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > bound {
+            let _ = child.kill();
+            panic!("ecs-deploy waited for the ECR check");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("service 'web' was not found"), "{err}");
+    assert!(!err.contains("note:"), "{err}");
+    assert!(fake.registered().is_empty());
+    assert!(surviving_children(&fake).is_empty());
+}
+
 #[test]
 fn force_new_deployment_checks_no_image() {
     // -i is ignored with --force-new-deployment: nothing is registered, nothing to check.

@@ -1360,6 +1360,31 @@ fn a_service_named_twice_is_a_usage_error() {
     assert!(fake.calls().is_empty());
 }
 
+#[test]
+fn a_service_named_by_name_and_by_arn_is_a_usage_error_before_any_call() {
+    let arn = "arn:aws:ecs:us-east-1:123456789012:service/prod/web";
+    let fake = FakeAws::empty();
+    fake.cmd()
+        .args(["-c", "prod", "-n", "web", "-n", arn, "-i", NEW_IMAGE])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(format!(
+            "-n web and -n {arn} are the same service"
+        )));
+    assert!(fake.all_calls().is_empty(), "{:?}", fake.all_calls());
+
+    // An ARN of another cluster than -c: a release is one cluster.
+    let staging = "arn:aws:ecs:us-east-1:123456789012:service/staging/worker";
+    fake.cmd()
+        .args(["-c", "prod", "-n", "web", "-n", staging, "-i", NEW_IMAGE])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "is a service of cluster 'staging', not of -c prod",
+        ));
+    assert!(fake.all_calls().is_empty(), "{:?}", fake.all_calls());
+}
+
 /// update-service answers where web's are as usual and worker's is refused.
 fn worker_update_refused() -> Value {
     let mut steps = updates(&[&WEB]);
