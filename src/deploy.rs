@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -44,7 +44,9 @@ pub struct Deploy<'a> {
     options: &'a Options,
     watch: watch::Settings,
     /// The answer of the ECR pre-flight started next to the first ECS call, if one was.
-    preflight: RefCell<Option<Receiver<Verdict>>>,
+    /// The ECR pre-flight running beside the first reads: its verdict, and the flag that
+    /// abandons it.
+    preflight: RefCell<Option<(Receiver<Verdict>, Arc<AtomicBool>)>>,
 }
 
 /// A registered revision: its ARN and the definition it was registered from.
@@ -63,6 +65,9 @@ fn stop_if_interrupted(step: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// How long registration waits for an ECR pre-flight that has not answered yet.
+const PREFLIGHT_GRACE: Duration = Duration::from_secs(3);
 
 impl<'a> Deploy<'a> {
     pub fn new(clients: Clients<'a>, report: &'a Report, options: &'a Options) -> Deploy<'a> {
@@ -95,7 +100,8 @@ impl<'a> Deploy<'a> {
             if !images.is_empty() {
                 let (sender, receiver) = mpsc::channel();
                 scope.spawn(move || sender.send(ecr::verify(registry, &images, &budget)));
-                self.preflight.replace(Some(receiver));
+                self.preflight
+                    .replace(Some((receiver, Arc::clone(&abandon))));
             }
             let result = self.dispatch();
             // A check still running now is not awaited (the run failed before it was
@@ -131,9 +137,19 @@ impl<'a> Deploy<'a> {
     /// definitions' images, checked here when no pre-flight could start earlier (`-to`).
     fn verified_images(&self, built: &[String]) -> Result<()> {
         let verdict = match self.preflight.take() {
-            Some(receiver) => receiver.recv().unwrap_or(Verdict::Ok),
+            Some((receiver, abandon)) => {
+                // Everything else is ready: the check may hold the deploy up a little, not
+                // for its whole budget.
+                let verdict = receiver.recv_timeout(PREFLIGHT_GRACE).or_else(|_| {
+                    abandon.store(true, Ordering::SeqCst);
+                    receiver.recv()
+                });
+                verdict.unwrap_or(Verdict::Ok)
+            }
             None if self.options.verify_image => {
-                ecr::verify(self.clients.registry, built, &self.ecr_budget())
+                let mut budget = self.ecr_budget();
+                budget.length = budget.length.min(PREFLIGHT_GRACE);
+                ecr::verify(self.clients.registry, built, &budget)
             }
             None => return Ok(()),
         };

@@ -379,7 +379,12 @@ fn settle(
             Finding::Unverified(format!(
                 "could not verify {}: no answer within {} s",
                 image.image,
-                budget.length.as_secs_f64()
+                budget
+                    .started
+                    .elapsed()
+                    .min(budget.length)
+                    .as_secs_f64()
+                    .round()
             ))
         }),
         Answer::Failed(reason) => each(&|image| Finding::Unverified(unverified(image, &reason))),
