@@ -119,6 +119,14 @@ impl Budget {
         self.started + self.length
     }
 
+    /// How long the check was given: its budget, or less when it was abandoned sooner.
+    fn waited(&self) -> Duration {
+        if self.abandon.load(Ordering::SeqCst) {
+            return self.started.elapsed().min(self.length);
+        }
+        self.length
+    }
+
     /// No further call may start.
     fn spent(&self) -> bool {
         self.abandon.load(Ordering::SeqCst) || Instant::now() >= self.deadline()
@@ -379,12 +387,7 @@ fn settle(
             Finding::Unverified(format!(
                 "could not verify {}: no answer within {} s",
                 image.image,
-                budget
-                    .started
-                    .elapsed()
-                    .min(budget.length)
-                    .as_secs_f64()
-                    .round()
+                budget.waited().as_secs_f64().round()
             ))
         }),
         Answer::Failed(reason) => each(&|image| Finding::Unverified(unverified(image, &reason))),

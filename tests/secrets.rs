@@ -18,7 +18,6 @@ const PASSWORD: &str = r#"pa"ss\word-s3cr3t"#;
 const ORDINARY: &str = "describe-task-definition/web-1-ordinary.json";
 const TASK_B: &str =
     "arn:aws:ecs:us-east-1:123456789012:task/prod/7c2f1d3e0a9b4c8d9e4f3b2a1c0d9e8f";
-const APP_STREAM_B: &str = "web/app/7c2f1d3e0a9b4c8d9e4f3b2a1c0d9e8f";
 const SERVICE_ARN: &str = "arn:aws:ecs:us-east-1:123456789012:service/prod/web";
 
 /// A log line of the crashed app that carries the password next to ordinary values.
