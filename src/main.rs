@@ -11,7 +11,8 @@ use ecs_deploy::ecs::AwsEcs;
 use ecs_deploy::error::Result;
 use ecs_deploy::options::Options;
 use ecs_deploy::output::{self, Stream};
-use ecs_deploy::report::{Report, Status};
+use ecs_deploy::error::Error;
+use ecs_deploy::report::{self, Report, Status};
 use ecs_deploy::signals;
 
 fn main() -> ExitCode {
@@ -23,6 +24,8 @@ fn main() -> ExitCode {
         return code;
     }
     let report = Report::new(cli.output, cli.dry_run);
+    report.go_live();
+    signals::on_second_signal(report::render_interrupted);
     output::stop_workflow_commands();
     let result = run(&cli, &report);
     if let Err(e) = &result {
@@ -31,9 +34,14 @@ fn main() -> ExitCode {
         if let Some(standing) = signals::standing() {
             output::stderr(&format!("ecs-deploy: {standing}"));
         }
+        let interrupted = matches!(e, Error::Interrupted(_));
         report.record(|o| {
-            if o.status == Status::Succeeded {
-                o.status = Status::Failed;
+            if o.status == Status::Succeeded || interrupted && o.status != Status::RolledBack {
+                o.status = if interrupted {
+                    Status::Interrupted
+                } else {
+                    Status::Failed
+                };
             }
             o.failure_reason.get_or_insert_with(|| e.to_string());
         });

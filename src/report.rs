@@ -6,12 +6,14 @@
 //! commands on stderr as well as stdout, so stdout keeps exactly the script's lines or the
 //! one JSON object).
 
+#[cfg(test)]
 use std::cell::RefCell;
 use std::fmt::Display;
 use std::io::Write;
 use std::path::Path;
 #[cfg(test)]
 use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -31,6 +33,8 @@ pub enum Status {
     RolledBack,
     /// A waiting phase ran out of time.
     TimedOut,
+    /// SIGINT/SIGTERM ended the run.
+    Interrupted,
 }
 
 impl Status {
@@ -40,7 +44,8 @@ impl Status {
             Status::Succeeded => 0,
             Status::RolledBack => 1,
             Status::TimedOut => 2,
-            Status::Failed => 3,
+            Status::Interrupted => 3,
+            Status::Failed => 4,
         }
     }
 
@@ -58,6 +63,7 @@ impl Status {
             Status::Failed => "failed",
             Status::RolledBack => "rolled_back",
             Status::TimedOut => "timed_out",
+            Status::Interrupted => "interrupted",
         }
     }
 }
@@ -180,7 +186,8 @@ pub struct Report {
     status_to_stderr: bool,
     /// `[SERVICE] ` before each line of a service deployed with others.
     prefix: String,
-    outcome: RefCell<Outcome>,
+    /// Shared with the run's result, which a second signal renders from another thread.
+    outcome: Arc<Mutex<Outcome>>,
     /// Unit tests read the lines here instead of the terminal.
     #[cfg(test)]
     captured: Option<Rc<RefCell<Vec<String>>>>,
@@ -192,7 +199,7 @@ impl Report {
             format,
             status_to_stderr: dry_run || format == OutputFormat::Json,
             prefix: String::new(),
-            outcome: RefCell::new(Outcome::default()),
+            outcome: Arc::default(),
             #[cfg(test)]
             captured: None,
         }
@@ -211,17 +218,23 @@ impl Report {
     /// The report of one service deployed with others: its lines go where this report's
     /// go, prefixed by `[SERVICE] `; its result is its own (see [`ServiceOutcome`]).
     pub fn for_service(&self, name: &str) -> Report {
-        Report {
+        let report = Report {
             format: self.format,
             status_to_stderr: self.status_to_stderr,
             prefix: format!("[{name}] "),
-            outcome: RefCell::new(Outcome {
+            outcome: Arc::new(Mutex::new(Outcome {
                 service: Some(name.to_string()),
                 ..Outcome::default()
-            }),
+            })),
             #[cfg(test)]
             captured: self.captured.clone(),
+        };
+        if let Some(live) = live().as_mut()
+            && Arc::ptr_eq(&live.run, &self.outcome)
+        {
+            live.services.push(Arc::clone(&report.outcome));
         }
+        report
     }
 
     /// Take the results of services deployed together: each listed, and the worst status
@@ -252,7 +265,11 @@ impl Report {
 
     /// The result so far.
     pub fn outcome(&self) -> Outcome {
-        self.outcome.borrow().clone()
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Outcome> {
+        self.outcome.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// One of the script's status lines: stdout, or stderr when stdout carries JSON.
@@ -295,32 +312,81 @@ impl Report {
     }
 
     pub fn record(&self, update: impl FnOnce(&mut Outcome)) {
-        update(&mut self.outcome.borrow_mut());
+        update(&mut self.lock());
     }
 
     /// Print the JSON result, when asked for, and talk to GitHub Actions when running
     /// there; called once, at the very end.
     pub fn finish(&self) {
-        let outcome = self.outcome.borrow().clone();
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        if let Some(path) = env("GITHUB_OUTPUT")
-            && let Err(e) = append_step_outputs(Path::new(&path), &outcome)
-        {
-            output::stderr(&format!(
-                "ecs-deploy: cannot write step outputs to GITHUB_OUTPUT ({path}): {e}"
-            ));
-        }
-        output::resume_workflow_commands();
-        if env("GITHUB_ACTIONS").as_deref() == Some("true")
-            && let Some(line) = error_annotation(&outcome)
-        {
-            output::raw(Stream::Stderr, format!("{line}\n").as_bytes());
-        }
-        if self.format == OutputFormat::Json {
-            let text = serde_json::to_string_pretty(&outcome).unwrap_or_else(|_| "{}".into());
-            // serde_json escapes control characters inside strings: one value, many lines.
-            output::raw(Stream::Stdout, format!("{text}\n").as_bytes());
-        }
+        // From here on, a second signal has nothing more to say.
+        live().take();
+        let outcome = self.outcome();
+        render(self.format, &outcome);
+    }
+
+    /// This is the run's report: a second SIGINT/SIGTERM renders its result as it stands
+    /// (with those of the services deployed together, see [`Report::for_service`]).
+    pub fn go_live(&self) {
+        *live() = Some(Live {
+            format: self.format,
+            run: Arc::clone(&self.outcome),
+            services: Vec::new(),
+        });
+    }
+}
+
+/// The run's result as it builds up, for a second signal to render.
+struct Live {
+    format: OutputFormat,
+    run: Arc<Mutex<Outcome>>,
+    services: Vec<Arc<Mutex<Outcome>>>,
+}
+
+static LIVE: Mutex<Option<Live>> = Mutex::new(None);
+
+fn live() -> MutexGuard<'static, Option<Live>> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The run was ended by a second signal: render its result as it stands, with status
+/// `interrupted` and `why` as the reason (what was changed so far).
+pub fn render_interrupted(why: &str) {
+    let Some(live) = live().take() else {
+        return;
+    };
+    let mut outcome = live.run.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if outcome.services.is_empty() && !live.services.is_empty() {
+        let services = live
+            .services
+            .iter()
+            .map(|one| one.lock().unwrap_or_else(|e| e.into_inner()).clone().into());
+        outcome.services = services.collect();
+    }
+    outcome.status = Status::Interrupted;
+    outcome.failure_reason = Some(why.to_string());
+    render(live.format, &outcome);
+}
+
+/// Print the JSON result, when asked for, and talk to GitHub Actions when running there.
+fn render(format: OutputFormat, outcome: &Outcome) {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let Some(path) = env("GITHUB_OUTPUT")
+        && let Err(e) = append_step_outputs(Path::new(&path), outcome)
+    {
+        output::stderr(&format!(
+            "ecs-deploy: cannot write step outputs to GITHUB_OUTPUT ({path}): {e}"
+        ));
+    }
+    output::resume_workflow_commands();
+    if env("GITHUB_ACTIONS").as_deref() == Some("true")
+        && let Some(line) = error_annotation(outcome)
+    {
+        output::raw(Stream::Stderr, format!("{line}\n").as_bytes());
+    }
+    if format == OutputFormat::Json {
+        let text = serde_json::to_string_pretty(outcome).unwrap_or_else(|_| "{}".into());
+        // serde_json escapes control characters inside strings: one value, many lines.
+        output::raw(Stream::Stdout, format!("{text}\n").as_bytes());
     }
 }
 

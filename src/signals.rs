@@ -21,6 +21,8 @@ const REAP_WITHIN: Duration = Duration::from_secs(1);
 const REAP_CHECK_EVERY: Duration = Duration::from_millis(5);
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// What renders the run's result when a second signal ends it.
+static LAST_WORD: Mutex<Option<fn(&str)>> = Mutex::new(None);
 /// The second signal is ending the run.
 static ENDING: AtomicBool = AtomicBool::new(false);
 /// Held while an aws child is started and tracked. The second signal takes it for good, so
@@ -58,9 +60,18 @@ fn stop_now() -> ! {
         let _ = std::fs::remove_file(path);
     }
     let standing = standing().unwrap_or_else(|| "nothing was changed".into());
-    output::stderr(&format!("ecs-deploy: interrupted again; {standing}"));
-    output::resume_workflow_commands();
+    let why = format!("interrupted again; {standing}");
+    output::stderr(&format!("ecs-deploy: {why}"));
+    match *LAST_WORD.lock().unwrap_or_else(|e| e.into_inner()) {
+        Some(render) => render(&why),
+        None => output::resume_workflow_commands(),
+    }
     std::process::exit(130);
+}
+
+/// `render` gives the run's result (how it ended: `why`) if a second signal ends it.
+pub fn on_second_signal(render: fn(&str)) {
+    *LAST_WORD.lock().unwrap_or_else(|e| e.into_inner()) = Some(render);
 }
 
 pub fn interrupted() -> bool {
