@@ -84,10 +84,12 @@ fn wants_json(args: &[std::ffi::OsString]) -> bool {
 /// checks of -n/-d/-c/-i live in Options, which is never reached for them).
 fn print_version_or_docs(cli: &Cli) -> Option<ExitCode> {
     if cli.version {
-        output::raw(
-            Stream::Stdout,
-            concat!(env!("CARGO_PKG_VERSION"), "\n").as_bytes(),
-        );
+        let version = env!("CARGO_PKG_VERSION");
+        let text = match cli.output {
+            OutputFormat::Json => format!("{{\"version\": {}}}\n", serde_json::json!(version)),
+            OutputFormat::Text => format!("{version}\n"),
+        };
+        output::raw(Stream::Stdout, text.as_bytes());
         return Some(ExitCode::SUCCESS);
     }
     if let Some(shell) = cli.completions {
