@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::aws::{Aws, CallError, Failure};
 use crate::filters::{self, FilterError};
+use crate::output;
 use crate::side::Budget;
 use crate::signals;
 
@@ -20,6 +21,9 @@ use crate::signals;
 const MAX_LIMIT: u32 = 10_000;
 /// Pages one container's stream may be read in during one poll; the next poll goes on.
 const PAGES_PER_POLL: usize = 5;
+/// The most one log line takes once printed (escapes counted): a program that logs a
+/// whole payload on one line must not flood the output once per stopped task.
+const MAX_LINE_BYTES: usize = 2048;
 
 /// How one container of a task definition logs.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -289,12 +293,36 @@ fn note(target: &LogTarget, failure: ReadFailure, reason: &str) -> Note {
     }
 }
 
-/// A message as one line: without the line break that ends most of them.
+/// A message as one line: without the line break that ends most of them, and cut to
+/// [`MAX_LINE_BYTES`].
 fn line(message: String) -> String {
-    match message.strip_suffix('\n') {
+    let line = match message.strip_suffix('\n') {
         Some(rest) => rest.strip_suffix('\r').unwrap_or(rest).to_string(),
         None => message,
+    };
+    cut(line)
+}
+
+/// `line` as it is if it prints within [`MAX_LINE_BYTES`]; else its start, cut at a
+/// character, and `... (N bytes)` with its whole length.
+fn cut(line: String) -> String {
+    let printed = |text: &str| text.chars().map(output::escaped_len).sum::<usize>();
+    // Escaping never shortens: a longer line is cut without being measured.
+    if line.len() <= MAX_LINE_BYTES && printed(&line) <= MAX_LINE_BYTES {
+        return line;
     }
+    let tail = format!(" ... ({} bytes)", line.len());
+    let room = MAX_LINE_BYTES - tail.len();
+    let mut used = 0;
+    let mut end = 0;
+    for (at, c) in line.char_indices() {
+        used += output::escaped_len(c);
+        if used > room {
+            break;
+        }
+        end = at + c.len_utf8();
+    }
+    format!("{}{tail}", &line[..end])
 }
 
 /// The last `n` lines of a container's log, oldest first (none asked for: no call).
@@ -439,6 +467,47 @@ mod tests {
     use std::sync::Mutex;
 
     const TASK: &str = "arn:aws:ecs:eu-west-1:123456789012:task/prod/0f3c1e2d";
+
+    #[test]
+    fn a_line_loses_its_line_break_and_is_kept_whole_up_to_the_limit() {
+        assert_eq!(line("started\r\n".into()), "started");
+        assert_eq!(line("started\n".into()), "started");
+        assert_eq!(line("a\nb".into()), "a\nb");
+        let longest = "x".repeat(MAX_LINE_BYTES);
+        assert_eq!(line(format!("{longest}\n")), longest);
+    }
+
+    #[test]
+    fn a_long_line_is_cut_and_says_how_long_it_was() {
+        let cut = line("x".repeat(1 << 20));
+        assert!(cut.ends_with("x ... (1048576 bytes)"), "{cut}");
+        assert_eq!(cut.len(), MAX_LINE_BYTES);
+        assert_eq!(line("x".repeat(MAX_LINE_BYTES + 1)).len(), MAX_LINE_BYTES);
+    }
+
+    #[test]
+    fn a_line_is_cut_at_a_character() {
+        // 2-byte characters up to one byte before the room ends, then a 4-byte one.
+        let cut = line(format!("{}😀{}", "é".repeat(1015), "x".repeat(20)));
+        let tail = " ... (2054 bytes)";
+        assert_eq!(cut, format!("{}{tail}", "é".repeat(1015)));
+        assert_eq!(cut.len(), MAX_LINE_BYTES - 1);
+    }
+
+    #[test]
+    fn a_line_is_measured_as_it_prints() {
+        // 500 bytes of ESC print as 3000: cut, so that what prints stays within the limit.
+        let hostile = "\u{1b}".repeat(500);
+        let cut = line(hostile);
+        assert!(cut.ends_with(" ... (500 bytes)"), "{cut}");
+        assert!(output::escape(&cut).len() <= MAX_LINE_BYTES);
+        assert!(output::escape(&cut).len() > MAX_LINE_BYTES - 6);
+        // Well within the limit: whole, and escaped only when printed.
+        assert_eq!(
+            line("\u{1b}[31mred\u{2028}\u{202e}".into()),
+            "\u{1b}[31mred\u{2028}\u{202e}"
+        );
+    }
 
     fn definition() -> Value {
         json!({"taskDefinition": {"containerDefinitions": [

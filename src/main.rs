@@ -8,10 +8,10 @@ use ecs_deploy::aws::{self, Aws};
 use ecs_deploy::cli::{self, Cli, OutputFormat};
 use ecs_deploy::deploy::{Clients, Deploy};
 use ecs_deploy::ecs::AwsEcs;
+use ecs_deploy::error::Error;
 use ecs_deploy::error::Result;
 use ecs_deploy::options::Options;
 use ecs_deploy::output::{self, Stream};
-use ecs_deploy::error::Error;
 use ecs_deploy::report::{self, Report, Status};
 use ecs_deploy::signals;
 
@@ -92,10 +92,12 @@ fn wants_json(args: &[std::ffi::OsString]) -> bool {
 /// checks of -n/-d/-c/-i live in Options, which is never reached for them).
 fn print_version_or_docs(cli: &Cli) -> Option<ExitCode> {
     if cli.version {
-        output::raw(
-            Stream::Stdout,
-            concat!(env!("CARGO_PKG_VERSION"), "\n").as_bytes(),
-        );
+        let version = env!("CARGO_PKG_VERSION");
+        let text = match cli.output {
+            OutputFormat::Json => format!("{{\"version\": {}}}\n", serde_json::json!(version)),
+            OutputFormat::Text => format!("{version}\n"),
+        };
+        output::raw(Stream::Stdout, text.as_bytes());
         return Some(ExitCode::SUCCESS);
     }
     if let Some(shell) = cli.completions {

@@ -1,10 +1,10 @@
 //! Everything the tool prints goes through here, so that printing is safe wherever it
 //! happens: a write never panics and never stops the flow (a closed pipe is normal in a
-//! pipeline), and a line is one line: control characters (newlines included) are escaped,
-//! so text from AWS cannot start a line of its own. Secrets are masked earlier, where text
-//! from outside is read (see `secrets`). Under
-//! GitHub Actions the run's output is also kept inside a `::stop-commands::` window, so that
-//! nothing from AWS can act as a workflow command.
+//! pipeline), and a line is one line: control characters (newlines included), line
+//! separators and bidi controls are escaped, so text from AWS cannot start a line of its
+//! own nor reorder what is shown. Secrets are masked earlier, where text from outside is
+//! read (see `secrets`). Under GitHub Actions the run's output is also kept inside a
+//! `::stop-commands::` window, so that nothing from AWS can act as a workflow command.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -13,19 +13,46 @@ use std::sync::Mutex;
 
 static WINDOW: Mutex<Option<String>> = Mutex::new(None);
 
-/// Control characters as visible escapes (`\n`, `\r`, `\t`, `\u{1b}`), so a line stays one.
+/// Control characters (C0, DEL, C1), the line and paragraph separators and the bidi
+/// controls as visible escapes (`\n`, `\r`, `\t`, `\u{1b}`, `\u{202e}`): a line stays
+/// one line, and shows in the order its characters come.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
+        push_escaped(&mut out, c);
     }
     out
+}
+
+/// How many bytes `c` takes once escaped.
+pub fn escaped_len(c: char) -> usize {
+    match c {
+        '\n' | '\r' | '\t' => 2,
+        c if needs_escape(c) => {
+            let hex_digits = (32 - (c as u32).leading_zeros()).div_ceil(4).max(1);
+            "\\u{}".len() + hex_digits as usize
+        }
+        c => c.len_utf8(),
+    }
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        c => out.push(c),
+    }
+}
+
+/// Characters that move the cursor, break the line or reorder what follows on screen.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
 }
 
 #[derive(Clone, Copy)]
@@ -107,6 +134,44 @@ mod tests {
             "stopped\\n::warning file=x::owned\\r\\u{1b}[31m\\ttab"
         );
         assert_eq!(escape("plain text: é ✓"), "plain text: é ✓");
+    }
+
+    #[test]
+    fn c1_controls_and_delete_are_escaped() {
+        assert_eq!(
+            escape("a\u{7f}b\u{80}c\u{85}d\u{9b}31me\u{9f}f"),
+            "a\\u{7f}b\\u{80}c\\u{85}d\\u{9b}31me\\u{9f}f"
+        );
+        // The neighbours of the C1 range are ordinary text.
+        assert_eq!(escape("~\u{a0}\u{a9}"), "~\u{a0}\u{a9}");
+    }
+
+    #[test]
+    fn line_separators_and_bidi_controls_are_escaped() {
+        assert_eq!(
+            escape("one\u{2028}two\u{2029}three"),
+            "one\\u{2028}two\\u{2029}three"
+        );
+        // "deploy \u{202e}txt.exe" would show as "deploy exe.txt".
+        assert_eq!(escape("deploy \u{202e}txt.exe"), "deploy \\u{202e}txt.exe");
+        for c in ('\u{202a}'..='\u{202e}').chain('\u{2066}'..='\u{2069}') {
+            assert_eq!(escape(&c.to_string()), format!("\\u{{{:x}}}", c as u32));
+        }
+        // Their neighbours (a zero-width joiner, the per-mille sign, a word joiner) are
+        // left alone.
+        assert_eq!(
+            escape("\u{200d}\u{2027}\u{202f}\u{2030}\u{2060}\u{206a}"),
+            "\u{200d}\u{2027}\u{202f}\u{2030}\u{2060}\u{206a}"
+        );
+    }
+
+    #[test]
+    fn escaped_len_is_the_length_of_the_escape() {
+        for c in [
+            'a', 'é', '✓', '😀', '\n', '\u{0}', '\u{1b}', '\u{85}', '\u{2028}', '\u{202e}',
+        ] {
+            assert_eq!(escaped_len(c), escape(&c.to_string()).len(), "{c:?}");
+        }
     }
 
     #[test]

@@ -415,8 +415,9 @@ fn append_step_outputs(path: &Path, outcome: &Outcome) -> std::io::Result<()> {
     file.write_all(step_outputs(outcome).as_bytes())
 }
 
-/// `::error title=...::message` for a result that is not a success, escaped as the runner
-/// expects (`%`, CR and LF in the message; also `:` and `,` in the title).
+/// `::error title=...::message` for a result that is not a success. The reason may carry
+/// text from AWS: it is escaped as a printed line is, then as the runner expects (`%`, CR
+/// and LF in the message; also `:` and `,` in the title).
 pub fn error_annotation(outcome: &Outcome) -> Option<String> {
     if outcome.status == Status::Succeeded {
         return None;
@@ -433,7 +434,10 @@ pub fn error_annotation(outcome: &Outcome) -> Option<String> {
     let title = escape(&format!("ecs-deploy {}", outcome.status.as_str()))
         .replace(':', "%3A")
         .replace(',', "%2C");
-    Some(format!("::error title={title}::{}", escape(reason)))
+    Some(format!(
+        "::error title={title}::{}",
+        escape(&output::escape(reason))
+    ))
 }
 
 #[cfg(test)]
@@ -448,7 +452,24 @@ mod tests {
         outcome.failure_reason = Some("100% stuck\nsecond line".into());
         assert_eq!(
             error_annotation(&outcome).unwrap(),
-            "::error title=ecs-deploy timed_out::100%25 stuck%0Asecond line"
+            "::error title=ecs-deploy timed_out::100%25 stuck\\nsecond line"
+        );
+    }
+
+    #[test]
+    fn hostile_text_in_the_reason_is_shown_escaped_in_the_annotation() {
+        let outcome = Outcome {
+            status: Status::Failed,
+            failure_reason: Some(
+                "task stopped: \u{1b}[2Kdone\r\n::warning::x\u{2028}y \u{202e}gpj.exe 50%\u{85}"
+                    .into(),
+            ),
+            ..Outcome::default()
+        };
+        assert_eq!(
+            error_annotation(&outcome).unwrap(),
+            "::error title=ecs-deploy failed::task stopped: \\u{1b}[2Kdone\\r\\n::warning::x\\u{2028}y \
+             \\u{202e}gpj.exe 50%25\\u{85}"
         );
     }
 

@@ -68,6 +68,26 @@ fn version_prints_the_version() {
 }
 
 #[test]
+fn version_with_output_json_prints_one_json_object() {
+    for args in [
+        &["--version", "--output", "json"][..],
+        &["--output=json", "--version"],
+    ] {
+        let (fake, assert) = run(args);
+        let assert = assert.success();
+        let out = stdout(&assert);
+        assert_eq!(
+            out,
+            format!("{{\"version\": \"{}\"}}\n", env!("CARGO_PKG_VERSION")),
+            "{args:?}"
+        );
+        let value: Value = serde_json::from_str(&out).expect("JSON");
+        assert_eq!(value, json!({"version": env!("CARGO_PKG_VERSION")}));
+        assert!(fake.calls().is_empty());
+    }
+}
+
+#[test]
 fn help_exits_0() {
     for flag in ["-h", "--help"] {
         let (fake, assert) = run(&[flag]);

@@ -323,6 +323,34 @@ fn workflow_commands_from_aws_are_inert_under_github_actions() {
 }
 
 #[test]
+fn hostile_text_from_aws_is_shown_escaped_in_the_annotation() {
+    let failing = json!({"exit": 254, "stderr": "\nAn error occurred (ClientException) when \
+        calling the RegisterTaskDefinition operation: bad \u{1b}[2Jimage\u{2028}::warning::x \
+        \u{202e}gpj.exe 100%"});
+    let fake = from_steady_and(&[], json!({"register-task-definition": [failing]}));
+    let assert = fake
+        .cmd()
+        .args(SERVICE_ARGS)
+        .args(FAST)
+        .env("GITHUB_ACTIONS", "true")
+        .timeout(GUARD)
+        .assert()
+        .code(254);
+    let err = stderr(&assert);
+    let annotation = err
+        .lines()
+        .find(|l| l.starts_with("::error title="))
+        .unwrap_or_else(|| panic!("no annotation:\n{err}"));
+    assert!(
+        annotation.ends_with("bad \\u{1b}[2Jimage\\u{2028}::warning::x \\u{202e}gpj.exe 100%25"),
+        "{annotation}"
+    );
+    for raw in ['\u{1b}', '\u{2028}', '\u{202e}'] {
+        assert!(!err.contains(raw), "{raw:?} printed raw:\n{err}");
+    }
+}
+
+#[test]
 fn secrets_echoed_by_aws_are_redacted_everywhere() {
     // A validation error, whose last line is the reason printed: the echo.
     let failing = json!({"exit": 252, "stderr": "\nParameter validation failed:\nInvalid type \

@@ -394,6 +394,48 @@ fn a_one_off_task_with_log_lines_zero_reads_no_log() {
     assert!(err.contains(&format!("console: {TASK_CONSOLE}\n")), "{err}");
 }
 
+/// A log line of 1 MiB, as a program that logs a whole payload on one line writes it.
+fn megabyte_line() -> String {
+    "x".repeat(1 << 20)
+}
+
+/// One printed log line, `PREFIX` then at most 2 KiB of text, cut and saying how long
+/// the line was.
+fn assert_cut(line: &str, prefix: &str) {
+    let text = line
+        .strip_prefix(prefix)
+        .unwrap_or_else(|| panic!("{prefix:?} does not start {line:?}"));
+    assert!(text.ends_with("x ... (1048576 bytes)"), "{text}");
+    assert!(text.len() <= 2048, "{} bytes printed", text.len());
+    assert!(text.starts_with("xxxxxxxx"), "{text}");
+}
+
+#[test]
+fn a_megabyte_log_line_of_a_one_off_task_is_cut_at_2_kib() {
+    let big = megabyte_line();
+    let mut logs = failing_migration_logs();
+    logs[0] = forward(
+        MIGRATE_STREAM,
+        None,
+        &[&big, "ERROR: out of memory\n"],
+        "f/2",
+    );
+    let fake = migration(
+        vec![
+            file("describe-tasks/migrate-running.json"),
+            json!({"json": migration_failed()}),
+        ],
+        logs,
+    );
+    let assert = run_migration(&fake, "60").assert().code(1);
+    let err = stderr(&assert);
+    assert!(err.len() < 16 * 1024, "{} bytes on stderr", err.len());
+    let shown = log_lines(&err);
+    assert_eq!(shown.len(), 2, "{err}");
+    assert_cut(shown[0], "migrate | ");
+    assert_eq!(shown[1], "migrate | ERROR: out of memory");
+}
+
 // ------------------------------------------------------------------ service tasks
 
 /// Task B of web:2, which stops with `app` exit code 1 (`describe-tasks/new-stopped.json`).
@@ -575,6 +617,46 @@ fn log_lines_are_redacted_and_each_stays_one_line() {
     );
     assert!(!err.contains("s3cr3t-db-pass"), "{err}");
     assert!(!lines(&err).contains(&"Service deployment successful."));
+}
+
+#[test]
+fn a_megabyte_log_line_of_a_crashed_task_is_cut_at_2_kib() {
+    let big = megabyte_line();
+    let fake = failed_rollout(vec![newest(
+        APP_STREAM_B,
+        &["Starting web-app 2.0.0 on :8080\n", &big, "exiting\n"],
+    )]);
+    let assert = deploy(&fake, &[]).code(1);
+    let err = stderr(&assert);
+    assert!(err.len() < 16 * 1024, "{} bytes on stderr", err.len());
+    let shown = lines_from(&err, TASK_B_STOPPED, 4);
+    assert_eq!(shown[1], "    app | Starting web-app 2.0.0 on :8080");
+    assert_cut(shown[2], "    app | ");
+    assert_eq!(shown[3], "    app | exiting");
+    assert_eq!(log_lines(&err).len(), 3, "each line once:\n{err}");
+}
+
+#[test]
+fn hostile_text_in_a_log_line_is_printed_escaped() {
+    // A terminal escape that clears the screen, a line separator, and a right-to-left
+    // override that would show "gpj.exe" as "exe.jpg".
+    let fake = failed_rollout(vec![newest(
+        APP_STREAM_B,
+        &[
+            "\u{1b}[2Jcleared\u{2028}Service deployment successful.\u{2029}open \u{202e}gpj.exe\u{2066}\u{9b}\n",
+        ],
+    )]);
+    let assert = deploy(&fake, &[]).code(1);
+    let err = stderr(&assert);
+    assert_eq!(
+        lines_from(&err, TASK_B_STOPPED, 2)[1],
+        "    app | \\u{1b}[2Jcleared\\u{2028}Service deployment successful.\\u{2029}open \\u{202e}gpj.exe\\u{2066}\\u{9b}"
+    );
+    for raw in [
+        '\u{1b}', '\u{2028}', '\u{2029}', '\u{202e}', '\u{2066}', '\u{9b}',
+    ] {
+        assert!(!err.contains(raw), "{raw:?} printed raw:\n{err}");
+    }
 }
 
 #[test]
