@@ -44,7 +44,10 @@ pub fn roll_back(
         Begun::Over(error) => error,
         // One service ends at once when ECS rolls it back on its own.
         Begun::ByEcs(error, _) => error,
-        Begun::Started(started) => started.finish(),
+        Begun::Started(started) => {
+            signals::set_standing(format!("the service was pointed back at {previous}"));
+            started.finish()
+        }
     }
 }
 
@@ -188,7 +191,7 @@ pub fn begin<'a>(
             }
         }
     };
-    started(report, previous);
+    started(report);
     Begun::Started(under_way(RolledBackBy::EcsDeploy, how))
 }
 
@@ -473,9 +476,8 @@ fn left_out(step: &str, what: &str) -> CallError {
 }
 
 /// The rollback was accepted: record it.
-fn started(report: &Report, previous: &str) {
+fn started(report: &Report) {
     report.record(|o| o.status = Status::RolledBack);
-    signals::set_standing(format!("the service was pointed back at {previous}"));
 }
 
 /// ECS rolled the deployment back on its own.

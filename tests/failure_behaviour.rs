@@ -249,6 +249,70 @@ fn a_second_signal_stops_at_once_and_says_what_was_changed() {
     assert_nothing_left(&fake);
 }
 
+#[test]
+fn a_second_signal_still_renders_the_result_for_json_and_github_actions() {
+    // What a cancelled GitHub Actions job does: SIGINT, then SIGTERM while the update the
+    // first one let finish is still out.
+    let hung_update = json!({"builtin": true, "hang": true});
+    let fake = from_steady_and(&[], json!({"update-service": [hung_update]}));
+    let outputs = fake.dir().join("github-output");
+    let mut child = fake
+        .command()
+        .args(SERVICE_ARGS)
+        .args(FAST)
+        .args(["--output", "json"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &outputs)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ecs-deploy");
+    wait_for_call(&fake, &mut child, "update-service");
+    interrupt(&child, "-INT");
+    std::thread::sleep(Duration::from_millis(300));
+    interrupt(&child, "-TERM");
+    let (status, out, err) = finish(child);
+    assert_eq!(status.code(), Some(130), "{err}");
+    let result: Value = serde_json::from_str(&out).expect("one JSON object on stdout");
+    assert_eq!(result["status"], "interrupted");
+    assert_eq!(result["previous_task_definition"], WEB_1);
+    assert_eq!(result["new_task_definition"], WEB_2);
+    let reason = result["failure_reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("interrupted again; update-service of web to"),
+        "{reason}"
+    );
+    let written = std::fs::read_to_string(&outputs).expect("GITHUB_OUTPUT written");
+    assert!(
+        written.contains(&format!(
+            "task-definition-arn={WEB_2}\nstatus=interrupted\n"
+        )),
+        "{written}"
+    );
+    let annotation = err
+        .lines()
+        .find(|line| line.starts_with("::error title=ecs-deploy interrupted::"))
+        .unwrap_or_else(|| panic!("no annotation:\n{err}"));
+    assert!(annotation.contains("interrupted again"), "{annotation}");
+}
+
+#[test]
+fn a_first_signal_ends_with_an_interrupted_result() {
+    let fake = from_steady(&[answer(starting())]);
+    let mut child = spawn(
+        &fake,
+        &[SERVICE_ARGS, &["--output", "json", "-t", "60"]].concat(),
+    );
+    wait_for_call(&fake, &mut child, "update-service");
+    std::thread::sleep(Duration::from_millis(300));
+    interrupt(&child, "-INT");
+    let (status, out, err) = finish(child);
+    assert_eq!(status.code(), Some(130), "{err}");
+    let result: Value = serde_json::from_str(&out).expect("one JSON object on stdout");
+    assert_eq!(result["status"], "interrupted");
+}
+
 // -------------------------------------------------------------------- closed pipes
 
 #[test]

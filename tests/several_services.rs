@@ -1499,3 +1499,52 @@ fn an_update_lost_and_not_applied_names_what_was_updated() {
         "{err}"
     );
 }
+
+#[test]
+fn a_second_signal_during_the_rollbacks_says_where_each_service_stands() {
+    let both = [&WEB, &WORKER];
+    let fake = release(
+        &both,
+        &[poll(&both, web_rolls_worker_fails)],
+        task_b_stopped(&WORKER),
+    );
+    // web's rollback (update-service back to web:1) never answers.
+    let mut scenario: Value =
+        serde_json::from_str(&std::fs::read_to_string(fake.scenario_path()).unwrap()).unwrap();
+    for step in scenario["ops"]["update-service"].as_array_mut().unwrap() {
+        if step["when"]["--service"] == "web" && step["when"]["--task-definition"] == WEB_1 {
+            step["hang"] = json!(true);
+        }
+    }
+    fake.set_scenario(scenario);
+    let mut child = fake
+        .command()
+        .args(service_args(&both))
+        .args(["-i", NEW_IMAGE, "--poll-interval", "0.1", "-t", "60"])
+        .args(["--enable-rollback", "--output", "json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ecs-deploy");
+    wait_for_calls(&fake, &mut child, "update-service", 3);
+    interrupt(&child, "-INT");
+    std::thread::sleep(Duration::from_millis(300));
+    interrupt(&child, "-TERM");
+    let (status, stdout, stderr) = finish(child);
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert_eq!(
+        last_line(&stderr),
+        "ecs-deploy: interrupted again; web: its rollback is being asked for, worker: not rolled back",
+        "{stderr}"
+    );
+    let result = json_of(&stdout);
+    assert_eq!(result["status"], "interrupted");
+    let services: Vec<&str> = result["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .map(|s| s["service"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(services, ["web", "worker"]);
+}

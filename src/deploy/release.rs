@@ -466,9 +466,10 @@ impl Deploy<'_> {
         why: &str,
     ) -> Error {
         let mut started = Vec::new();
-        let mut names = Vec::new();
+        let mut begun: Vec<&str> = Vec::new();
         for (one, end) in launched.into_iter().zip(ended) {
             let target = &targets[one.target];
+            signals::set_standing(rollbacks_so_far(targets, &begun, Some(target.name())));
             let mut rollout = one.rollout;
             let failure = match end {
                 Ended::Failed(failure) => *failure,
@@ -489,7 +490,6 @@ impl Deploy<'_> {
                 }
             };
             let previous = &target.current.task_definition;
-            names.push(target.name().to_string());
             match rollback::begin(
                 self.ecs,
                 target.report,
@@ -499,10 +499,13 @@ impl Deploy<'_> {
                 failure,
             ) {
                 Begun::Over(_) => {}
-                Begun::ByEcs(_, one) | Begun::Started(one) => started.push(one),
+                Begun::ByEcs(_, one) | Begun::Started(one) => {
+                    begun.push(target.name());
+                    started.push(one);
+                }
             }
         }
-        signals::set_standing(format!("rollbacks were started for {}", names.join(", ")));
+        signals::set_standing(rollbacks_so_far(targets, &begun, None));
         rollback::finish_all(self.ecs, self.report, self.watch.timing, started);
         signals::set_standing(rollback_standing(targets));
         let rolled_back = targets
@@ -696,6 +699,24 @@ fn rollback_standing(targets: &[Target]) -> String {
     let each: Vec<String> = targets
         .iter()
         .map(|t| format!("{}: {}", t.name(), rollback_state(t).as_str()))
+        .collect();
+    each.join(", ")
+}
+
+/// Where each service stands while the rollbacks of a release are being started: those in
+/// `begun` are rolling back, `asking` is being asked to, the others are not (yet).
+fn rollbacks_so_far(targets: &[Target], begun: &[&str], asking: Option<&str>) -> String {
+    let each: Vec<String> = targets
+        .iter()
+        .map(|t| {
+            let name = t.name();
+            let state = match () {
+                () if begun.contains(&name) => "rolling back",
+                () if asking == Some(name) => "its rollback is being asked for",
+                () => "not rolled back",
+            };
+            format!("{name}: {state}")
+        })
         .collect();
     each.join(", ")
 }
