@@ -136,6 +136,20 @@ pub struct Outcome {
     pub services: Vec<ServiceOutcome>,
 }
 
+impl Outcome {
+    /// Record a rollback, by whoever, and the status it leaves: `rolled_back` once the
+    /// service runs its previous revision again; a rollback that failed or is still going
+    /// leaves the run failed (or timed out, when that is how it failed).
+    pub fn rolled_back(&mut self, rollback: Rollback) {
+        self.status = match rollback.outcome {
+            RollbackOutcome::Succeeded => Status::RolledBack,
+            _ if matches!(self.status, Status::Succeeded | Status::RolledBack) => Status::Failed,
+            _ => self.status,
+        };
+        self.rollback = Some(rollback);
+    }
+}
+
 /// One service's result when several are deployed together.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceOutcome {
@@ -486,6 +500,39 @@ mod tests {
                 serde_json::json!(status.as_str())
             );
         }
+    }
+
+    #[test]
+    fn only_a_finished_rollback_is_rolled_back() {
+        let rollback = |by, outcome| Rollback { by, outcome };
+        let mut outcome = Outcome {
+            status: Status::Failed,
+            ..Outcome::default()
+        };
+        outcome.rolled_back(rollback(RolledBackBy::Ecs, RollbackOutcome::InProgress));
+        assert_eq!(outcome.status, Status::Failed);
+        outcome.rolled_back(rollback(RolledBackBy::Ecs, RollbackOutcome::Succeeded));
+        assert_eq!(outcome.status, Status::RolledBack);
+        outcome.rolled_back(rollback(RolledBackBy::EcsDeploy, RollbackOutcome::Failed));
+        assert_eq!(outcome.status, Status::Failed);
+
+        // A service of a release that succeeded, then went back with the others.
+        let mut succeeded = Outcome::default();
+        succeeded.rolled_back(rollback(
+            RolledBackBy::EcsDeploy,
+            RollbackOutcome::InProgress,
+        ));
+        assert_eq!(succeeded.status, Status::Failed);
+
+        let mut timed_out = Outcome {
+            status: Status::TimedOut,
+            ..Outcome::default()
+        };
+        timed_out.rolled_back(rollback(
+            RolledBackBy::EcsDeploy,
+            RollbackOutcome::InProgress,
+        ));
+        assert_eq!(timed_out.status, Status::TimedOut);
     }
 
     #[test]

@@ -12,22 +12,20 @@ use crate::ecs::{
 };
 use crate::error::Error;
 use crate::poll::{PollError, Poller, Stop, Timing, retry_line};
-use crate::report::{Report, Rollback, RollbackOutcome, RolledBackBy, Status};
+use crate::report::{Report, Rollback, RollbackOutcome, RolledBackBy};
 use crate::signals;
 use crate::watch::{self, Failure, Goal, Progress, Rollout, Watch};
 
 /// The deployment with which ECS (its circuit breaker) already put the service back on
-/// `previous`, if it did: a PRIMARY deployment of `previous` that is not ours.
+/// `previous`, if it did.
 fn restored_by_ecs<'s>(
     last: Option<&'s Snapshot>,
     previous: &str,
     rollout: &Rollout,
 ) -> Option<&'s Deployment> {
-    last?.deployments.iter().find(|d| {
-        d.is_primary()
-            && d.task_definition == previous
-            && Some(&d.id) != rollout.deployment_id.as_ref()
-    })
+    rollout
+        .restored_by_ecs(last?)
+        .filter(|d| d.task_definition == previous)
 }
 
 /// Roll `rollout`'s service back to `previous` after `failure`, and wait for it; the
@@ -117,7 +115,7 @@ pub fn begin<'a>(
     {
         report
             .progress("ECS is already rolling the service deployment back; not rolling back twice");
-        record_ecs_rollback(report, sd.status);
+        record_ecs_rollback(report, rollout, failure.last.as_deref(), Some(sd));
         let followed = rollout.service_deployment.clone();
         return match followed.filter(|_| !sd.status.is_over()) {
             Some(arn) => Begun::ByEcs(
@@ -131,7 +129,8 @@ pub fn begin<'a>(
         report.progress(format!(
             "ECS's circuit breaker already put the service back on {previous}; not rolling back twice"
         ));
-        record_ecs_rollback(report, ServiceDeploymentStatus::RollbackInProgress);
+        let sd = failure.service_deployment.as_deref();
+        record_ecs_rollback(report, rollout, failure.last.as_deref(), sd);
         let back = Rollout {
             service: service.clone(),
             deployment_id: Some(restored.id.clone()),
@@ -242,7 +241,7 @@ impl<'a> Started<'a> {
             Err(Stop::Failed(_)) => RollbackOutcome::Failed,
             Err(_) => RollbackOutcome::InProgress,
         };
-        report.record(|o| o.rollback = Some(Rollback { by, outcome }));
+        report.record(|o| o.rolled_back(Rollback { by, outcome }));
         let follow = format!(
             "aws ecs describe-services --cluster {} --services {}",
             service.cluster, service.name
@@ -264,7 +263,11 @@ impl<'a> Started<'a> {
                 format!("rollback started; follow it with: {follow}")
             }
         });
-        Error::Failed(format!("{why} (rolled back to {previous})"))
+        Error::Failed(match outcome {
+            RollbackOutcome::Succeeded => format!("{why} (rolled back to {previous})"),
+            RollbackOutcome::InProgress => format!("{why} (still rolling back to {previous})"),
+            RollbackOutcome::Failed => format!("{why} (the rollback to {previous} failed)"),
+        })
     }
 }
 
@@ -475,24 +478,29 @@ fn left_out(step: &str, what: &str) -> CallError {
     )
 }
 
-/// The rollback was accepted: record it.
+/// The rollback was accepted: record it, under way.
 fn started(report: &Report) {
-    report.record(|o| o.status = Status::RolledBack);
+    report.record(|o| {
+        o.rolled_back(Rollback {
+            by: RolledBackBy::EcsDeploy,
+            outcome: RollbackOutcome::InProgress,
+        })
+    });
 }
 
-/// ECS rolled the deployment back on its own.
-fn record_ecs_rollback(report: &Report, status: ServiceDeploymentStatus) {
-    let outcome = match status {
-        ServiceDeploymentStatus::RollbackSuccessful => RollbackOutcome::Succeeded,
-        _ => RollbackOutcome::InProgress,
+/// ECS rolled the deployment back on its own: record it as the watch did, from the same
+/// reads, so that the result is the same with `--enable-rollback` as without.
+fn record_ecs_rollback(
+    report: &Report,
+    rollout: &Rollout,
+    last: Option<&Snapshot>,
+    service_deployment: Option<&ServiceDeployment>,
+) {
+    let Some(outcome) = watch::rolled_back_by_ecs(rollout, last, service_deployment) else {
+        return;
     };
-    report.record(|o| {
-        o.status = Status::RolledBack;
-        o.rollback = Some(Rollback {
-            by: RolledBackBy::Ecs,
-            outcome,
-        });
-    });
+    let by = RolledBackBy::Ecs;
+    report.record(|o| o.rolled_back(Rollback { by, outcome }));
 }
 
 #[cfg(test)]
@@ -503,6 +511,7 @@ mod tests {
     use crate::ecs::RolloutState;
     use crate::ecs::scripted::{self, ScriptedEcs};
     use crate::poll::Timing;
+    use crate::report::Status;
 
     const NEW: &str = "td/web:2";
     const OLD: &str = "td/web:1";
@@ -577,6 +586,27 @@ mod tests {
         ]);
         assert!(restored_by_ecs(Some(&still_ours), OLD, &rollout()).is_none());
         assert!(restored_by_ecs(None, OLD, &rollout()).is_none());
+
+        // Someone else's deployment while ours goes on is no rollback.
+        let replaced = snapshot(vec![
+            scripted::deployment("ecs-svc/other", "PRIMARY", OLD, 0, 0),
+            scripted::deployment("ecs-svc/new", "ACTIVE", NEW, 1, 0),
+        ]);
+        assert!(restored_by_ecs(Some(&replaced), OLD, &rollout()).is_none());
+    }
+
+    #[test]
+    fn the_circuit_breakers_rollback_is_done_once_its_deployment_is_alone() {
+        let mut ours = scripted::deployment("ecs-svc/new", "ACTIVE", NEW, 0, 2);
+        ours.rollout_state = Some(RolloutState::Failed);
+        let restoring = scripted::deployment("ecs-svc/back", "PRIMARY", OLD, 1, 0);
+        let by_ecs =
+            |deployments| watch::rolled_back_by_ecs(&rollout(), Some(&snapshot(deployments)), None);
+        assert_eq!(
+            by_ecs(vec![restoring.clone(), ours]),
+            Some(RollbackOutcome::InProgress)
+        );
+        assert_eq!(by_ecs(vec![restoring]), Some(RollbackOutcome::Succeeded));
     }
 
     #[test]
@@ -782,6 +812,35 @@ mod tests {
                 outcome: RollbackOutcome::Succeeded
             })
         );
+    }
+
+    #[test]
+    fn after_ecs_failed_to_roll_back_the_rollback_is_ours() {
+        let ecs = settling_back();
+        let report = Report::captured();
+        let mut failed = failure(None);
+        failed.service_deployment = Some(Box::new(scripted::service_deployment(
+            crate::ecs::ServiceDeploymentStatus::RollbackFailed,
+            "CLEAN_UP",
+        )));
+        roll_back(
+            &ecs,
+            &report,
+            settings(),
+            OLD,
+            &with_service_deployment(),
+            failed,
+        );
+        assert_eq!(ecs.calls()[0], "update-service td/web:1");
+        let outcome = report.outcome();
+        assert_eq!(
+            outcome.rollback,
+            Some(Rollback {
+                by: RolledBackBy::EcsDeploy,
+                outcome: RollbackOutcome::Succeeded
+            })
+        );
+        assert_eq!(outcome.status, Status::RolledBack);
     }
 
     #[test]

@@ -17,13 +17,13 @@ pub use together::{Ended, watch as together};
 pub use tracker::{Event, Next, Phase, Seen, Step, Tracker, Verdict, given_up, verdict};
 
 use crate::ecs::{
-    DESCRIBE_TASKS_LIMIT, Deployment, DesiredStatus, Ecs, Polled, ServiceDeployment,
+    DESCRIBE_TASKS_LIMIT, Deployment, DesiredStatus, Ecs, Polled, RolloutState, ServiceDeployment,
     ServiceDeploymentStatus, ServiceRef, Snapshot, Strategy, TaskFilter, Updated,
 };
 use crate::error::Error;
 use crate::logs::{self, ContainerLogs, LogReader, LogTarget, Note};
 use crate::poll::{PollError, Stop, Timing};
-use crate::report::{Report, Status};
+use crate::report::{Report, Rollback, RollbackOutcome, RolledBackBy, Status};
 use crate::side::{self, Budget};
 use crate::signals;
 use crate::task::{StoppedTask, Task};
@@ -92,6 +92,48 @@ impl Rollout {
                 .find(|d| d.is_primary() && d.task_definition == self.task_definition),
         }
     }
+
+    /// The deployment with which ECS's circuit breaker put the service back on an earlier
+    /// revision, if it did: a PRIMARY deployment of another revision, while ours failed or
+    /// is gone.
+    pub fn restored_by_ecs<'s>(&self, snapshot: &'s Snapshot) -> Option<&'s Deployment> {
+        let ours = self.ours(snapshot);
+        if ours.is_some_and(|d| d.rollout_state != Some(RolloutState::Failed)) {
+            return None;
+        }
+        snapshot.deployments.iter().find(|d| {
+            d.is_primary()
+                && Some(&d.id) != self.deployment_id.as_ref()
+                && d.task_definition != self.task_definition
+        })
+    }
+}
+
+/// How ECS's own rollback of `rollout` stood at the last reads, if ECS rolled the service
+/// back by itself: as its service deployment says, or, where the circuit breaker put a
+/// deployment of an earlier revision in place, done once that is the only one left.
+pub fn rolled_back_by_ecs(
+    rollout: &Rollout,
+    last: Option<&Snapshot>,
+    service_deployment: Option<&ServiceDeployment>,
+) -> Option<RollbackOutcome> {
+    let said = service_deployment.and_then(|sd| match sd.status {
+        ServiceDeploymentStatus::RollbackRequested
+        | ServiceDeploymentStatus::RollbackInProgress => Some(RollbackOutcome::InProgress),
+        ServiceDeploymentStatus::RollbackSuccessful => Some(RollbackOutcome::Succeeded),
+        ServiceDeploymentStatus::RollbackFailed => Some(RollbackOutcome::Failed),
+        _ => None,
+    });
+    if said.is_some() {
+        return said;
+    }
+    let snapshot = last?;
+    let restored = rollout.restored_by_ecs(snapshot)?;
+    Some(match restored.rollout_state {
+        Some(RolloutState::Failed) => RollbackOutcome::Failed,
+        _ if snapshot.deployments.len() == 1 => RollbackOutcome::Succeeded,
+        _ => RollbackOutcome::InProgress,
+    })
 }
 
 /// A wait that ended without success; already told to the user and recorded.
@@ -637,12 +679,10 @@ impl<'a> Watch<'a> {
             };
             return Some(format!("{text} (service deployment {})", sd.arn));
         }
-        let snapshot = self.last.as_ref()?;
-        let restored = snapshot.deployments.iter().find(|d| {
-            d.is_primary()
-                && Some(&d.id) != self.tracker.rollout().deployment_id.as_ref()
-                && d.task_definition != self.tracker.rollout().task_definition
-        })?;
+        let restored = self
+            .tracker
+            .rollout()
+            .restored_by_ecs(self.last.as_ref()?)?;
         Some(format!(
             "ECS put the service back on {}",
             restored.task_definition
@@ -716,6 +756,13 @@ impl<'a> Watch<'a> {
             }
         };
         self.report.fail(status, why.clone());
+        let rollout = self.tracker.rollout();
+        let sd = self.service_deployment.as_ref();
+        if let Some(outcome) = rolled_back_by_ecs(rollout, self.last.as_ref(), sd) {
+            let by = RolledBackBy::Ecs;
+            self.report
+                .record(|o| o.rolled_back(Rollback { by, outcome }));
+        }
         if let Some(standing) = self.ecs_rollback() {
             signals::set_standing(standing);
         }

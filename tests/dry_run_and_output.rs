@@ -379,8 +379,15 @@ fn text_output_stays_the_script_lines() {
 
 #[test]
 fn json_result_of_a_failed_rollout_with_rollback() {
+    // Once pointed back, the service settles on web:1 through the deployment the fake's
+    // update-service answers with.
+    let mut settled = fixture("describe-services/web-steady.json");
+    settled["services"][0]["deployments"][0]["id"] = json!(OUR_DEPLOYMENT);
     let fake = from_steady_and(
-        &[file("describe-services/web-failed.json")],
+        &[
+            file("describe-services/web-failed.json"),
+            json!({"json": settled, "after": {"update-service": 2}}),
+        ],
         json!({
             "list-tasks": [file("list-tasks/two.json")],
             "describe-tasks": [file("describe-tasks/new-stopped.json")],
@@ -397,6 +404,10 @@ fn json_result_of_a_failed_rollout_with_rollback() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     let result = result_of(&out);
     assert_eq!(result["status"], "rolled_back");
+    assert_eq!(
+        result["rollback"],
+        json!({"by": "ecs_deploy", "outcome": "succeeded"})
+    );
     assert_eq!(result["previous_task_definition"], WEB_1);
     assert_eq!(result["new_task_definition"], WEB_2);
     assert_eq!(result["deployment_id"], OUR_DEPLOYMENT);

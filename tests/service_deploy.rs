@@ -410,6 +410,91 @@ fn circuit_breaker_rollback_is_not_done_twice() {
     assert_eq!(fake.calls_of("update-service").len(), 1);
 }
 
+/// The JSON result of a deploy that ends with exit 1, without its duration.
+fn failed_result(fake: &FakeAws, extra: &[&str]) -> Value {
+    let args = [extra, &["--output", "json"][..]].concat();
+    let assert = deploy(fake, &args).code(1);
+    let mut result: Value = serde_json::from_str(&stdout_of(&assert)).unwrap();
+    result.as_object_mut().unwrap().remove("duration_seconds");
+    result
+}
+
+#[test]
+fn the_circuit_breakers_rollback_is_in_the_json_with_or_without_enable_rollback() {
+    let restoring = fixture("describe-services/web-failed-rolled-back.json");
+    // ECS's deployment of web:1 is the only one left: the rollback is done.
+    let restored = services("describe-services/web-failed-rolled-back.json", |service| {
+        service["deployments"].as_array_mut().unwrap().truncate(1);
+    });
+    for (poll, status, outcome) in [
+        (restoring, "failed", "in_progress"),
+        (restored, "rolled_back", "succeeded"),
+    ] {
+        let results: Vec<Value> = [&[][..], &["--enable-rollback"]]
+            .into_iter()
+            .map(|extra| {
+                let fake = from_steady_and(&[answer(poll.clone())], task_b_stopped());
+                let result = failed_result(&fake, extra);
+                assert_eq!(fake.calls_of("update-service").len(), 1, "{extra:?}");
+                result
+            })
+            .collect();
+        assert_eq!(
+            results[0]["rollback"],
+            json!({"by": "ecs", "outcome": outcome}),
+            "{}",
+            results[0]
+        );
+        assert_eq!(results[0]["status"], status);
+        assert_eq!(results[0], results[1]);
+    }
+}
+
+#[test]
+fn our_own_rollback_is_in_the_json_as_ours() {
+    let fake = rolling_back_after(file("describe-services/web-failed.json"), task_b_stopped());
+    let result = failed_result(&fake, &["--enable-rollback"]);
+    fake.assert_last_task_definition("update-service", 2, WEB_1);
+    assert_eq!(
+        result["rollback"],
+        json!({"by": "ecs_deploy", "outcome": "succeeded"})
+    );
+    assert_eq!(result["status"], "rolled_back");
+}
+
+#[test]
+fn our_rollback_that_does_not_settle_leaves_the_run_timed_out() {
+    // Rolling back, the service keeps both deployments past -t.
+    let back = json!({"services": [rollback_answer()["service"]]});
+    let fake = from_steady_and(
+        &[
+            answer(starting()),
+            json!({"json": back, "after": {"update-service": 2}}),
+        ],
+        json!({
+            "update-service": [{"builtin": true}, answer(rollback_answer())],
+            "list-tasks": [file("list-tasks/empty.json")],
+        }),
+    );
+    let args = ["--enable-rollback", "--output", "json"];
+    let assert = deploy_within(&fake, "1", &args).code(1);
+    let stderr = stderr_of(&assert);
+    assert!(
+        stderr.contains("had not settled within 1 seconds"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("(still rolling back to {WEB_1})")),
+        "{stderr}"
+    );
+    let result: Value = serde_json::from_str(&stdout_of(&assert)).unwrap();
+    assert_eq!(
+        result["rollback"],
+        json!({"by": "ecs_deploy", "outcome": "in_progress"})
+    );
+    assert_eq!(result["status"], "timed_out");
+}
+
 #[test]
 fn stopped_tasks_are_reported_once_each_with_reason_and_exit_codes() {
     let mut pull_failed = fixture("describe-tasks/new-pull-failed.json");

@@ -118,21 +118,38 @@ fn canary_walks_its_traffic_shifts_the_same_way() {
     );
 }
 
-#[test]
-fn an_alarm_during_bake_time_fails_fast_naming_it_without_a_second_rollback() {
+/// describe-service-deployments: bake time, then an alarm that makes ECS roll the service
+/// deployment back, its rollback in `status`.
+fn alarm_in_bake_time(status: &str) -> Vec<Value> {
     let mut alarmed = fixture("describe-service-deployments/web-blue-green.json");
     let sd = &mut alarmed["serviceDeployments"][0];
-    sd["status"] = json!("ROLLBACK_IN_PROGRESS");
+    sd["status"] = json!(status);
     sd["statusReason"] = json!("Service deployment rolled back because of an alarm.");
     sd["alarms"]["status"] = json!("TRIGGERED");
     sd["alarms"]["triggeredAlarmNames"] = json!(["web-5xx-rate"]);
     sd["rollback"] = json!({"reason": "web-5xx-rate in ALARM", "startedAt": "2026-11-28T10:18:00Z",
         "serviceRevisionArn": "arn:aws:ecs:us-east-1:123456789012:service-revision/prod/web/4201956721993561845"});
-    let stages = vec![
+    vec![
         service_deployment("IN_PROGRESS", "BAKE_TIME"),
         answer(alarmed),
-    ];
-    let fake = managed("BLUE_GREEN", &[baking()], stages, json!({}));
+    ]
+}
+
+/// The JSON result of a deploy that ends with exit 1, without its duration.
+fn failed_result(assert: assert_cmd::assert::Assert) -> Value {
+    let mut result: Value = serde_json::from_str(&stdout_of(&assert)).unwrap();
+    result.as_object_mut().unwrap().remove("duration_seconds");
+    result
+}
+
+#[test]
+fn an_alarm_during_bake_time_fails_fast_naming_it_without_a_second_rollback() {
+    let fake = managed(
+        "BLUE_GREEN",
+        &[baking()],
+        alarm_in_bake_time("ROLLBACK_IN_PROGRESS"),
+        json!({}),
+    );
     let assert = deploy(&fake, "60", &["--enable-rollback", "--output", "json"]).code(1);
     let stderr = stderr_of(&assert);
     assert!(
@@ -145,12 +162,50 @@ fn an_alarm_during_bake_time_fails_fast_naming_it_without_a_second_rollback() {
     assert!(stderr.contains("not rolling back twice"), "{stderr}");
     assert_eq!(fake.calls_of("update-service").len(), 1);
     assert!(fake.calls_of("stop-service-deployment").is_empty());
-    let result: Value = serde_json::from_str(&stdout_of(&assert)).unwrap();
-    assert_eq!(result["status"], "rolled_back");
+}
+
+#[test]
+fn ecs_own_rollback_is_in_the_json_with_or_without_enable_rollback() {
+    // Still going: the run failed; done: the service runs its previous revision again.
+    for (status, result_status, outcome) in [
+        ("ROLLBACK_IN_PROGRESS", "failed", "in_progress"),
+        ("ROLLBACK_SUCCESSFUL", "rolled_back", "succeeded"),
+    ] {
+        let results: Vec<Value> = [
+            &["--output", "json"][..],
+            &["--output", "json", "--enable-rollback"],
+        ]
+        .into_iter()
+        .map(|extra| {
+            let stages = alarm_in_bake_time(status);
+            let fake = managed("BLUE_GREEN", &[baking()], stages, json!({}));
+            let result = failed_result(deploy(&fake, "60", extra).code(1));
+            assert_eq!(fake.calls_of("update-service").len(), 1, "{extra:?}");
+            assert!(fake.calls_of("stop-service-deployment").is_empty());
+            result
+        })
+        .collect();
+        assert_eq!(
+            results[0]["rollback"],
+            json!({"by": "ecs", "outcome": outcome}),
+            "{}",
+            results[0]
+        );
+        assert_eq!(results[0]["status"], result_status);
+        assert_eq!(results[0], results[1]);
+    }
+}
+
+#[test]
+fn a_failed_rollback_of_ecs_is_in_the_json_as_failed() {
+    let stages = alarm_in_bake_time("ROLLBACK_FAILED");
+    let fake = managed("BLUE_GREEN", &[baking()], stages, json!({}));
+    let result = failed_result(deploy(&fake, "60", &["--output", "json"]).code(1));
     assert_eq!(
         result["rollback"],
-        json!({"by": "ecs", "outcome": "in_progress"})
+        json!({"by": "ecs", "outcome": "failed"})
     );
+    assert_eq!(result["status"], "failed");
 }
 
 #[test]

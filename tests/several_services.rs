@@ -833,6 +833,37 @@ fn deploy_rolling_back(
 }
 
 #[test]
+fn ecs_own_rollback_is_in_its_services_entry_without_enable_rollback() {
+    let both = [&WEB, &WORKER];
+    let fake = release(
+        &both,
+        &[poll(&both, done), poll(&[&WORKER], done)],
+        json!({
+            "update-service": blue_green_updates(&both),
+            "describe-service-deployments": [
+                // An alarm: ECS rolled web back on its own; worker's went well.
+                service_deployments(&[&WEB], |_| "ROLLBACK_SUCCESSFUL"),
+                service_deployments(&[&WORKER], |_| "SUCCESSFUL"),
+            ],
+            "list-tasks": [file("list-tasks/empty.json")],
+        }),
+    );
+    let assert = deploy(&fake, &both, &["--output", "json"]).code(1);
+    assert_eq!(fake.calls_of("update-service").len(), 2);
+    let result = json_of(&stdout_of(&assert));
+    let services = result["services"].as_array().expect("services");
+    assert_eq!(
+        services[0]["rollback"],
+        json!({"by": "ecs", "outcome": "succeeded"}),
+        "{result}"
+    );
+    assert_eq!(services[0]["status"], "rolled_back");
+    assert_eq!(services[1]["status"], "succeeded", "{result}");
+    assert!(services[1].get("rollback").is_none(), "{result}");
+    assert_eq!(result["status"], "rolled_back");
+}
+
+#[test]
 fn three_rollbacks_by_ecs_are_waited_for_together_within_one_timeout() {
     let three = [&WEB, &WORKER, &API];
     let t = 4;
