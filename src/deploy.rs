@@ -20,6 +20,7 @@ use crate::image::ImageChange;
 use crate::logs::{LogReader, LogSource};
 use crate::options::{Mode, Options, Revision, RunTask};
 use crate::poll::Timing;
+use crate::record::Fact;
 use crate::report::Report;
 use crate::secrets;
 use crate::side::Budget;
@@ -58,10 +59,7 @@ struct Registered {
 /// After a SIGINT/SIGTERM no new change starts: the run ends before `step`.
 fn stop_if_interrupted(step: &str) -> Result<()> {
     if signals::interrupted() {
-        let standing = signals::standing().unwrap_or_else(|| "nothing was changed".into());
-        return Err(Error::Interrupted(format!(
-            "interrupted before {step}; {standing}"
-        )));
+        return Err(Error::Interrupted(format!("interrupted before {step}")));
     }
     Ok(())
 }
@@ -199,11 +197,9 @@ impl<'a> Deploy<'a> {
     }
 
     fn announce_images(&self, images: &ImageChange) {
-        let shown = images.shown();
-        for image in &shown {
-            self.report.status(format!("Using image name: {image}"));
+        for image in images.shown() {
+            self.report.fact(Fact::UsingImage(image));
         }
-        self.report.record(|o| o.images = shown);
     }
 
     // Step 1 ---------------------------------------------------------------------------
@@ -284,7 +280,7 @@ impl<'a> Deploy<'a> {
         self.announce_images(&revision.images);
         let current = self.current_definition(task_definition, revision)?;
         self.report
-            .status(format!("Current task definition: {}", current.arn));
+            .fact(Fact::CurrentDefinition(current.arn.clone()));
         self.report
             .record(|o| o.previous_task_definition = Some(current.arn.clone()));
         let (input, images) = self.build_new_revision(&current, revision)?;
@@ -292,9 +288,7 @@ impl<'a> Deploy<'a> {
         let Some(new) = self.register_built(&current, input)? else {
             return Ok(());
         };
-        self.report
-            .status(format!("New task definition: {}", new.arn));
-        signals::set_standing(format!("registered {}", new.arn));
+        self.report.fact(Fact::Registered(new.arn.clone()));
         match run {
             Some(run) => run_task::run(
                 self.ecs,
@@ -305,7 +299,7 @@ impl<'a> Deploy<'a> {
                 &new.definition,
                 run,
             )?,
-            None => self.report.status("Task definition updated successfully"),
+            None => self.report.fact(Fact::DefinitionUpdated),
         }
         self.prune_old_revisions(&new.arn);
         Ok(())
@@ -352,8 +346,7 @@ impl<'a> Deploy<'a> {
             .filter(|arn| *arn != new_arn)
         {
             stop_if_interrupted("deregister-task-definition")?;
-            self.report
-                .status(format!("Deregistering outdated task revision: {arn}"));
+            self.report.fact(Fact::Deregistering(arn.clone()));
             self.ecs.deregister_task_definition(arn)?;
         }
         Ok(())

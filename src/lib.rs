@@ -19,6 +19,7 @@ pub mod logs;
 pub mod options;
 pub mod output;
 pub mod poll;
+pub mod record;
 pub mod report;
 pub mod rollback;
 pub mod run_task;

@@ -31,7 +31,7 @@ fn main() -> ExitCode {
     if let Err(e) = &result {
         output::stderr(&format!("ecs-deploy: {e}"));
         // After a change, the last line says where things stand.
-        if let Some(standing) = signals::standing() {
+        if let Some(standing) = report::standing_now() {
             output::stderr(&format!("ecs-deploy: {standing}"));
         }
         let interrupted = matches!(e, Error::Interrupted(_));

@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::cli::OutputFormat;
 use crate::output::{self, Stream};
+use crate::record::{self, Fact, Stage};
 use crate::task::StoppedTask;
 
 /// How the run ended.
@@ -134,6 +135,9 @@ pub struct Outcome {
     /// Several `-n`: how each service ended.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<ServiceOutcome>,
+    /// How far the run went: what "where things stand" says.
+    #[serde(skip)]
+    pub stage: Stage,
 }
 
 impl Outcome {
@@ -301,6 +305,12 @@ impl Report {
         output::line(stream, &line);
     }
 
+    /// A fact of the run: its line (see [`Report::status`]) and its part of the result.
+    pub fn fact(&self, fact: Fact) {
+        self.status(fact.line());
+        self.record(|o| fact.apply(o));
+    }
+
     /// Progress, events and reasons: always stderr, so stdout stays what parsers expect.
     pub fn progress(&self, line: impl Display) {
         let line = format!("{}{line}", self.prefix);
@@ -362,22 +372,43 @@ fn live() -> MutexGuard<'static, Option<Live>> {
     LIVE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The run was ended by a second signal: render its result as it stands, with status
-/// `interrupted` and `why` as the reason (what was changed so far).
-pub fn render_interrupted(why: &str) {
+impl Live {
+    fn run(&self) -> Outcome {
+        self.run.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn services(&self) -> Vec<Outcome> {
+        let each = self.services.iter();
+        each.map(|one| one.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .collect()
+    }
+}
+
+/// Where things stand now, from the run's record (`None`: nothing was changed).
+pub fn standing_now() -> Option<String> {
+    let live = live();
+    let live = live.as_ref()?;
+    record::standing(&live.run(), &live.services())
+}
+
+/// A second signal ends the run: say where things stand and render its result as it is,
+/// with status `interrupted`.
+pub fn render_interrupted() {
     let Some(live) = live().take() else {
         return;
     };
-    let mut outcome = live.run.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    if outcome.services.is_empty() && !live.services.is_empty() {
-        let services = live
-            .services
-            .iter()
-            .map(|one| one.lock().unwrap_or_else(|e| e.into_inner()).clone().into());
-        outcome.services = services.collect();
+    let (mut outcome, services) = (live.run(), live.services());
+    let standing = record::standing(&outcome, &services);
+    let why = format!(
+        "interrupted again; {}",
+        standing.as_deref().unwrap_or("nothing was changed")
+    );
+    output::stderr(&format!("ecs-deploy: {why}"));
+    if outcome.services.is_empty() && !services.is_empty() {
+        outcome.services = services.into_iter().map(ServiceOutcome::from).collect();
     }
     outcome.status = Status::Interrupted;
-    outcome.failure_reason = Some(why.to_string());
+    outcome.failure_reason = Some(why);
     render(live.format, &outcome);
 }
 

@@ -12,8 +12,8 @@ use crate::ecs::{
 };
 use crate::error::Error;
 use crate::poll::{PollError, Poller, Stop, Timing, retry_line};
+use crate::record::{Fact, Stage};
 use crate::report::{Report, Rollback, RollbackOutcome, RolledBackBy};
-use crate::signals;
 use crate::watch::{self, Failure, Goal, Progress, Rollout, Watch};
 
 /// The deployment with which ECS (its circuit breaker) already put the service back on
@@ -42,10 +42,7 @@ pub fn roll_back(
         Begun::Over(error) => error,
         // One service ends at once when ECS rolls it back on its own.
         Begun::ByEcs(error, _) => error,
-        Begun::Started(started) => {
-            signals::set_standing(format!("the service was pointed back at {previous}"));
-            started.finish()
-        }
+        Begun::Started(started) => started.finish(),
     }
 }
 
@@ -148,7 +145,8 @@ pub fn begin<'a>(
         );
     }
 
-    report.status(format!("Rolling back to {previous}"));
+    report.fact(Fact::RollingBack(previous.to_string()));
+    report.record(|o| o.stage.reach(Stage::RollbackAsked));
     // A service deployment ECS already ended cannot be rolled back by ECS any more.
     let ended = failure
         .service_deployment
@@ -481,6 +479,7 @@ fn left_out(step: &str, what: &str) -> CallError {
 /// The rollback was accepted: record it, under way.
 fn started(report: &Report) {
     report.record(|o| {
+        o.stage.reach(Stage::PointedBack);
         o.rolled_back(Rollback {
             by: RolledBackBy::EcsDeploy,
             outcome: RollbackOutcome::InProgress,

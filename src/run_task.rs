@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::logs::{self, Follower, LogReader};
 use crate::options::RunTask;
 use crate::poll::{Poller, Stop, Timing};
+use crate::record::Fact;
 use crate::report::{Report, Status};
 use crate::signals;
 use crate::task::{Container, StoppedTask, Task};
@@ -99,7 +100,7 @@ pub fn run(
             "interrupted before run-task; registered {task_definition}, started no task"
         )));
     }
-    report.status(format!("Run task: {task_definition}"));
+    report.fact(Fact::RunTask(task_definition.to_string()));
     let started = ecs.run_task(&RunTaskRequest {
         cluster,
         task_definition,
@@ -112,11 +113,7 @@ pub fn run(
         report.fail(Status::Failed, why.clone());
         return Err(Error::Failed(why));
     };
-    report.status(format!("Executed task: {task_arn}"));
-    signals::set_standing(format!(
-        "registered {task_definition} and started task {task_arn}"
-    ));
-    report.record(|o| o.task_arn = Some(task_arn.clone()));
+    report.fact(Fact::ExecutedTask(task_arn.clone()));
     for failure in &started.failures {
         report.progress(format!(
             "note: run-task also reported a failure: {} {}",
@@ -125,7 +122,7 @@ pub fn run(
     }
 
     let Some(essential) = essential else {
-        report.status(format!("Task {task_arn} executed successfully!"));
+        report.fact(Fact::TaskSucceeded(task_arn));
         return Ok(());
     };
 
@@ -262,7 +259,7 @@ impl OneOff<'_> {
     /// The task stopped: it succeeded only if every essential container exited 0.
     fn judge(&self, task: &Task, essential: &HashSet<String>) -> Result<()> {
         let report = self.report;
-        report.status("Task finished with status: STOPPED");
+        report.fact(Fact::TaskStopped);
         let is_essential = |c: &Container| essential.contains(&c.name);
         let failed: Vec<&Container> = task
             .containers
@@ -286,7 +283,7 @@ impl OneOff<'_> {
                     container_line(container, false)
                 ));
             }
-            report.status(format!("Task {} executed successfully!", self.task_arn));
+            report.fact(Fact::TaskSucceeded(self.task_arn.clone()));
             return Ok(());
         }
 
@@ -294,7 +291,7 @@ impl OneOff<'_> {
             .first()
             .and_then(|c| c.exit_code)
             .map_or_else(|| "null".to_string(), |c| c.to_string());
-        report.status(format!("Task execution failed with exit code: {code}"));
+        report.fact(Fact::TaskFailed(code));
         for line in &lines {
             report.progress(format!("  container {line}"));
         }
@@ -335,9 +332,7 @@ impl OneOff<'_> {
         let (status, why, error) = match stop {
             Stop::Timeout => {
                 let seconds = self.settings.timeout.as_secs_f64();
-                report.status(format!(
-                    "ERROR: New task run took longer than {seconds} seconds"
-                ));
+                report.fact(Fact::TaskTookLonger(seconds));
                 let why = format!(
                     "task {} had not stopped within {seconds} seconds",
                     self.task_arn

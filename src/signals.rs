@@ -21,8 +21,8 @@ const REAP_WITHIN: Duration = Duration::from_secs(1);
 const REAP_CHECK_EVERY: Duration = Duration::from_millis(5);
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-/// What renders the run's result when a second signal ends it.
-static LAST_WORD: Mutex<Option<fn(&str)>> = Mutex::new(None);
+/// What says where things stand and renders the run's result when a second signal ends it.
+static LAST_WORD: Mutex<Option<fn()>> = Mutex::new(None);
 /// The second signal is ending the run.
 static ENDING: AtomicBool = AtomicBool::new(false);
 /// Held while an aws child is started and tracked. The second signal takes it for good, so
@@ -32,8 +32,6 @@ static STARTING: Mutex<()> = Mutex::new(());
 /// when a read is made on another thread while the main flow calls ECS.
 static CHILD_GROUPS: [AtomicI32; 8] = [const { AtomicI32::new(0) }; 8];
 static TEMP_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-/// What was changed so far, in words; `None` while nothing was.
-static STANDING: Mutex<Option<String>> = Mutex::new(None);
 
 /// Catch SIGINT and SIGTERM from now on.
 pub fn install() {
@@ -59,19 +57,20 @@ fn stop_now() -> ! {
     for path in TEMP_FILES.lock().unwrap_or_else(|e| e.into_inner()).iter() {
         let _ = std::fs::remove_file(path);
     }
-    let standing = standing().unwrap_or_else(|| "nothing was changed".into());
-    let why = format!("interrupted again; {standing}");
-    output::stderr(&format!("ecs-deploy: {why}"));
     match *LAST_WORD.lock().unwrap_or_else(|e| e.into_inner()) {
-        Some(render) => render(&why),
-        None => output::resume_workflow_commands(),
+        Some(last_word) => last_word(),
+        None => {
+            output::stderr("ecs-deploy: interrupted again");
+            output::resume_workflow_commands();
+        }
     }
     std::process::exit(130);
 }
 
-/// `render` gives the run's result (how it ended: `why`) if a second signal ends it.
-pub fn on_second_signal(render: fn(&str)) {
-    *LAST_WORD.lock().unwrap_or_else(|e| e.into_inner()) = Some(render);
+/// `last_word` says where things stand and gives the run's result if a second signal ends
+/// it.
+pub fn on_second_signal(last_word: fn()) {
+    *LAST_WORD.lock().unwrap_or_else(|e| e.into_inner()) = Some(last_word);
 }
 
 pub fn interrupted() -> bool {
@@ -213,15 +212,6 @@ pub fn untrack_temp_file(path: &Path) {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .retain(|known| known != path);
-}
-
-/// Say what was changed so far (e.g. "the service now runs X"), for any early end.
-pub fn set_standing(text: impl Into<String>) {
-    *STANDING.lock().unwrap_or_else(|e| e.into_inner()) = Some(text.into());
-}
-
-pub fn standing() -> Option<String> {
-    STANDING.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 #[cfg(test)]

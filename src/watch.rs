@@ -23,6 +23,7 @@ use crate::ecs::{
 use crate::error::Error;
 use crate::logs::{self, ContainerLogs, LogReader, LogTarget, Note};
 use crate::poll::{PollError, Stop, Timing};
+use crate::record::Fact;
 use crate::report::{Report, Rollback, RollbackOutcome, RolledBackBy, Status};
 use crate::side::{self, Budget};
 use crate::signals;
@@ -379,15 +380,12 @@ impl<'a> Watch<'a> {
         let report = self.report;
         for event in events {
             match event {
-                Event::NewTaskCheckSkipped => report
-                    .status("Skipping check for running task definition, as desired-count <= 0"),
-                Event::NewTaskRunning => {
-                    report.status("Service updated successfully, new task definition running.");
-                }
+                Event::NewTaskCheckSkipped => report.fact(Fact::NewTaskCheckSkipped),
+                Event::NewTaskRunning => report.fact(Fact::NewTaskRunning),
                 Event::WaitingForSingleDeployment => {
-                    report.status("Waiting for service deployment to complete...");
+                    report.fact(Fact::WaitingForSingleDeployment);
                 }
-                Event::DeploymentDone => report.status("Service deployment successful."),
+                Event::DeploymentDone => report.fact(Fact::DeploymentDone),
                 Event::ServiceEvent(message) => report.progress(format!("event: {message}")),
                 Event::Counts {
                     deployment,
@@ -660,35 +658,6 @@ impl<'a> Watch<'a> {
             .collect()
     }
 
-    /// What ECS did on its own about the failed deployment, if anything: the service
-    /// deployment's rollback, or a new PRIMARY deployment of another revision (the circuit
-    /// breaker's rollback).
-    fn ecs_rollback(&self) -> Option<String> {
-        if let Some(sd) = &self.service_deployment {
-            let text = match sd.status {
-                ServiceDeploymentStatus::RollbackSuccessful => "ECS rolled the service back",
-                ServiceDeploymentStatus::RollbackRequested
-                | ServiceDeploymentStatus::RollbackInProgress => "ECS is rolling the service back",
-                ServiceDeploymentStatus::RollbackFailed => {
-                    "ECS's rollback failed; the service may run either revision"
-                }
-                ServiceDeploymentStatus::Stopped | ServiceDeploymentStatus::StopRequested => {
-                    "ECS stopped the deployment"
-                }
-                _ => return None,
-            };
-            return Some(format!("{text} (service deployment {})", sd.arn));
-        }
-        let restored = self
-            .tracker
-            .rollout()
-            .restored_by_ecs(self.last.as_ref()?)?;
-        Some(format!(
-            "ECS put the service back on {}",
-            restored.task_definition
-        ))
-    }
-
     /// Say why the phase ended, record it, and hand the failure to whoever decides what
     /// comes next (a rollback or the exit).
     pub fn fail(&mut self, stop: Stop) -> Failure {
@@ -709,9 +678,7 @@ impl<'a> Watch<'a> {
         let seconds = self.settings.timing.timeout.as_secs_f64();
         let (why, status) = match (&stop, phase) {
             (Stop::Timeout, Phase::NewTaskRunning) => {
-                self.report.status(format!(
-                    "ERROR: New task definition not running within {seconds} seconds"
-                ));
+                self.report.fact(Fact::NotRunningWithin(seconds));
                 let state = if self.tracker.rollout().health_checked {
                     "healthy"
                 } else {
@@ -762,9 +729,6 @@ impl<'a> Watch<'a> {
             let by = RolledBackBy::Ecs;
             self.report
                 .record(|o| o.rolled_back(Rollback { by, outcome }));
-        }
-        if let Some(standing) = self.ecs_rollback() {
-            signals::set_standing(standing);
         }
         Failure {
             stop,

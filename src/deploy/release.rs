@@ -7,15 +7,16 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::{Deploy, Registered, base_name, stop_if_interrupted};
+use super::{Deploy, base_name, stop_if_interrupted};
 use crate::ecs::{NewRevision, Service, ServiceRef, ServiceUpdate, Updated};
 use crate::error::{Error, Result};
 use crate::options::Revision;
 use crate::poll::Stop;
+use crate::record::{Fact, Stage};
 use crate::report::{Report, RollbackOutcome, Status};
 use crate::rollback::{self, Begun};
 use crate::watch::{self, Ended, Failure, Goal, Rollout, Watch};
-use crate::{console, signals, taskdef};
+use crate::{console, taskdef};
 
 /// A service of the release, as it was before anything changed.
 pub(super) struct Target<'r> {
@@ -70,7 +71,14 @@ impl Deploy<'_> {
         });
         let reports: Vec<Report> = match names {
             [_] => Vec::new(),
-            _ => names.iter().map(|n| self.report.for_service(n)).collect(),
+            _ => names
+                .iter()
+                .map(|name| {
+                    let report = self.report.for_service(name);
+                    report.record(|o| o.cluster = Some(cluster.to_string()));
+                    report
+                })
+                .collect(),
         };
         let result = self
             .deployable_services(cluster, names, &reports)
@@ -149,7 +157,7 @@ impl Deploy<'_> {
                 let target = &targets[i];
                 target
                     .report
-                    .status(format!("Current task definition: {}", base.arn));
+                    .fact(Fact::CurrentDefinition(base.arn.clone()));
                 target.report.record(|o| {
                     o.previous_task_definition = Some(target.current.task_definition.clone());
                 });
@@ -169,15 +177,9 @@ impl Deploy<'_> {
                 continue;
             };
             for &i in group {
-                targets[i]
-                    .report
-                    .status(format!("New task definition: {}", new.arn));
-                targets[i]
-                    .report
-                    .record(|o| o.new_task_definition = Some(new.arn.clone()));
+                targets[i].report.fact(Fact::Registered(new.arn.clone()));
             }
             registered.push(new);
-            signals::set_standing(unused(targets, &registered));
         }
         if self.options.dry_run {
             return Ok(());
@@ -192,7 +194,6 @@ impl Deploy<'_> {
                         i,
                         NewRevision::TaskDefinition(&new.arn),
                         health_checked,
-                        &launched,
                     )
                 });
                 match update {
@@ -214,14 +215,13 @@ impl Deploy<'_> {
     }
 
     /// Step 4: point service `i` at the new revision (or force a new deployment); the
-    /// rollout to watch. `before` are the services updated so far.
+    /// rollout to watch.
     fn update_service(
         &self,
         targets: &[Target],
         i: usize,
         revision: NewRevision,
         health_checked: bool,
-        before: &[Launched],
     ) -> Result<Launched> {
         let target = &targets[i];
         let current = &target.current;
@@ -231,13 +231,14 @@ impl Deploy<'_> {
             NewRevision::TaskDefinition(arn) => arn,
             NewRevision::Same => &current.task_definition,
         };
-        let before_ids = || before.iter().map(|l| l.target);
         // A second signal may end the run while the call is out: say what may have changed.
-        signals::set_standing(in_flight(targets, before_ids(), i, task_definition));
+        target.report.record(|o| o.stage.reach(Stage::UpdateSent));
         let refused = |e: Error| {
-            if let Some(standing) = not_updated(targets, before_ids(), revision) {
-                signals::set_standing(standing);
-            }
+            let before = match revision {
+                NewRevision::TaskDefinition(_) => Stage::Registered,
+                NewRevision::Same => Stage::Unchanged,
+            };
+            target.report.record(|o| o.stage.back_to(before));
             e
         };
         let mut updated = self
@@ -263,14 +264,6 @@ impl Deploy<'_> {
             };
             updated = applied;
         }
-        signals::set_standing(match (targets, revision) {
-            ([_], NewRevision::TaskDefinition(arn)) => format!("the service now runs {arn}"),
-            ([_], NewRevision::Same) => format!(
-                "a new deployment of {} was started",
-                current.task_definition
-            ),
-            _ => updated_so_far(targets, before_ids().chain([i])),
-        });
         let report = target.report;
         if let Some(why) = &updated.unreadable {
             report.progress(format!(
@@ -279,6 +272,7 @@ impl Deploy<'_> {
             ));
         }
         report.record(|o| {
+            o.stage.reach(Stage::Updated);
             o.deployment_id = updated.deployment_id.clone();
             o.service_deployment_arn = updated.service_deployment.clone();
             o.strategy = Some(updated.strategy.as_str().to_string());
@@ -466,10 +460,8 @@ impl Deploy<'_> {
         why: &str,
     ) -> Error {
         let mut started = Vec::new();
-        let mut begun: Vec<&str> = Vec::new();
         for (one, end) in launched.into_iter().zip(ended) {
             let target = &targets[one.target];
-            signals::set_standing(rollbacks_so_far(targets, &begun, Some(target.name())));
             let mut rollout = one.rollout;
             let failure = match end {
                 Ended::Failed(failure) => *failure,
@@ -499,15 +491,10 @@ impl Deploy<'_> {
                 failure,
             ) {
                 Begun::Over(_) => {}
-                Begun::ByEcs(_, one) | Begun::Started(one) => {
-                    begun.push(target.name());
-                    started.push(one);
-                }
+                Begun::ByEcs(_, one) | Begun::Started(one) => started.push(one),
             }
         }
-        signals::set_standing(rollbacks_so_far(targets, &begun, None));
         rollback::finish_all(self.ecs, self.report, self.watch.timing, started);
-        signals::set_standing(rollback_standing(targets));
         let rolled_back = targets
             .iter()
             .filter(|t| rollback_state(t) == RollbackState::RolledBack)
@@ -541,17 +528,14 @@ impl Deploy<'_> {
         }
         let mut launched = Vec::new();
         for (i, target) in targets.iter().enumerate() {
-            target
-                .report
-                .status("Force a new deployment of the service");
+            target.report.fact(Fact::ForcingNewDeployment);
             let current = target.current.task_definition.clone();
             target.report.record(|o| {
                 o.previous_task_definition = Some(current.clone());
                 o.new_task_definition = Some(current);
             });
-            let update = stop_if_interrupted("update-service").and_then(|()| {
-                self.update_service(targets, i, NewRevision::Same, false, &launched)
-            });
+            let update = stop_if_interrupted("update-service")
+                .and_then(|()| self.update_service(targets, i, NewRevision::Same, false));
             match update {
                 Ok(one) => launched.push(one),
                 Err(e) => return Err(self.after_partial_update(targets, launched, e)),
@@ -674,17 +658,6 @@ enum RollbackState {
     NotRolledBack,
 }
 
-impl RollbackState {
-    fn as_str(self) -> &'static str {
-        match self {
-            RollbackState::RolledBack => "rolled back",
-            RollbackState::RollingBack => "rolling back",
-            RollbackState::RollbackFailed => "rollback failed",
-            RollbackState::NotRolledBack => "not rolled back",
-        }
-    }
-}
-
 fn rollback_state(target: &Target) -> RollbackState {
     match target.report.outcome().rollback.map(|r| r.outcome) {
         Some(RollbackOutcome::Succeeded) => RollbackState::RolledBack,
@@ -694,33 +667,6 @@ fn rollback_state(target: &Target) -> RollbackState {
     }
 }
 
-/// Where each service stands after the rollbacks of a release.
-fn rollback_standing(targets: &[Target]) -> String {
-    let each: Vec<String> = targets
-        .iter()
-        .map(|t| format!("{}: {}", t.name(), rollback_state(t).as_str()))
-        .collect();
-    each.join(", ")
-}
-
-/// Where each service stands while the rollbacks of a release are being started: those in
-/// `begun` are rolling back, `asking` is being asked to, the others are not (yet).
-fn rollbacks_so_far(targets: &[Target], begun: &[&str], asking: Option<&str>) -> String {
-    let each: Vec<String> = targets
-        .iter()
-        .map(|t| {
-            let name = t.name();
-            let state = match () {
-                () if begun.contains(&name) => "rolling back",
-                () if asking == Some(name) => "its rollback is being asked for",
-                () => "not rolled back",
-            };
-            format!("{name}: {state}")
-        })
-        .collect();
-    each.join(", ")
-}
-
 /// Where to look at a failed service in the console.
 fn show_console_link(target: &Target) {
     let Some(url) = console::service_deployments(&target.current.arn, &target.cluster) else {
@@ -728,85 +674,4 @@ fn show_console_link(target: &Target) {
     };
     target.report.progress(format!("console: {url}"));
     target.report.record(|o| o.console_url = Some(url));
-}
-
-/// Where things stand once new revisions are registered, before any service uses them.
-fn unused(targets: &[Target], registered: &[Registered]) -> String {
-    if let ([target], [new]) = (targets, registered) {
-        return format!(
-            "{} is registered but unused; the service still runs {}",
-            new.arn, target.current.task_definition
-        );
-    }
-    let arns: Vec<&str> = registered.iter().map(|r| r.arn.as_str()).collect();
-    format!(
-        "{} registered but unused; the services still run their previous revisions",
-        arns.join(", ")
-    )
-}
-
-/// Where things stand while several services are being updated.
-fn updated_so_far(targets: &[Target], updated: impl Iterator<Item = usize>) -> String {
-    let updated: Vec<usize> = updated.collect();
-    let names = |wanted: bool| -> Vec<&str> {
-        targets
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| updated.contains(i) == wanted)
-            .map(|(_, t)| t.name())
-            .collect()
-    };
-    let (done, not_yet) = (names(true), names(false));
-    match not_yet.as_slice() {
-        [] => format!("every service was updated: {}", done.join(", ")),
-        _ => format!(
-            "updated: {}; not updated: {}",
-            done.join(", "),
-            not_yet.join(", ")
-        ),
-    }
-}
-
-/// Where things stand while update-service of service `i` is out: it may or may not have
-/// been applied.
-fn in_flight(
-    targets: &[Target],
-    updated: impl Iterator<Item = usize>,
-    i: usize,
-    task_definition: &str,
-) -> String {
-    let target = &targets[i];
-    let name = target.name();
-    let unknown = format!(
-        "update-service of {name} to {task_definition} was sent and may have been applied; \
-         check with: aws ecs describe-services --cluster {} --services {name}",
-        target.cluster
-    );
-    match targets {
-        [_] => unknown,
-        _ => format!("{}; {unknown}", updated_so_far(targets, updated)),
-    }
-}
-
-/// Where things stand when an update is known not to have been applied.
-fn not_updated(
-    targets: &[Target],
-    updated: impl Iterator<Item = usize>,
-    revision: NewRevision,
-) -> Option<String> {
-    let updated: Vec<usize> = updated.collect();
-    match (targets, revision) {
-        ([target], NewRevision::TaskDefinition(arn)) => Some(format!(
-            "{arn} is registered but unused; the service still runs {}",
-            target.current.task_definition
-        )),
-        ([target], NewRevision::Same) => Some(format!(
-            "no new deployment was started; the service still runs {}",
-            target.current.task_definition
-        )),
-        _ if updated.is_empty() => {
-            Some("no service was updated; each still runs its previous revision".into())
-        }
-        _ => Some(updated_so_far(targets, updated.into_iter())),
-    }
 }
