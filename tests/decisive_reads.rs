@@ -19,7 +19,7 @@ const TASK_B: &str =
     "arn:aws:ecs:us-east-1:123456789012:task/prod/7c2f1d3e0a9b4c8d9e4f3b2a1c0d9e8f";
 const TASK_B_STOPPED: &str = "task 7c2f1d3e0a9b4c8d9e4f3b2a1c0d9e8f stopped: Essential container \
                               in task exited [app: exit code 1; log-router: exit code 0]";
-const HANG: fn() -> Value = || json!({"hang": true});
+const HANG: fn() -> Value = || json!({"hang": true, "grandchild": true});
 
 fn deploy(fake: &FakeAws, timeout: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
     fake.cmd()
@@ -80,6 +80,19 @@ fn a_hung_log_read_does_not_hold_up_a_rollout_that_comes_up() {
     );
     assert_eq!(notes(&err).len(), 1, "{err}");
     assert_eq!(fake.calls_of("logs get-log-events").len(), 1);
+    assert_no_aws_left(&fake);
+}
+
+/// No aws child (nor anything it started) outlived the run.
+fn assert_no_aws_left(fake: &FakeAws) {
+    let pids = fake
+        .all_calls()
+        .into_iter()
+        .filter_map(|call| call["pid"].as_i64());
+    for pid in pids.chain(fake.grandchildren().into_iter().map(i64::from)) {
+        let pid = i32::try_from(pid).unwrap();
+        assert!(!common::alive(pid), "process {pid} outlived the run");
+    }
 }
 
 #[test]
@@ -272,6 +285,18 @@ fn an_update_not_applied_says_the_new_revision_is_unused() {
         ),
         "{err}"
     );
+}
+
+#[test]
+fn a_read_back_that_hangs_too_is_bounded_and_says_the_outcome_is_unknown() {
+    let fake = lost_update(&[HANG()], json!({}));
+    let assert = deploy(&fake, "10", &["--call-timeout", "1"]).code(255);
+    let err = stderr(&assert);
+    assert!(
+        err.contains(&format!("whether web runs {WEB_2} is unknown")),
+        "{err}"
+    );
+    assert_no_aws_left(&fake);
 }
 
 #[test]
