@@ -145,6 +145,15 @@ struct Limits {
 }
 
 impl Limits {
+    /// One attempt, stopped at `deadline`.
+    fn once(interrupt: Interrupt, deadline: Instant) -> Limits {
+        Limits {
+            interrupt,
+            attempts: 1,
+            deadline: Some(deadline),
+        }
+    }
+
     /// A call outside a wait: throttling retried, bounded by the call timeout alone.
     fn step(interrupt: Interrupt) -> Limits {
         Limits {
@@ -358,12 +367,14 @@ impl Aws {
         args: &[String],
         deadline: Instant,
     ) -> std::result::Result<Value, CallError> {
-        let limits = Limits {
-            interrupt: Interrupt::Abandon,
-            attempts: 1,
-            deadline: Some(deadline),
-        };
-        self.call("ecs", op, args, None, None, limits)
+        self.call(
+            "ecs",
+            op,
+            args,
+            None,
+            None,
+            Limits::once(Interrupt::Abandon, deadline),
+        )
     }
 
     /// One attempt at a read whose answer decides what the program may claim (whether a
@@ -374,12 +385,14 @@ impl Aws {
         args: &[String],
         deadline: Instant,
     ) -> std::result::Result<Value, CallError> {
-        let limits = Limits {
-            interrupt: Interrupt::Finish,
-            attempts: 1,
-            deadline: Some(deadline),
-        };
-        self.call("ecs", op, args, None, None, limits)
+        self.call(
+            "ecs",
+            op,
+            args,
+            None,
+            None,
+            Limits::once(Interrupt::Finish, deadline),
+        )
     }
 
     /// `aws ecr OP ARGS...`, side work: killed at `deadline`, when its thread's work is
@@ -411,11 +424,7 @@ impl Aws {
         region: Option<&str>,
         deadline: Instant,
     ) -> std::result::Result<Value, CallError> {
-        let limits = Limits {
-            interrupt: Interrupt::Abandon,
-            attempts: 1,
-            deadline: Some(deadline),
-        };
+        let limits = Limits::once(Interrupt::Abandon, deadline);
         self.call("logs", op, args, region, None, limits)
     }
 

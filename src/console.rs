@@ -11,24 +11,14 @@ struct Arn<'a> {
 }
 
 fn parse(arn: &str) -> Option<Arn<'_>> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some("ecs"), Some(region), Some(_), Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    if region.is_empty() || partition.is_empty() {
+    let parsed = crate::arn::parse(arn)?;
+    if parsed.region.is_empty() || parsed.partition.is_empty() {
         return None;
     }
     Some(Arn {
-        partition,
-        region,
-        path: resource.split('/').collect(),
+        partition: parsed.partition,
+        region: parsed.region,
+        path: parsed.resource.split('/').collect(),
     })
 }
 

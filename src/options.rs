@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::arn::{cluster_name, service_name};
 use crate::aws::Credentials;
 use crate::cli::{Cli, OutputFormat};
 use crate::ecs::DESCRIBE_SERVICES_LIMIT;
@@ -349,43 +350,6 @@ fn check_services(cluster: &str, services: &[String]) -> Result<()> {
         seen.push((given, name));
     }
     Ok(())
-}
-
-/// A cluster given as a name or as a cluster ARN (`arn:...:cluster/NAME`): its name.
-fn cluster_name(cluster: &str) -> &str {
-    match ecs_resource(cluster) {
-        Some(resource) => resource.strip_prefix("cluster/").unwrap_or(cluster),
-        None => cluster,
-    }
-}
-
-/// A service given as a name or as a service ARN: (its cluster, if the ARN names one;
-/// its name). `arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME`, or the older
-/// `arn:aws:ecs:REGION:ACCOUNT:service/NAME`.
-fn service_name(service: &str) -> (Option<&str>, &str) {
-    let Some(path) = ecs_resource(service).and_then(|r| r.strip_prefix("service/")) else {
-        return (None, service);
-    };
-    match path.split_once('/') {
-        Some((cluster, name)) => (Some(cluster), name),
-        None => (None, path),
-    }
-}
-
-/// The resource part of an ECS ARN (`arn:PARTITION:ecs:REGION:ACCOUNT:RESOURCE`).
-fn ecs_resource(arn: &str) -> Option<&str> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(_), Some("ecs"), Some(_), Some(_), Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    Some(resource)
 }
 
 /// What `--wait-only` cannot be combined with, if anything is given with it.

@@ -786,23 +786,22 @@ mod tests {
         );
     }
 
+    /// Roll back with `ecs` after a failure whose service deployment ECS left in `status`.
+    fn roll_back_after(ecs: &ScriptedEcs, status: crate::ecs::ServiceDeploymentStatus) -> Report {
+        let report = Report::captured();
+        let mut failed = failure(None);
+        failed.service_deployment =
+            Some(Box::new(scripted::service_deployment(status, "CLEAN_UP")));
+        let rollout = with_service_deployment();
+        roll_back(ecs, &report, settings(), OLD, &rollout, failed);
+        report
+    }
+
     #[test]
     fn no_second_rollback_when_ecs_gave_the_service_deployment_up() {
         let ecs = ScriptedEcs::default();
-        let report = Report::captured();
-        let mut given_up = failure(None);
-        given_up.service_deployment = Some(Box::new(scripted::service_deployment(
-            crate::ecs::ServiceDeploymentStatus::RollbackSuccessful,
-            "CLEAN_UP",
-        )));
-        roll_back(
-            &ecs,
-            &report,
-            settings(),
-            OLD,
-            &with_service_deployment(),
-            given_up,
-        );
+        let status = crate::ecs::ServiceDeploymentStatus::RollbackSuccessful;
+        let report = roll_back_after(&ecs, status);
         assert!(ecs.calls().is_empty());
         assert_eq!(
             report.outcome().rollback,
@@ -816,20 +815,8 @@ mod tests {
     #[test]
     fn after_ecs_failed_to_roll_back_the_rollback_is_ours() {
         let ecs = settling_back();
-        let report = Report::captured();
-        let mut failed = failure(None);
-        failed.service_deployment = Some(Box::new(scripted::service_deployment(
-            crate::ecs::ServiceDeploymentStatus::RollbackFailed,
-            "CLEAN_UP",
-        )));
-        roll_back(
-            &ecs,
-            &report,
-            settings(),
-            OLD,
-            &with_service_deployment(),
-            failed,
-        );
+        let status = crate::ecs::ServiceDeploymentStatus::RollbackFailed;
+        let report = roll_back_after(&ecs, status);
         assert_eq!(ecs.calls()[0], "update-service td/web:1");
         let outcome = report.outcome();
         assert_eq!(
