@@ -176,6 +176,12 @@ pub fn begin<'a>(
             };
             match ecs.update_service(&update) {
                 Ok(updated) => {
+                    if let Some(why) = &updated.lost {
+                        report.progress(format!(
+                            "note: the rollback's update-service gave no answer ({why}); \
+                             following the service to see whether it goes back to {previous}"
+                        ));
+                    }
                     let back = Rollout::started(service, &updated, previous, false);
                     How::Update(Box::new(back), updated.event_ids)
                 }

@@ -1490,6 +1490,55 @@ fn a_crashed_service_task_shows_its_last_log_lines() {
 }
 
 #[test]
+fn an_ordinary_environment_is_shown_as_it_is_and_only_the_password_is_masked() {
+    let password = "hunter2-Pa55word";
+    let logged = [
+        "starting web in us-east-1 as worker",
+        "FATAL: password authentication failed for user app (password hunter2-Pa55word)",
+    ];
+    let log_lines = format!("web={}", logged.join("|"));
+    let Some(emu) = Emulator::start(&["--fail-image", "nginx:1.27", "--log-lines", &log_lines])
+    else {
+        return;
+    };
+    emu.create_cluster("demo");
+    let mut definition = web_definition("nginx:1.26", false);
+    let web = &mut definition["containerDefinitions"][0];
+    web["logConfiguration"] = awslogs("/ecs/web");
+    web["environment"] = json!([
+        {"name": "AWS_REGION", "value": "us-east-1"},
+        {"name": "APP_ENV", "value": "production"},
+        {"name": "DD_SERVICE", "value": "worker"},
+        {"name": "LAST_STATE", "value": "succeeded"},
+        {"name": "DB_PASSWORD", "value": password},
+    ]);
+    let old = emu.register(&definition);
+    emu.create_service("demo", "web", &old, 2, Breaker::WithRollback);
+
+    let run = deploy_web(&emu, "nginx:1.27", &["--output", "json"]);
+
+    run.assert_code(1);
+    assert!(!run.stdout.contains(password), "{run}");
+    assert!(!run.stderr.contains(password), "{run}");
+    let result: Value = serde_json::from_str(&run.stdout).expect("one JSON object");
+    let arn = text(&result["service_arn"]);
+    assert!(arn.starts_with("arn:aws:ecs:us-east-1:"), "{run}");
+    assert_eq!(result["new_task_definition"], revision(&old, 2).as_str());
+    assert_eq!(result["status"], "failed", "{run}");
+    assert!(
+        run.stderr
+            .lines()
+            .any(|line| line == "    web | starting web in us-east-1 as worker"),
+        "{run}"
+    );
+    assert!(
+        run.stderr.lines().any(|line| line
+            == "    web | FATAL: password authentication failed for user app (password ****)"),
+        "{run}"
+    );
+}
+
+#[test]
 fn a_failing_one_off_task_streams_its_log() {
     let logged = [
         "Connecting to db.internal:5432",
