@@ -1579,3 +1579,48 @@ fn a_second_signal_during_the_rollbacks_says_where_each_service_stands() {
         .collect();
     assert_eq!(services, ["web", "worker"]);
 }
+
+#[test]
+fn an_ordinary_environment_leaves_every_prefix_and_name_intact() {
+    // DD_SERVICE=worker, AWS_REGION=us-east-1, LAST_STATE=succeeded: plain configuration,
+    // never mistaken for secrets in the [worker] prefixes or the JSON.
+    let both = [&WEB, &WORKER];
+    let fake = release(&both, &[poll(&both, worker_fails_web_done)], json!({}));
+    let mut scenario: Value =
+        serde_json::from_str(&std::fs::read_to_string(fake.scenario_path()).unwrap()).unwrap();
+    scenario["ops"]["describe-task-definition"] = json!([
+        { "fixture": "describe-task-definition/web-1-ordinary.json" },
+    ]);
+    scenario["ops"]["list-tasks"] = json!([answer(json!({"taskArns": []}))]);
+    fake.set_scenario(scenario);
+    let assert = deploy(&fake, &both, &["--output", "json"]).code(1);
+    let stderr = stderr_of(&assert);
+    assert!(!stderr.contains("****"), "{stderr}");
+    assert!(
+        stderr.contains("[web] Service deployment successful."),
+        "{stderr}"
+    );
+    assert!(stderr.contains("[worker] ERROR: deployment"), "{stderr}");
+    let result = json_of(&stdout_of(&assert));
+    let services: Vec<&str> = result["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .map(|s| s["service"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(services, ["web", "worker"]);
+    assert_eq!(result["services"][0]["status"], "succeeded");
+    assert!(
+        text_of(&result["services"][1]["service_arn"]).contains(":us-east-1:"),
+        "{result}"
+    );
+    assert!(!stdout_of(&assert).contains("****"));
+}
+
+fn worker_fails_web_done(s: &Svc) -> Value {
+    if s.name == "web" { done(s) } else { failed(s) }
+}
+
+fn text_of(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_string()
+}
