@@ -497,7 +497,10 @@ impl Deploy<'_> {
         rollback::finish_all(self.ecs, self.report, self.watch.timing, started);
         let rolled_back = targets
             .iter()
-            .filter(|t| rollback_state(t) == RollbackState::RolledBack)
+            .filter(|t| {
+                let rollback = t.report.outcome().rollback;
+                rollback.is_some_and(|r| r.outcome == RollbackOutcome::Succeeded)
+            })
             .count();
         Error::Failed(format!(
             "{rolled_back} of {} services rolled back",
@@ -645,26 +648,6 @@ fn undeployable(service: &Service, cluster: &str) -> Option<String> {
         ));
     }
     None
-}
-
-/// Where a service of a release stands after the rollbacks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RollbackState {
-    /// Its rollback finished: it runs its previous revision again.
-    RolledBack,
-    /// Its rollback was still going when the wait for it ended.
-    RollingBack,
-    RollbackFailed,
-    NotRolledBack,
-}
-
-fn rollback_state(target: &Target) -> RollbackState {
-    match target.report.outcome().rollback.map(|r| r.outcome) {
-        Some(RollbackOutcome::Succeeded) => RollbackState::RolledBack,
-        Some(RollbackOutcome::InProgress) => RollbackState::RollingBack,
-        Some(RollbackOutcome::Failed) => RollbackState::RollbackFailed,
-        None => RollbackState::NotRolledBack,
-    }
 }
 
 /// Where to look at a failed service in the console.

@@ -96,9 +96,7 @@ fn watch_beside<'a>(
         let polled = poller.until(deadline, || {
             // The decisive read after side work is not cut short by the time that work
             // took: the verdict rests on it.
-            let after_side_work = pending
-                .iter()
-                .any(|&i| last_look[i] || watches[i].did_side_work());
+            let after_side_work = pending.iter().any(|&i| watches[i].did_side_work());
             let call_deadline = match after_side_work {
                 true => deadline.max(Instant::now() + watches[pending[0]].settings.side.per_call),
                 false => deadline,
@@ -154,9 +152,7 @@ fn watch_beside<'a>(
                 };
                 // A failed watch shows what its side work found before it says why.
                 show(watches, jobs.wait_for(&[i]));
-                let watch = &mut watches[i];
-                ended[i] = Some(Ended::Failed(Box::new(watch.fail(stop))));
-                start_side_work(watch, i, jobs);
+                ended[i] = Some(Ended::Failed(Box::new(watches[i].fail(stop))));
                 changed = true;
             }
             if changed {
