@@ -9,16 +9,11 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    FakeAws, SERVICE_ARGS, WEB_1, WEB_2, answer, file, fixture, from_steady_and, lines, scenario,
-    stderr_of as stderr, stdout_of as stdout,
+    FakeAws, SERVICE_ARGS, TASK_B_STOPPED, WEB_1, WEB_2, answer, file, fixture, from_steady_and,
+    lines, scenario, stderr_of as stderr, stdout_of as stdout, task_b_crashed,
 };
 use serde_json::{Value, json};
 
-/// Task B of web:2, which stops with `app` exit code 1 (`describe-tasks/new-stopped.json`).
-const TASK_B: &str =
-    "arn:aws:ecs:us-east-1:123456789012:task/prod/7c2f1d3e0a9b4c8d9e4f3b2a1c0d9e8f";
-const TASK_B_STOPPED: &str = "task 7c2f1d3e0a9b4c8d9e4f3b2a1c0d9e8f stopped: Essential container \
-                              in task exited [app: exit code 1; log-router: exit code 0]";
 const HANG: fn() -> Value = || json!({"hang": true, "grandchild": true});
 
 fn deploy(fake: &FakeAws, timeout: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
@@ -37,17 +32,6 @@ fn rolling(running: i64, failed: i64) -> Value {
     ours["runningCount"] = json!(running);
     ours["failedTasks"] = json!(failed);
     answer(value)
-}
-
-/// Ops telling of task B, crashed: where its logs are (web-1-awslogs), the stopped-task
-/// list and description, and `logs` as the get-log-events answers.
-fn task_b_crashed(logs: Vec<Value>) -> Value {
-    json!({
-        "describe-task-definition": [file("describe-task-definition/web-1-awslogs.json")],
-        "list-tasks": [answer(json!({"taskArns": [TASK_B]}))],
-        "describe-tasks": [file("describe-tasks/new-stopped.json")],
-        "logs get-log-events": logs,
-    })
 }
 
 fn notes(err: &str) -> Vec<&str> {

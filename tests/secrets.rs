@@ -9,15 +9,13 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    FakeAws, NEW_IMAGE, SERVICE_ARGS, WEB_1, WEB_2, answer, file, fixture, from_steady_and, lines,
-    scenario, stderr_of as stderr, stdout_of as stdout,
+    FakeAws, NEW_IMAGE, SERVICE_ARGS, TASK_B, WEB_1, WEB_2, answer, file, fixture, from_steady_and,
+    lines, scenario, stderr_of as stderr, stdout_of as stdout,
 };
 use serde_json::{Value, json};
 
 const PASSWORD: &str = r#"pa"ss\word-s3cr3t"#;
 const ORDINARY: &str = "describe-task-definition/web-1-ordinary.json";
-const TASK_B: &str =
-    "arn:aws:ecs:us-east-1:123456789012:task/prod/7c2f1d3e0a9b4c8d9e4f3b2a1c0d9e8f";
 const SERVICE_ARN: &str = "arn:aws:ecs:us-east-1:123456789012:service/prod/web";
 
 /// A log line of the crashed app that carries the password next to ordinary values.

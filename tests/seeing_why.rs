@@ -6,8 +6,9 @@
 mod common;
 
 use common::{
-    FakeAws, NEW_IMAGE, SERVICE_ARGS, WEB_1, WEB_2, answer, arg_value, argv_of, file, fixture,
-    from_steady_and, lines, scenario, stderr_of as stderr, stdout_of as stdout,
+    FakeAws, NEW_IMAGE, SERVICE_ARGS, TASK_B, TASK_B_STOPPED, WEB_1, WEB_2, answer, arg_value,
+    argv_of, file, fixture, from_steady_and, lines, scenario, stderr_of as stderr,
+    stdout_of as stdout, task_b_crashed,
 };
 use serde_json::{Value, json};
 
@@ -438,12 +439,6 @@ fn a_megabyte_log_line_of_a_one_off_task_is_cut_at_2_kib() {
 
 // ------------------------------------------------------------------ service tasks
 
-/// Task B of web:2, which stops with `app` exit code 1 (`describe-tasks/new-stopped.json`).
-const TASK_B: &str =
-    "arn:aws:ecs:us-east-1:123456789012:task/prod/7c2f1d3e0a9b4c8d9e4f3b2a1c0d9e8f";
-/// The stopped-task line of task B.
-const TASK_B_STOPPED: &str = "task 7c2f1d3e0a9b4c8d9e4f3b2a1c0d9e8f stopped: Essential container \
-                              in task exited [app: exit code 1; log-router: exit code 0]";
 /// Where `app` of web-1-awslogs logs in task B.
 const WEB_GROUP: &str = "/ecs/web";
 const APP_STREAM_B: &str = "web/app/7c2f1d3e0a9b4c8d9e4f3b2a1c0d9e8f";
@@ -466,17 +461,6 @@ fn newest(stream: &str, messages: &[&str]) -> Value {
         messages,
         "f/00000042",
     )
-}
-
-/// The ops that tell of task B: a list of the stopped tasks names it, describing it says
-/// that `app` exited 1; get-log-events answers with `log_events`.
-fn task_b_crashed(log_events: Vec<Value>) -> Value {
-    json!({
-        "describe-task-definition": [file("describe-task-definition/web-1-awslogs.json")],
-        "list-tasks": [answer(json!({"taskArns": [TASK_B]}))],
-        "describe-tasks": [file("describe-tasks/new-stopped.json")],
-        "logs get-log-events": log_events,
-    })
 }
 
 /// web-rolling (our deployment runs a task) with `failed` failed tasks.

@@ -35,6 +35,14 @@ pub const WEB_2: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:
 /// The deployment our update-service starts (PRIMARY in `web-rolling` and `web-done`).
 pub const OUR_DEPLOYMENT: &str = "ecs-svc/1111111111111111111";
 
+/// Task B of web:2, which stops with `app` exit code 1 (`describe-tasks/new-stopped.json`).
+pub const TASK_B: &str =
+    "arn:aws:ecs:us-east-1:123456789012:task/prod/7c2f1d3e0a9b4c8d9e4f3b2a1c0d9e8f";
+
+/// The stopped-task line of task B.
+pub const TASK_B_STOPPED: &str = "task 7c2f1d3e0a9b4c8d9e4f3b2a1c0d9e8f stopped: Essential \
+                                  container in task exited [app: exit code 1; log-router: exit code 0]";
+
 /// `-c prod -n web -i NEW_IMAGE`: the service deploy of the tests.
 pub const SERVICE_ARGS: &[&str] = &["-c", "prod", "-n", "web", "-i", NEW_IMAGE];
 
@@ -367,6 +375,18 @@ pub fn from_steady_and(later: &[Value], more: Value) -> FakeAws {
 /// [`from_steady_and`] without other ops.
 pub fn from_steady(later: &[Value]) -> FakeAws {
     from_steady_and(later, json!({}))
+}
+
+/// The ops that tell of task B, crashed: where its logs are (web-1-awslogs), a list of the
+/// stopped tasks that names it, its description (`app` exited 1), and `log_events` as the
+/// get-log-events answers.
+pub fn task_b_crashed(log_events: Vec<Value>) -> Value {
+    json!({
+        "describe-task-definition": [file("describe-task-definition/web-1-awslogs.json")],
+        "list-tasks": [answer(json!({"taskArns": [TASK_B]}))],
+        "describe-tasks": [file("describe-tasks/new-stopped.json")],
+        "logs get-log-events": log_events,
+    })
 }
 
 // ------------------------------------------------------------------ commands
