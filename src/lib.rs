@@ -8,7 +8,9 @@
 pub mod arn;
 pub mod aws;
 pub mod cli;
+pub mod codedeploy;
 pub mod console;
+pub mod controller;
 pub mod deploy;
 pub mod dry_run;
 pub mod ecr;
