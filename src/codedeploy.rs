@@ -10,8 +10,11 @@ use serde::Deserialize;
 use crate::ecs::Polled;
 use crate::error::Result;
 
+pub mod rollback;
 #[cfg(test)]
 pub mod scripted;
+pub mod tracker;
+pub mod watch;
 
 /// batch-get-deployments takes at most 25 ids per call.
 pub const BATCH_GET_DEPLOYMENTS_LIMIT: usize = 25;

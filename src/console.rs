@@ -50,6 +50,16 @@ pub fn service_deployments(service_arn: &str, cluster: &str) -> Option<String> {
     ))
 }
 
+/// The page of CodeDeploy deployment `id` of the service `service_arn` (its region).
+pub fn codedeploy_deployment(service_arn: &str, id: &str) -> Option<String> {
+    let arn = parse(service_arn)?;
+    Some(format!(
+        "{}/codesuite/codedeploy/deployments/{id}?region={}",
+        host(arn.partition, arn.region),
+        arn.region
+    ))
+}
+
 /// The page of the one-off task `task_arn` in `cluster`.
 pub fn task(task_arn: &str, cluster: &str) -> Option<String> {
     let arn = parse(task_arn)?;
@@ -68,6 +78,14 @@ pub fn task(task_arn: &str, cluster: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_codedeploy_deployment_links_to_its_page_in_the_services_region() {
+        assert_eq!(
+            codedeploy_deployment("arn:aws:ecs:eu-west-1:123456789012:service/prod/web", "d-ABC").as_deref(),
+            Some("https://eu-west-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-ABC?region=eu-west-1")
+        );
+    }
 
     #[test]
     fn a_service_links_to_its_deployments() {

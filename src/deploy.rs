@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::codedeploy::CodeDeploy;
 use crate::ecr::{self, Registry, Verdict};
 use crate::ecs::{Ecs, TaskDefinition};
 use crate::error::{Error, Result};
@@ -27,6 +28,7 @@ use crate::side::Budget;
 use crate::watch;
 use crate::{dry_run, run_task, signals, taskdef};
 
+mod codedeploy;
 mod release;
 
 /// Where the deploy reaches AWS: ECS for every change, and read-only look-ups of
@@ -34,6 +36,8 @@ mod release;
 #[derive(Clone, Copy)]
 pub struct Clients<'a> {
     pub ecs: &'a dyn Ecs,
+    /// Deployments of CODE_DEPLOY services.
+    pub codedeploy: &'a dyn CodeDeploy,
     pub logs: &'a dyn LogSource,
     pub registry: &'a (dyn Registry + Sync),
 }

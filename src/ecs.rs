@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::aws::{Aws, CallError, Failure, Interrupt};
+use crate::controller::{Controller, ControllerType};
 use crate::error::{Error, Result};
 use crate::filters::{self, Jq};
 use crate::secrets;
@@ -45,7 +46,10 @@ pub struct Service {
     /// The task definition ARN the service runs.
     pub task_definition: String,
     /// The deployment controller: ECS, CODE_DEPLOY or EXTERNAL.
-    pub controller: String,
+    pub controller: ControllerType,
+    /// Where its load balancers send traffic (a CodeDeploy AppSpec names the container).
+    #[serde(default)]
+    pub load_balancers: Vec<LoadBalancer>,
     /// Ids of the events the service already shows: not news to the user.
     pub event_ids: Vec<String>,
     /// The newest deployment (PRIMARY), if the service has one.
@@ -54,6 +58,20 @@ pub struct Service {
     pub service_deployment: Option<String>,
     #[serde(default)]
     pub strategy: Strategy,
+}
+
+impl Service {
+    pub fn controller(&self) -> Controller {
+        Controller::new(self.controller, self.strategy)
+    }
+}
+
+/// A load balancer of a service: the container and port it sends traffic to.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadBalancer {
+    pub container_name: String,
+    pub container_port: u16,
 }
 
 /// The PRIMARY deployment of a service, as describe-services shows it.

@@ -89,6 +89,9 @@ pub const SERVICES: Jq = jq(
            name: (.serviceName // ""), arn: (.serviceArn // ""),
            status: (.status // "ACTIVE"), taskDefinition: (.taskDefinition // ""),
            controller: (.deploymentController.type // "ECS"),
+           loadBalancers: [(.loadBalancers // [])[]
+                           | select(.containerName != null and .containerPort != null)
+                           | {containerName, containerPort}],
            eventIds: [(.events // [])[] | .id // empty],
            primary: ([(.deployments // [])[] | select(.status == "PRIMARY")][0]
                      | if . == null then null else {id, desiredCount} end),

@@ -141,20 +141,25 @@ fn one(o: &Outcome) -> Option<String> {
         .as_deref()
         .unwrap_or("its previous revision");
     let service = o.service.as_deref().unwrap_or("the service");
-    let by_ecs = o.rollback.as_ref().filter(|r| r.by == RolledBackBy::Ecs);
-    if let Some(rollback) = by_ecs
+    let by_controller = o.rollback.as_ref().and_then(|r| match r.by {
+        RolledBackBy::Ecs => Some(("ECS", r.outcome)),
+        RolledBackBy::CodeDeploy => Some(("CodeDeploy", r.outcome)),
+        RolledBackBy::EcsDeploy => None,
+    });
+    if let Some((who, outcome)) = by_controller
         && o.stage < Stage::RollbackAsked
     {
-        return Some(match rollback.outcome {
-            RollbackOutcome::Succeeded => format!("ECS rolled the service back to {previous}"),
+        return Some(match outcome {
+            RollbackOutcome::Succeeded => format!("{who} rolled the service back to {previous}"),
             RollbackOutcome::InProgress => {
-                format!("ECS is rolling the service back to {previous}")
+                format!("{who} is rolling the service back to {previous}")
             }
             RollbackOutcome::Failed => {
-                "ECS's rollback failed; the service may run either revision".into()
+                format!("{who}'s rollback failed; the service may run either revision")
             }
         });
     }
+    let codedeploy = o.codedeploy.as_ref();
     Some(match o.stage {
         Stage::Unchanged => return None,
         Stage::Registered if o.service.is_none() => format!("registered {new}"),
@@ -166,6 +171,13 @@ fn one(o: &Outcome) -> Option<String> {
             o.task_arn.as_deref().unwrap_or("?")
         ),
         Stage::UpdateSent => in_flight(o),
+        Stage::Updated if codedeploy.is_some_and(|cd| cd.deployment_id.is_some()) => {
+            let id = codedeploy.and_then(|cd| cd.deployment_id.as_deref()).unwrap_or("?");
+            format!(
+                "CodeDeploy deployment {id} of {new} is under way; follow it with: \
+                 aws deploy get-deployment --deployment-id {id}"
+            )
+        }
         Stage::Updated if o.new_task_definition == o.previous_task_definition => {
             format!("a new deployment of {new} was started")
         }
@@ -177,9 +189,18 @@ fn one(o: &Outcome) -> Option<String> {
     })
 }
 
-/// update-service of `o`'s service is out.
+/// update-service (or create-deployment) of `o`'s service is out.
 fn in_flight(o: &Outcome) -> String {
     let service = o.service.as_deref().unwrap_or("the service");
+    if let Some(cd) = &o.codedeploy {
+        return format!(
+            "create-deployment of {} for {service} was sent and may have started; \
+             check with: aws deploy list-deployments --application-name {} --deployment-group-name {}",
+            o.new_task_definition.as_deref().unwrap_or("the new revision"),
+            cd.application,
+            cd.deployment_group
+        );
+    }
     format!(
         "update-service of {service} to {} was sent and may have been applied; \
          check with: aws ecs describe-services --cluster {} --services {service}",

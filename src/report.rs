@@ -83,6 +83,26 @@ pub enum RolledBackBy {
     Ecs,
     /// This tool, because `--enable-rollback` was given.
     EcsDeploy,
+    /// CodeDeploy on its own (its deployment group rolls failed deployments back).
+#[serde(rename = "codedeploy")]
+    CodeDeploy,
+}
+
+/// A CodeDeploy deployment, for the JSON result of a CODE_DEPLOY service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CodeDeployRecord {
+    pub application: String,
+    pub deployment_group: String,
+    pub deployment_id: Option<String>,
+    /// The deployment's status as last seen.
+    pub status: Option<String>,
+    pub lifecycle_events: Vec<LifecycleRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LifecycleRecord {
+    pub name: String,
+    pub status: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -120,6 +140,12 @@ pub struct Outcome {
     /// The last lifecycle stage seen of the service deployment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifecycle_stage: Option<String>,
+    /// The service's deployment controller (ECS, CODE_DEPLOY).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub controller: Option<String>,
+    /// The CodeDeploy deployment, for a CODE_DEPLOY service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codedeploy: Option<CodeDeployRecord>,
     /// Who rolled the service back, and how that ended.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback: Option<Rollback>,
@@ -172,6 +198,10 @@ pub struct ServiceOutcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifecycle_stage: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub controller: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codedeploy: Option<CodeDeployRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback: Option<Rollback>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub console_url: Option<String>,
@@ -191,6 +221,8 @@ impl From<Outcome> for ServiceOutcome {
             service_deployment_arn: o.service_deployment_arn,
             strategy: o.strategy,
             lifecycle_stage: o.lifecycle_stage,
+            controller: o.controller,
+            codedeploy: o.codedeploy,
             rollback: o.rollback,
             console_url: o.console_url,
         }

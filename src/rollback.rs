@@ -223,7 +223,7 @@ impl<'a> Started<'a> {
                     seen.clone(),
                 )
                 .following(Goal::Settle);
-                watch.start();
+                watch.begin();
                 Follow::Settle(Box::new(watch))
             }
         }
@@ -370,7 +370,7 @@ fn poll_settling(ecs: &dyn Ecs, report: &Report, deadline: Instant, waited: &mut
             continue;
         };
         let step = match snapshot {
-            Some(snapshot) => watch.advance(snapshot),
+            Some(snapshot) => watch.look(snapshot),
             None => Err(left_out(
                 "describe-services",
                 &format!("service '{}'", one.service.name),

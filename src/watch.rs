@@ -10,9 +10,11 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+mod follow;
 mod together;
 mod tracker;
 
+pub use follow::{Answer, Decisive, Follow, Reads, stopped};
 pub use together::{Ended, watch as together};
 pub use tracker::{Event, Next, Phase, Seen, Step, Tracker, Verdict, given_up, verdict};
 
@@ -146,6 +148,8 @@ pub struct Failure {
     pub last: Option<Box<Snapshot>>,
     /// The service deployment as last seen, when it was followed.
     pub service_deployment: Option<Box<ServiceDeployment>>,
+    /// The CodeDeploy deployment as last seen, when CodeDeploy ran it.
+    pub codedeploy: Option<Box<crate::codedeploy::Deployment>>,
 }
 
 impl Failure {
@@ -278,11 +282,6 @@ impl<'a> Watch<'a> {
         self.tracker.rollout()
     }
 
-    /// When the current phase runs out of time.
-    pub fn deadline(&self) -> Instant {
-        self.deadline
-    }
-
     /// After a new revision: both phases, with the script's lines.
     pub fn new_revision(self) -> Result<(), Failure> {
         self.following(Goal::NewRevision).alone()
@@ -300,7 +299,7 @@ impl<'a> Watch<'a> {
 
     fn alone(self) -> Result<(), Failure> {
         let (ecs, report, interval) = (self.ecs, self.report, self.settings.timing.poll_interval);
-        let mut ended = together::watch(ecs, report, interval, vec![self], false);
+        let mut ended = together::watch(Reads::ecs(ecs), report, interval, vec![Box::new(self)], false);
         match ended.pop() {
             Some(Ended::Failed(failure)) => Err(*failure),
             _ => Ok(()),
@@ -308,7 +307,7 @@ impl<'a> Watch<'a> {
     }
 
     /// Begin the first phase; done at once when no phase applies.
-    pub fn start(&mut self) -> Progress {
+    pub fn begin(&mut self) -> Progress {
         let step = self.tracker.start();
         self.show(&step.events);
         self.take(step.next, step.entered)
@@ -327,7 +326,7 @@ impl<'a> Watch<'a> {
 
     /// One look at the service: its snapshot from the poll shared by every watch, and
     /// whatever else the phase needs (the service deployment, the tasks).
-    pub fn advance(&mut self, snapshot: Snapshot) -> Result<Progress, PollError> {
+    pub fn look(&mut self, snapshot: Snapshot) -> Result<Progress, PollError> {
         self.side_work_done = false;
         self.stopped_listed_last_poll = false;
         // A service deployment that cannot be read this time leaves the snapshot to decide
@@ -368,11 +367,6 @@ impl<'a> Watch<'a> {
             Some(e) if progress == Progress::Waiting => Err(PollError::Retry(e)),
             _ => Ok(progress),
         }
-    }
-
-    /// Whether the last look did side work after its decisive read.
-    pub fn did_side_work(&self) -> bool {
-        self.side_work_done
     }
 
     /// Show what the tracker saw; look at the stopped tasks when ECS counted new failures.
@@ -612,6 +606,12 @@ impl<'a> Watch<'a> {
         listed
     }
 
+    /// Explain a failure: the stopped tasks of the watched revision not yet told, with the
+    /// last log lines of their crashed containers, read at once within the side budget.
+    pub fn explain_stopped_tasks(&mut self) {
+        self.report_stopped_tasks(self.settings.side.from_now(), LogsRead::Now);
+    }
+
     /// Where the last lines of each essential container of `task` that crashed (ran and
     /// exited non-zero) are read; a note, once per container, for those that cannot be.
     fn crashed_logs(&self, task: &Task) -> (Vec<LogTarget>, Vec<String>) {
@@ -642,7 +642,7 @@ impl<'a> Watch<'a> {
 
     /// The log reads the last look asked for, as work to run beside the poll loop, each
     /// with what to show should it be stopped first.
-    pub fn side_work(&mut self) -> Vec<(side::Work<'a>, Vec<String>)> {
+    fn log_work(&mut self) -> Vec<(side::Work<'a>, Vec<String>)> {
         let Some((reader, _)) = self.logs.as_ref().map(|(reader, c)| (*reader, c)) else {
             self.log_reads.clear();
             return Vec::new();
@@ -660,13 +660,14 @@ impl<'a> Watch<'a> {
 
     /// Say why the phase ended, record it, and hand the failure to whoever decides what
     /// comes next (a rollback or the exit).
-    pub fn fail(&mut self, stop: Stop) -> Failure {
+    fn end(&mut self, stop: Stop) -> Failure {
         if self.tracker.goal() == Goal::Settle {
             return Failure {
                 stop,
                 why: String::new(),
                 last: self.last.take().map(Box::new),
                 service_deployment: self.service_deployment.take().map(Box::new),
+                codedeploy: None,
             };
         }
         let phase = self.tracker.phase();
@@ -735,7 +736,58 @@ impl<'a> Watch<'a> {
             why,
             last: self.last.take().map(Box::new),
             service_deployment: self.service_deployment.take().map(Box::new),
+            codedeploy: None,
         }
+    }
+}
+
+impl<'a> Follow<'a> for Watch<'a> {
+    fn report(&self) -> &'a Report {
+        self.report
+    }
+
+    fn side(&self) -> Budget {
+        self.settings.side
+    }
+
+    fn decisive(&self) -> Decisive {
+        let service = self.service();
+        Decisive::Service {
+            cluster: service.cluster.clone(),
+            name: service.name.clone(),
+        }
+    }
+
+    fn start(&mut self) -> Progress {
+        self.begin()
+    }
+
+    fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    fn advance(&mut self, answer: Answer) -> Result<Progress, PollError> {
+        match answer {
+            Answer::Service(snapshot) => self.look(snapshot),
+            Answer::Deployment(d) => Err(PollError::Retry(crate::aws::CallError::new(
+                "describe-services",
+                255,
+                format!("a CodeDeploy deployment ({}) answered a service's read", d.id),
+                crate::aws::Failure::Unreadable,
+            ))),
+        }
+    }
+
+    fn did_side_work(&self) -> bool {
+        self.side_work_done
+    }
+
+    fn side_work(&mut self) -> Vec<(side::Work<'a>, Vec<String>)> {
+        self.log_work()
+    }
+
+    fn fail(&mut self, stop: Stop) -> Failure {
+        self.end(stop)
     }
 }
 

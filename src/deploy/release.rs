@@ -8,6 +8,8 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::{Deploy, base_name, stop_if_interrupted};
+use crate::codedeploy::Group;
+use crate::codedeploy::watch::{DeploymentWatch, Rollout as CodeDeployRollout};
 use crate::ecs::{NewRevision, Service, ServiceRef, ServiceUpdate, Updated};
 use crate::error::{Error, Result};
 use crate::options::Revision;
@@ -15,31 +17,38 @@ use crate::poll::Stop;
 use crate::record::{Fact, Stage};
 use crate::report::{Report, RollbackOutcome, Status};
 use crate::rollback::{self, Begun};
-use crate::watch::{self, Ended, Failure, Goal, Rollout, Watch};
+use crate::watch::{self, Ended, Failure, Follow, Goal, Reads, Rollout, Watch};
 use crate::{console, taskdef};
 
 /// A service of the release, as it was before anything changed.
 pub(super) struct Target<'r> {
-    current: Service,
-    cluster: String,
+    pub(super) current: Service,
+    pub(super) cluster: String,
     /// Where its lines and result go: the run's report, or with several services its own.
-    report: &'r Report,
+    pub(super) report: &'r Report,
 }
 
 impl Target<'_> {
-    fn name(&self) -> &str {
+    pub(super) fn name(&self) -> &str {
         &self.current.name
     }
 }
 
+/// Who runs a launched service's deployment: ECS, or CodeDeploy.
+#[derive(Debug, Clone)]
+pub(super) enum Driven {
+    Ecs(Rollout),
+    CodeDeploy(CodeDeployRollout),
+}
+
 /// A service that was updated (or is followed): what to watch, with the ids of the events
 /// that are no news to the user.
-struct Launched {
-    target: usize,
-    rollout: Rollout,
-    seen: Vec<String>,
+pub(super) struct Launched {
+    pub(super) target: usize,
+    pub(super) driven: Driven,
+    pub(super) seen: Vec<String>,
     /// The definition its tasks run, when known: where their logs are.
-    definition: Option<Value>,
+    pub(super) definition: Option<Value>,
 }
 
 /// Indices of `items` grouped by `key`, groups in the order of their first member.
@@ -145,6 +154,8 @@ impl Deploy<'_> {
     // The service flow -------------------------------------------------------------------
 
     pub(super) fn deploy_services(&self, targets: &[Target], revision: &Revision) -> Result<()> {
+        // CodeDeploy's deployment groups are found before anything is registered.
+        let codedeploy_groups = self.codedeploy_groups(targets)?;
         // Every new definition is built (and may be refused, exit 14) before any is
         // registered; services that share a base definition share its new revision.
         let groups = grouped(targets, |t| base_name(&t.current.task_definition, revision));
@@ -182,20 +193,31 @@ impl Deploy<'_> {
             registered.push(new);
         }
         if self.options.dry_run {
+            for (group, new) in groups.iter().zip(&registered) {
+                for &i in group {
+                    if let Some(cd) = &codedeploy_groups[i] {
+                        self.show_codedeploy_plan(&targets[i], cd, &new.arn)?;
+                    }
+                }
+            }
             return Ok(());
         }
         let mut launched = Vec::new();
         for (group, new) in groups.iter().zip(&registered) {
             let health_checked = taskdef::has_essential_health_check(&new.definition)?;
             for &i in group {
-                let update = stop_if_interrupted("update-service").and_then(|()| {
-                    self.update_service(
-                        targets,
-                        i,
-                        NewRevision::TaskDefinition(&new.arn),
-                        health_checked,
-                    )
-                });
+                let update = match &codedeploy_groups[i] {
+                    Some(cd) => stop_if_interrupted("create-deployment")
+                        .and_then(|()| self.create_deployment(targets, i, cd, &new.arn)),
+                    None => stop_if_interrupted("update-service").and_then(|()| {
+                        self.update_service(
+                            targets,
+                            i,
+                            NewRevision::TaskDefinition(&new.arn),
+                            health_checked,
+                        )
+                    }),
+                };
                 match update {
                     Ok(one) => launched.push(Launched {
                         definition: Some(new.definition.clone()),
@@ -283,9 +305,15 @@ impl Deploy<'_> {
             .chain(&updated.event_ids)
             .cloned()
             .collect();
+        report.record(|o| o.controller = Some(target.current.controller().as_str().to_string()));
         Ok(Launched {
             target: i,
-            rollout: Rollout::started(service, &updated, task_definition, health_checked),
+            driven: Driven::Ecs(Rollout::started(
+                service,
+                &updated,
+                task_definition,
+                health_checked,
+            )),
             seen,
             definition: None,
         })
@@ -365,30 +393,55 @@ impl Deploy<'_> {
     fn watch_all(&self, targets: &[Target], launched: &[Launched], goal: Goal) -> Vec<Ended> {
         let watches = launched
             .iter()
-            .map(|one| {
-                let report = targets[one.target].report;
-                let watch = Watch::new(
-                    self.ecs,
-                    report,
-                    self.watch,
-                    one.rollout.clone(),
-                    one.seen.clone(),
-                )
-                .following(goal);
-                match &one.definition {
-                    Some(definition) => watch.with_logs(self.log_reader(), definition),
-                    None => watch,
-                }
-            })
+            .map(|one| self.follower(targets[one.target].report, one, goal))
             .collect();
         let fail_fast = self.options.enable_rollback;
+        let reads = Reads {
+            ecs: self.ecs,
+            codedeploy: Some(self.clients.codedeploy),
+        };
         watch::together(
-            self.ecs,
+            reads,
             self.report,
             self.watch.timing.poll_interval,
             watches,
             fail_fast,
         )
+    }
+
+    /// The watch of one launched service, as its controller has it followed.
+    fn follower<'w>(
+        &'w self,
+        report: &'w Report,
+        one: &Launched,
+        goal: Goal,
+    ) -> Box<dyn Follow<'w> + 'w> {
+        let with_logs = |watch: Watch<'w>| match &one.definition {
+            Some(definition) => watch.with_logs(self.log_reader(), definition),
+            None => watch,
+        };
+        match &one.driven {
+            Driven::Ecs(rollout) => {
+                let watch = Watch::new(self.ecs, report, self.watch, rollout.clone(), one.seen.clone())
+                    .following(goal);
+                Box::new(with_logs(watch))
+            }
+            Driven::CodeDeploy(rollout) => {
+                // The replacement's stopped tasks are those of the new revision.
+                let tasks = Rollout {
+                    service: rollout.service.clone(),
+                    deployment_id: None,
+                    task_definition: rollout.task_definition.clone(),
+                    health_checked: false,
+                    desired_count: None,
+                    service_deployment: None,
+                    strategy: crate::ecs::Strategy::Rolling,
+                };
+                let tasks = with_logs(Watch::new(self.ecs, report, self.watch, tasks, []));
+                let watch = DeploymentWatch::new(self.clients.codedeploy, report, self.watch, rollout.clone());
+                Box::new(watch.with_tasks(tasks))
+            }
+        }
     }
 
     /// The end of the release: success when every service succeeded; otherwise roll back
@@ -404,7 +457,7 @@ impl Deploy<'_> {
         }
         for (one, end) in launched.iter().zip(&ended) {
             if matches!(end, Ended::Failed(_)) {
-                show_console_link(&targets[one.target]);
+                show_console_link(&targets[one.target], &one.driven);
             }
         }
         if let ([target], [one]) = (targets, launched.as_slice()) {
@@ -412,7 +465,7 @@ impl Deploy<'_> {
                 Some(Ended::Failed(failure)) => *failure,
                 _ => return Ok(()),
             };
-            return Err(self.after_failure(failure, &target.current, &one.rollout));
+            return Err(self.after_failure(failure, target, &one.driven));
         }
         let failed: Vec<String> = launched
             .iter()
@@ -460,28 +513,37 @@ impl Deploy<'_> {
         why: &str,
     ) -> Error {
         let mut started = Vec::new();
+        let mut codedeploy_started = Vec::new();
         for (one, end) in launched.into_iter().zip(ended) {
             let target = &targets[one.target];
-            let mut rollout = one.rollout;
-            let failure = match end {
+            let succeeded = matches!(end, Ended::Succeeded);
+            let mut failure = match end {
                 Ended::Failed(failure) => *failure,
-                succeeded_or_unfinished => {
-                    if matches!(succeeded_or_unfinished, Ended::Succeeded) {
-                        // ECS cannot roll back a service deployment that already succeeded.
-                        rollout.service_deployment = None;
-                    }
+                Ended::Succeeded | Ended::Unfinished => {
                     target
                         .report
                         .record(|o| o.failure_reason = Some(why.to_string()));
-                    Failure {
-                        stop: Stop::Failed(why.to_string()),
-                        why: why.to_string(),
-                        last: None,
-                        service_deployment: None,
-                    }
+                    watch::stopped(Stop::Failed(why.to_string()), why.to_string())
                 }
             };
             let previous = &target.current.task_definition;
+            let mut rollout = match one.driven {
+                Driven::Ecs(rollout) => rollout,
+                Driven::CodeDeploy(rollout) => {
+                    if succeeded {
+                        // Over: CodeDeploy can only deploy the previous revision again.
+                        failure.codedeploy = Some(Box::new(rollout.succeeded()));
+                    }
+                    if let Ok(one) = self.begin_codedeploy_rollback(target, &rollout, failure) {
+                        codedeploy_started.push(one);
+                    }
+                    continue;
+                }
+            };
+            if succeeded {
+                // ECS cannot roll back a service deployment that already succeeded.
+                rollout.service_deployment = None;
+            }
             match rollback::begin(
                 self.ecs,
                 target.report,
@@ -495,6 +557,8 @@ impl Deploy<'_> {
             }
         }
         rollback::finish_all(self.ecs, self.report, self.watch.timing, started);
+        let timing = self.watch.timing;
+        crate::codedeploy::rollback::wait_all(self.clients.codedeploy, self.report, timing, codedeploy_started);
         let rolled_back = targets
             .iter()
             .filter(|t| {
@@ -529,6 +593,7 @@ impl Deploy<'_> {
             }
             return Ok(());
         }
+        let codedeploy_groups = self.codedeploy_groups(targets)?;
         let mut launched = Vec::new();
         for (i, target) in targets.iter().enumerate() {
             target.report.fact(Fact::ForcingNewDeployment);
@@ -537,8 +602,14 @@ impl Deploy<'_> {
                 o.previous_task_definition = Some(current.clone());
                 o.new_task_definition = Some(current);
             });
-            let update = stop_if_interrupted("update-service")
-                .and_then(|()| self.update_service(targets, i, NewRevision::Same, false));
+            let update = match &codedeploy_groups[i] {
+                // CodeDeploy redeploys a revision through a deployment of it.
+                Some(cd) => stop_if_interrupted("create-deployment").and_then(|()| {
+                    self.create_deployment(targets, i, cd, &target.current.task_definition)
+                }),
+                None => stop_if_interrupted("update-service")
+                    .and_then(|()| self.update_service(targets, i, NewRevision::Same, false)),
+            };
             match update {
                 Ok(one) => launched.push(one),
                 Err(e) => return Err(self.after_partial_update(targets, launched, e)),
@@ -553,8 +624,13 @@ impl Deploy<'_> {
     pub(super) fn wait_only(&self, targets: &[Target]) -> Result<()> {
         let mut launched = Vec::new();
         let mut described: Vec<(String, Value)> = Vec::new();
+        let codedeploy_groups = self.codedeploy_groups(targets)?;
         for (i, target) in targets.iter().enumerate() {
             let current = &target.current;
+            if let Some(cd) = &codedeploy_groups[i] {
+                launched.push(self.codedeploy_in_progress(targets, i, cd)?);
+                continue;
+            }
             let Some(primary) = current.primary.clone() else {
                 return Err(Error::Failed(format!(
                     "service '{}' in cluster '{}' has no deployment to follow",
@@ -575,7 +651,7 @@ impl Deploy<'_> {
             let checked = taskdef::has_essential_health_check(&definition)?;
             launched.push(Launched {
                 target: i,
-                rollout: Rollout {
+                driven: Driven::Ecs(Rollout {
                     service: service_ref(target),
                     deployment_id: Some(primary.id),
                     task_definition: td.clone(),
@@ -583,14 +659,16 @@ impl Deploy<'_> {
                     desired_count: primary.desired_count,
                     service_deployment: current.service_deployment.clone(),
                     strategy: current.strategy,
-                },
+                }),
                 seen: current.event_ids.clone(),
                 definition: Some(definition),
             });
         }
         for one in &launched {
             let target = &targets[one.target];
-            let rollout = &one.rollout;
+            let Driven::Ecs(rollout) = &one.driven else {
+                continue;
+            };
             let id = rollout.deployment_id.clone().unwrap_or_default();
             target.report.progress(format!(
                 "following deployment {id} of {} ({}); nothing will be changed",
@@ -602,6 +680,7 @@ impl Deploy<'_> {
                 o.deployment_id = Some(id.clone());
                 o.service_deployment_arn = rollout.service_deployment.clone();
                 o.strategy = Some(rollout.strategy.as_str().to_string());
+                o.controller = Some(target.current.controller().as_str().to_string());
             });
         }
         let ended = self.watch_all(targets, &launched, Goal::NewRevision);
@@ -609,7 +688,25 @@ impl Deploy<'_> {
     }
 
     /// Step 5 failed: roll back when asked, else end with the failure's own error.
-    fn after_failure(&self, failure: Failure, current: &Service, rollout: &Rollout) -> Error {
+    fn after_failure(&self, failure: Failure, target: &Target, driven: &Driven) -> Error {
+        let rollout = match driven {
+            Driven::Ecs(rollout) => rollout,
+            Driven::CodeDeploy(rollout) => {
+                if !self.options.enable_rollback {
+                    return codedeploy_error(failure, rollout);
+                }
+                let timing = self.watch.timing;
+                return match self.begin_codedeploy_rollback(target, rollout, failure) {
+                    Ok(started) => {
+                        let cd = self.clients.codedeploy;
+                        let mut errors =
+                            crate::codedeploy::rollback::wait_all(cd, self.report, timing, vec![started]);
+                        errors.pop().unwrap_or_else(|| Error::Failed("rollback not waited for".into()))
+                    }
+                    Err(e) => e,
+                };
+            }
+        };
         if !self.options.enable_rollback {
             return failure.into_error(&rollout.service);
         }
@@ -617,14 +714,27 @@ impl Deploy<'_> {
             self.ecs,
             self.report,
             self.watch,
-            &current.task_definition,
+            &target.current.task_definition,
             rollout,
             failure,
         )
     }
 }
 
-fn service_ref(target: &Target) -> ServiceRef {
+/// The error a CodeDeploy watch's failure ends the run with when nothing is rolled back.
+fn codedeploy_error(failure: Failure, rollout: &CodeDeployRollout) -> Error {
+    match failure.stop {
+        Stop::Aws(e) => e.into(),
+        _ if crate::signals::interrupted() => Error::Interrupted(format!(
+            "stopped waiting; deployment {} goes on in CodeDeploy. Follow it with: {}",
+            rollout.deployment_id,
+            rollout.follow_command()
+        )),
+        _ => Error::Failed(failure.why),
+    }
+}
+
+pub(super) fn service_ref(target: &Target) -> ServiceRef {
     ServiceRef {
         cluster: target.cluster.clone(),
         name: target.name().to_string(),
@@ -640,19 +750,23 @@ fn undeployable(service: &Service, cluster: &str) -> Option<String> {
             service.status
         ));
     }
-    if service.controller != "ECS" {
-        let controller = &service.controller;
-        return Some(format!(
-            "service '{name}' uses the {controller} deployment controller; ecs-deploy only does ECS rolling updates \
-             (deploy it through CodeDeploy or your {controller} tooling)"
-        ));
-    }
-    None
+    let controller = service.controller();
+    let why = controller.refusal()?;
+    Some(format!(
+        "service '{name}' uses the {} deployment controller: {why}",
+        controller.as_str()
+    ))
 }
 
 /// Where to look at a failed service in the console.
-fn show_console_link(target: &Target) {
-    let Some(url) = console::service_deployments(&target.current.arn, &target.cluster) else {
+fn show_console_link(target: &Target, driven: &Driven) {
+    let url = match driven {
+        Driven::Ecs(_) => console::service_deployments(&target.current.arn, &target.cluster),
+        Driven::CodeDeploy(rollout) => {
+            console::codedeploy_deployment(&target.current.arn, &rollout.deployment_id)
+        }
+    };
+    let Some(url) = url else {
         return;
     };
     target.report.progress(format!("console: {url}"));

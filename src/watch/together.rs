@@ -5,9 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Failure, Progress, Watch};
+use super::follow::{Decisive, Follow, Reads};
+use super::{Failure, Progress};
 use crate::aws::{CallError, Failure as CallFailure};
-use crate::ecs::Ecs;
 use crate::poll::{PollError, Poller, Stop, retry_line};
 use crate::report::Report;
 use crate::side::Jobs;
@@ -28,16 +28,16 @@ pub enum Ended {
 /// failed watch waits for its own before saying why, and what is still running when the
 /// watches end may go on until one poll interval (at least [`SUCCESS_GRACE`]) after it
 /// started, then is stopped.
-pub fn watch(
-    ecs: &dyn Ecs,
+pub fn watch<'a>(
+    reads: Reads,
     report: &Report,
     interval: Duration,
-    mut watches: Vec<Watch>,
+    mut watches: Vec<Box<dyn Follow<'a> + 'a>>,
     fail_fast: bool,
 ) -> Vec<Ended> {
     std::thread::scope(|scope| {
         let mut jobs = Jobs::new(scope);
-        let ended = watch_beside(ecs, report, interval, &mut watches, fail_fast, &mut jobs);
+        let ended = watch_beside(reads, report, interval, &mut watches, fail_fast, &mut jobs);
         show(&watches, jobs.grace(interval.max(SUCCESS_GRACE)));
         show(&watches, jobs.abandon());
         ended
@@ -48,27 +48,27 @@ pub fn watch(
 const SUCCESS_GRACE: Duration = Duration::from_secs(2);
 
 /// Print side work's lines through the report of the watch that asked for it.
-fn show(watches: &[Watch], done: Vec<(usize, Vec<String>)>) {
+fn show(watches: &[Box<dyn Follow + '_>], done: Vec<(usize, Vec<String>)>) {
     for (owner, lines) in done {
         for line in lines {
-            watches[owner].report.progress(line);
+            watches[owner].report().progress(line);
         }
     }
 }
 
 /// Hand the side work watch `i` asked for to `jobs`.
-fn start_side_work<'a>(watch: &mut Watch<'a>, i: usize, jobs: &mut Jobs<'_, 'a>) {
+fn start_side_work<'a>(watch: &mut dyn Follow<'a>, i: usize, jobs: &mut Jobs<'_, 'a>) {
     for (work, if_stopped) in watch.side_work() {
-        let until = watch.settings.side.from_now();
+        let until = watch.side().from_now();
         jobs.spawn(i, until, work, if_stopped);
     }
 }
 
 fn watch_beside<'a>(
-    ecs: &dyn Ecs,
+    reads: Reads,
     report: &Report,
     interval: Duration,
-    watches: &mut [Watch<'a>],
+    watches: &mut [Box<dyn Follow<'a> + 'a>],
     fail_fast: bool,
     jobs: &mut Jobs<'_, 'a>,
 ) -> Vec<Ended> {
@@ -88,37 +88,33 @@ fn watch_beside<'a>(
         let Some(deadline) = pending.iter().map(|&i| watches[i].deadline()).max() else {
             break;
         };
-        let cluster = watches[pending[0]].service().cluster.clone();
-        let names: Vec<String> = pending
-            .iter()
-            .map(|&i| watches[i].service().name.clone())
-            .collect();
+        let wanted: Vec<Decisive> = pending.iter().map(|&i| watches[i].decisive()).collect();
         let polled = poller.until(deadline, || {
             // The decisive read after side work is not cut short by the time that work
             // took: the verdict rests on it.
             let after_side_work = pending.iter().any(|&i| watches[i].did_side_work());
             let call_deadline = match after_side_work {
-                true => deadline.max(Instant::now() + watches[pending[0]].settings.side.per_call),
+                true => deadline.max(Instant::now() + watches[pending[0]].side().per_call),
                 false => deadline,
             };
-            let snapshots = ecs.poll_services(&cluster, &names, call_deadline)?;
+            let answers = reads.read(&wanted, call_deadline)?;
             show(watches, jobs.finished());
             let mut changed = false;
             let mut retried = false;
-            for (&i, snapshot) in pending.iter().zip(snapshots) {
+            for ((&i, answer), read) in pending.iter().zip(answers).zip(&wanted) {
                 let watch = &mut watches[i];
                 let phase_deadline = watch.deadline();
-                let step = match snapshot {
-                    Some(snapshot) => watch.advance(snapshot),
-                    None => Err(PollError::Retry(not_in_answer(&watch.service().name))),
+                let step = match answer {
+                    Some(answer) => watch.advance(answer),
+                    None => Err(PollError::Retry(not_in_answer(read))),
                 };
-                start_side_work(watch, i, jobs);
+                start_side_work(watch.as_mut(), i, jobs);
                 let step = match step {
                     Err(PollError::Stop(stop)) => Err(stop),
                     Ok(Progress::Done) => Ok(true),
                     Ok(Progress::Waiting) => Ok(false),
                     Err(PollError::Retry(e)) => {
-                        watch.report.progress(retry_line(&e));
+                        watch.report().progress(retry_line(&e));
                         retried = true;
                         Ok(false)
                     }
@@ -178,12 +174,16 @@ fn watch_beside<'a>(
         .collect()
 }
 
-/// A poll whose answer lacks one of the services asked for: a failed look at that one.
-fn not_in_answer(name: &str) -> CallError {
+/// A poll whose answer lacks one of the reads asked for: a failed look at that one.
+fn not_in_answer(read: &Decisive) -> CallError {
+    let (step, what) = match read {
+        Decisive::Service { name, .. } => ("describe-services", format!("service '{name}'")),
+        Decisive::Deployment(id) => ("batch-get-deployments", format!("deployment {id}")),
+    };
     CallError::new(
-        "describe-services",
+        step,
         255,
-        format!("the answer does not include service '{name}'"),
+        format!("the answer does not include {what}"),
         CallFailure::Unreadable,
     )
 }
@@ -197,7 +197,11 @@ mod tests {
     use crate::ecs::scripted::{self, ScriptedEcs};
     use crate::ecs::{RolloutState, ServiceRef, Snapshot, Strategy};
     use crate::poll::Timing;
-    use crate::watch::{Rollout, Settings};
+    use crate::watch::{Rollout, Settings, Watch};
+
+    fn boxed<'a>(watch: Watch<'a>) -> Box<dyn Follow<'a> + 'a> {
+        Box::new(watch)
+    }
 
     fn settings() -> Settings {
         Settings {
@@ -265,9 +269,9 @@ mod tests {
         let watches = names
             .iter()
             .zip(&reports)
-            .map(|(name, report)| Watch::new(ecs, report, settings(), rollout(name), []))
+            .map(|(name, report)| boxed(Watch::new(ecs, report, settings(), rollout(name), [])))
             .collect();
-        watch(ecs, report, Duration::ZERO, watches, fail_fast)
+        watch(Reads::ecs(ecs), report, Duration::ZERO, watches, fail_fast)
     }
 
     fn outcome(ended: &[Ended]) -> Vec<&'static str> {
@@ -369,11 +373,11 @@ mod tests {
             ..settings()
         };
         let watches = vec![
-            Watch::new(&ecs, &reports[0], settings(), rollout("web"), []),
-            Watch::new(&ecs, &reports[1], short, gone, []),
+            boxed(Watch::new(&ecs, &reports[0], settings(), rollout("web"), [])),
+            boxed(Watch::new(&ecs, &reports[1], short, gone, [])),
         ];
         // "gone" has no scripted answer: the scripted ECS leaves it out of the poll.
-        let ended = watch(&ecs, &report, Duration::ZERO, watches, false);
+        let ended = watch(Reads::ecs(&ecs), &report, Duration::ZERO, watches, false);
         assert_eq!(outcome(&ended), ["succeeded", "failed"]);
         assert!(report.lines().iter().any(|line| line
             == "> [gone] describe-services failed (transient), will retry: the answer does not include service 'gone'"));
