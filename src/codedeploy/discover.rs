@@ -1,0 +1,1 @@
+//! Finding the deployment group that deploys a service.
