@@ -1,7 +1,8 @@
 //! The only place that runs the AWS CLI: argv, environment, temp files for JSON input,
 //! limits on how long a call may take, retries of throttled calls, and the `--verbose`
-//! trace. What the calls mean is the ECS layer's business (`ecs.rs`); this module only
-//! knows how to run one, and how it can fail.
+//! trace. What the calls mean is the business of the layers above (`ecs.rs` for `aws ecs`,
+//! `codedeploy.rs` for `aws deploy`, `ecr.rs`, `logs.rs`); this module only knows how to
+//! run one, and how it can fail.
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -57,6 +58,11 @@ pub struct Credentials {
     pub profile: Option<String>,
     pub assume_role: Option<String>,
 }
+
+/// The CLI's command for ECS: its steps are named by the operation alone.
+const ECS: &str = "ecs";
+/// The CLI's command for CodeDeploy (`aws deploy ...`).
+const DEPLOY: &str = "deploy";
 
 /// What kind of failure a call ended in, which decides what a waiting loop does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -343,7 +349,7 @@ impl Aws {
         args: &[String],
         interrupt: Interrupt,
     ) -> std::result::Result<Value, CallError> {
-        self.call("ecs", op, args, None, None, Limits::step(interrupt))
+        self.step(ECS, op, args, None, interrupt)
     }
 
     /// `aws ecs OP --cli-input-json file://TEMP ARGS...`: the JSON goes through a 0600 temp
@@ -355,7 +361,7 @@ impl Aws {
         args: &[String],
         interrupt: Interrupt,
     ) -> std::result::Result<Value, CallError> {
-        self.call("ecs", op, args, None, Some(input), Limits::step(interrupt))
+        self.step(ECS, op, args, Some(input), interrupt)
     }
 
     /// One attempt, for polling loops that handle failures themselves: killed at the
@@ -367,14 +373,7 @@ impl Aws {
         args: &[String],
         deadline: Instant,
     ) -> std::result::Result<Value, CallError> {
-        self.call(
-            "ecs",
-            op,
-            args,
-            None,
-            None,
-            Limits::once(Interrupt::Abandon, deadline),
-        )
+        self.poll_once(ECS, op, args, deadline)
     }
 
     /// One attempt at a read whose answer decides what the program may claim (whether a
@@ -385,14 +384,52 @@ impl Aws {
         args: &[String],
         deadline: Instant,
     ) -> std::result::Result<Value, CallError> {
-        self.call(
-            "ecs",
-            op,
-            args,
-            None,
-            None,
-            Limits::once(Interrupt::Finish, deadline),
-        )
+        self.settling_read(ECS, op, args, deadline)
+    }
+
+    /// `aws deploy OP ARGS...` (CodeDeploy), a step like [`Aws::ecs`]: throttling is
+    /// retried, any other failure is final; `interrupt` says what a signal does to it.
+    pub fn deploy(
+        &self,
+        op: &str,
+        args: &[String],
+        interrupt: Interrupt,
+    ) -> std::result::Result<Value, CallError> {
+        self.step(DEPLOY, op, args, None, interrupt)
+    }
+
+    /// `aws deploy OP --cli-input-json file://TEMP ARGS...`, like [`Aws::ecs_with_input`]:
+    /// the JSON goes through a 0600 temp file, never argv.
+    pub fn deploy_with_input(
+        &self,
+        op: &str,
+        input: &Value,
+        args: &[String],
+        interrupt: Interrupt,
+    ) -> std::result::Result<Value, CallError> {
+        self.step(DEPLOY, op, args, Some(input), interrupt)
+    }
+
+    /// `aws deploy OP ARGS...` as one attempt while waiting, like [`Aws::poll`]: killed at
+    /// `deadline` or on a signal.
+    pub fn deploy_poll(
+        &self,
+        op: &str,
+        args: &[String],
+        deadline: Instant,
+    ) -> std::result::Result<Value, CallError> {
+        self.poll_once(DEPLOY, op, args, deadline)
+    }
+
+    /// `aws deploy OP ARGS...` as a settling read, like [`Aws::ecs_settling_read`]: one
+    /// attempt that runs even after SIGINT/SIGTERM, killed at `deadline`.
+    pub fn deploy_settling_read(
+        &self,
+        op: &str,
+        args: &[String],
+        deadline: Instant,
+    ) -> std::result::Result<Value, CallError> {
+        self.settling_read(DEPLOY, op, args, deadline)
     }
 
     /// `aws ecr OP ARGS...`, side work: killed at `deadline`, when its thread's work is
@@ -426,6 +463,43 @@ impl Aws {
     ) -> std::result::Result<Value, CallError> {
         let limits = Limits::once(Interrupt::Abandon, deadline);
         self.call("logs", op, args, region, None, limits)
+    }
+
+    /// A step of `service`: throttling retried, bounded by the call timeout alone.
+    fn step(
+        &self,
+        service: &str,
+        op: &str,
+        args: &[String],
+        input: Option<&Value>,
+        interrupt: Interrupt,
+    ) -> std::result::Result<Value, CallError> {
+        self.call(service, op, args, None, input, Limits::step(interrupt))
+    }
+
+    /// One attempt of a poll of `service`, given up at `deadline` or on a signal.
+    fn poll_once(
+        &self,
+        service: &str,
+        op: &str,
+        args: &[String],
+        deadline: Instant,
+    ) -> std::result::Result<Value, CallError> {
+        let limits = Limits::once(Interrupt::Abandon, deadline);
+        self.call(service, op, args, None, None, limits)
+    }
+
+    /// One attempt of a settling read of `service`: made even after a signal, given up at
+    /// `deadline`.
+    fn settling_read(
+        &self,
+        service: &str,
+        op: &str,
+        args: &[String],
+        deadline: Instant,
+    ) -> std::result::Result<Value, CallError> {
+        let limits = Limits::once(Interrupt::Finish, deadline);
+        self.call(service, op, args, None, None, limits)
     }
 
     fn call(
@@ -534,7 +608,7 @@ impl Aws {
         input: Option<&Value>,
         limits: Limits,
     ) -> std::result::Result<Value, CallError> {
-        let step = if service == "ecs" {
+        let step = if service == ECS {
             op.to_string()
         } else {
             format!("{service} {op}")
@@ -816,6 +890,87 @@ mod tests {
                 .argv("ecs", "x", &[], None, None)
                 .contains(&"--region".to_string())
         );
+    }
+
+    /// A fake `aws` in a temp dir, running `script` (sh).
+    fn scripted_aws(script: &str) -> (tempfile::TempDir, Aws) {
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join("aws");
+        std::fs::write(&program, format!("#!/bin/sh\n{script}\n")).unwrap();
+        std::fs::set_permissions(
+            &program,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let aws = Aws::new(
+            program,
+            &Credentials::default(),
+            false,
+            Duration::from_secs(30),
+        );
+        (dir, aws)
+    }
+
+    #[test]
+    fn codedeploy_calls_are_aws_deploy_with_their_input_in_a_private_file() {
+        // Prints its argv and the mode and content of the --cli-input-json file.
+        let (_dir, aws) = scripted_aws(
+            r#"for a; do case "$a" in file://*) f="${a#file://}";; esac; done
+printf '{"argv": "%s", "mode": "%s", "input": %s}' "$*" "$(stat -c %a "$f")" "$(cat "$f")""#,
+        );
+        let input = serde_json::json!({"applicationName": "app"});
+        let answer = aws
+            .deploy_with_input("create-deployment", &input, &[], Interrupt::Finish)
+            .unwrap();
+        let argv = answer["argv"].as_str().unwrap();
+        assert!(
+            argv.starts_with("--output json deploy create-deployment --cli-input-json file://"),
+            "{argv}"
+        );
+        assert_eq!(answer["mode"], "600");
+        assert_eq!(answer["input"], input);
+    }
+
+    #[test]
+    fn a_codedeploy_step_names_its_service_and_a_poll_reads_no_answer_as_unreadable() {
+        let (_dir, aws) = scripted_aws(
+            "echo 'An error occurred (DeploymentLimitExceededException) when calling the \
+             CreateDeployment operation: busy' >&2; exit 254",
+        );
+        let e = aws
+            .deploy("create-deployment", &[], Interrupt::Finish)
+            .unwrap_err();
+        assert_eq!(e.step, "deploy create-deployment");
+        assert_eq!((e.code, e.kind), (254, Failure::Fatal));
+        assert!(!e.outcome_unknown());
+        let (_dir, quiet) = scripted_aws("exit 0");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let polled = quiet.deploy_poll("batch-get-deployments", &[], deadline);
+        assert_eq!(polled.unwrap_err().kind, Failure::Unreadable);
+        let settled = quiet.deploy_settling_read("list-deployments", &[], deadline);
+        assert_eq!(settled.unwrap_err().kind, Failure::Unreadable);
+        assert_eq!(
+            quiet
+                .deploy("stop-deployment", &[], Interrupt::Finish)
+                .unwrap(),
+            Value::Null
+        );
+    }
+
+    #[test]
+    fn a_codedeploy_poll_is_stopped_at_its_deadline() {
+        let (_dir, aws) = scripted_aws("exec sleep 30");
+        let deadline = Instant::now() + Duration::from_millis(200);
+        let e = aws
+            .deploy_poll("get-deployment-target", &[], deadline)
+            .unwrap_err();
+        assert_eq!(e.kind, Failure::Deadline);
+        assert_eq!(e.step, "deploy get-deployment-target");
+        let deadline = Instant::now() + Duration::from_millis(200);
+        let e = aws
+            .deploy_settling_read("list-deployments", &[], deadline)
+            .unwrap_err();
+        assert_eq!(e.kind, Failure::Deadline);
     }
 
     #[test]

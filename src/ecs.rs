@@ -447,7 +447,12 @@ fn args<const N: usize>(list: [&str; N]) -> Vec<String> {
 }
 
 /// An answer that a change made through aws could not be read: the change's step failed.
-fn read<T: DeserializeOwned>(step: &str, jq: &Jq, answer: &Value, vars: &[Value]) -> Result<T> {
+pub(crate) fn read<T: DeserializeOwned>(
+    step: &str,
+    jq: &Jq,
+    answer: &Value,
+    vars: &[Value],
+) -> Result<T> {
     filters::extract(jq, answer, vars).map_err(|e| Error::Aws {
         step: step.to_string(),
         code: 255,
@@ -456,7 +461,7 @@ fn read<T: DeserializeOwned>(step: &str, jq: &Jq, answer: &Value, vars: &[Value]
 }
 
 /// A poll answer that cannot be read is one failed poll, like a network error.
-fn read_polled<T: DeserializeOwned>(step: &str, jq: &Jq, answer: &Value) -> Polled<T> {
+pub(crate) fn read_polled<T: DeserializeOwned>(step: &str, jq: &Jq, answer: &Value) -> Polled<T> {
     filters::extract(jq, answer, &[])
         .map_err(|e| CallError::new(step, 255, e.to_string(), Failure::Unreadable))
 }

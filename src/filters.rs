@@ -250,6 +250,74 @@ pub const LOG_EVENTS: Jq = jq(
     r#"{messages: [(.events // [])[] | .message | strings], next: .nextForwardToken}"#,
 );
 
+/// One page of a CodeDeploy list operation (`list-applications`, `list-deployment-groups`,
+/// `list-deployments`, `list-deployment-targets`): the names under the key `$list`, and
+/// the token of the next page, if any (`nextToken` of a raw page; `NextToken` when the CLI
+/// paginated and stopped at `--max-items`).
+pub const CODEDEPLOY_PAGE: Jq = Jq {
+    name: "CodeDeploy list page",
+    code: r#"{items: [(.[$list] // [])[] | strings],
+              next: ((.nextToken // .NextToken) | if . == "" then null else . end)}"#,
+    vars: &["$list"],
+};
+
+/// The deployment groups of a `batch-get-deployment-groups` answer, reduced to what
+/// deploying to them needs (see `codedeploy::Group`; `$application` is the application
+/// asked, for an answer that leaves it out), and CodeDeploy's `errorMessage` ("" if none).
+pub const CODEDEPLOY_GROUPS: Jq = Jq {
+    name: "batch-get-deployment-groups answer",
+    code: r#"{groups: [(.deploymentGroupsInfo // [])[] | {
+                application: (.applicationName // $application),
+                name: (.deploymentGroupName // ""),
+                ecsServices: [(.ecsServices // [])[]
+                    | {cluster: (.clusterName // ""), service: (.serviceName // "")}],
+                rollsBackOnFailure: ((.autoRollbackConfiguration.enabled // false) == true
+                    and any((.autoRollbackConfiguration.events // [])[]; . == "DEPLOYMENT_FAILURE")),
+                waitsForReroute: (.blueGreenDeploymentConfiguration.deploymentReadyOption
+                    .actionOnTimeout == "STOP_DEPLOYMENT"),
+                lastAttempted: .lastAttemptedDeployment.deploymentId}],
+              error: (.errorMessage // "")}"#,
+    vars: &["$application"],
+};
+
+/// The id of the deployment `create-deployment` started (null if the answer has none).
+pub const CODEDEPLOY_CREATED: Jq = jq(
+    "create-deployment answer",
+    r#"if type == "object" and (.deploymentId | type) == "string" then .deploymentId else null end"#,
+);
+
+/// The deployments of a `batch-get-deployments` answer (see `codedeploy::Deployment`).
+pub const CODEDEPLOY_DEPLOYMENTS: Jq = jq(
+    "batch-get-deployments answer",
+    r#"[(.deploymentsInfo // [])[] | {
+        id: (.deploymentId // ""), status: (.status // "Unknown"),
+        error: (.errorInformation
+            | if . == null then null else {code: (.code // ""), message: (.message // "")} end),
+        rollback: (.rollbackInfo
+            | if . == null then null else {rollbackDeploymentId, rollbackTriggeringDeploymentId,
+                                           rollbackMessage} end)
+    }]"#,
+);
+
+/// The ECS target of a `get-deployment-target` answer (null if it has none; see
+/// `codedeploy::Target`): its lifecycle events in CodeDeploy's order, and its task sets,
+/// with the traffic weight rounded to a whole percent. `identifer` is the API's spelling.
+pub const CODEDEPLOY_TARGET: Jq = jq(
+    "get-deployment-target answer",
+    r#".deploymentTarget.ecsTarget | if . == null then null else {
+        id: (.targetId // ""), status: (.status // ""),
+        events: [(.lifecycleEvents // [])[] | {
+            name: (.lifecycleEventName // ""), status: (.status // "Unknown"),
+            diagnostics: (.diagnostics | if . == null then null else
+                {errorCode, scriptName, message, logTail} end)}],
+        taskSets: [(.taskSetsInfo // [])[] | {
+            id: (.identifer // .identifier // ""), label: .taskSetLabel, status,
+            trafficWeight: (.trafficWeight | if type == "number" then round else null end),
+            desiredCount: (.desiredCount | if type == "number" then round else null end),
+            runningCount: (.runningCount | if type == "number" then round else null end)}]
+    } end"#,
+);
+
 /// The same value with the keys of every object sorted (arrays keep their order), so that
 /// a diff shows changes of value, not of key order.
 pub const SORTED_KEYS: Jq = jq(
@@ -397,6 +465,11 @@ pub const ALL: &[Jq] = &[
     ECR_IMAGE_TAGS,
     CONTAINER_LOG_CONFIGS,
     LOG_EVENTS,
+    CODEDEPLOY_PAGE,
+    CODEDEPLOY_GROUPS,
+    CODEDEPLOY_CREATED,
+    CODEDEPLOY_DEPLOYMENTS,
+    CODEDEPLOY_TARGET,
 ];
 
 #[cfg(test)]

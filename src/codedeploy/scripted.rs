@@ -36,6 +36,15 @@ impl ScriptedCodeDeploy {
         self.log.borrow_mut().push(call);
     }
 
+    /// A double whose account holds `groups` (their applications in order of first
+    /// appearance).
+    pub fn with_groups(groups: Vec<Group>) -> Self {
+        ScriptedCodeDeploy {
+            groups,
+            ..Self::default()
+        }
+    }
+
     /// Answer deployment `id` with `answers`, in order.
     pub fn deployment(mut self, id: &str, answers: Vec<Polled<Deployment>>) -> Self {
         self.deployments
