@@ -18,6 +18,7 @@ pub mod ecs;
 pub mod error;
 pub mod filters;
 pub mod image;
+pub mod input_file;
 pub mod logs;
 pub mod options;
 pub mod output;
