@@ -5,6 +5,7 @@
 //! and `dry_run`; they reach AWS only through the `ecs` layer, the ECR image check (`ecr`)
 //! and the log reader (`logs`); `aws` alone runs the AWS CLI.
 
+pub mod appspec;
 pub mod arn;
 pub mod aws;
 pub mod cli;
