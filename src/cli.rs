@@ -120,6 +120,25 @@ pub struct Cli {
     /// Copy the task definition's tags to the new revision
     #[arg(long = "copy-task-definition-tags")]
     pub copy_task_definition_tags: bool,
+    /// CODE_DEPLOY services: the CodeDeploy application to deploy through (default: the
+    /// application whose deployment group targets the service)
+    #[arg(long = "codedeploy-application", value_name = "NAME")]
+    pub codedeploy_application: Option<String>,
+    /// CODE_DEPLOY services: the deployment group of that application (needs
+    /// --codedeploy-application; default: the group whose ECS service is -n)
+    #[arg(long = "codedeploy-deployment-group", value_name = "NAME")]
+    pub codedeploy_deployment_group: Option<String>,
+    /// CODE_DEPLOY services: an AppSpec (YAML or JSON) to send instead of the default one;
+    /// its TaskDefinition is replaced by the new revision, everything else (hooks too) is kept
+    #[arg(long = "codedeploy-appspec", value_name = "FILE")]
+    pub codedeploy_appspec: Option<std::path::PathBuf>,
+    /// CODE_DEPLOY services: the description of the CodeDeploy deployment
+    #[arg(
+        long = "codedeploy-description",
+        value_name = "TEXT",
+        allow_hyphen_values = true
+    )]
+    pub codedeploy_description: Option<String>,
     /// Trace every aws call (argv, duration, exit status) to stderr; secrets are redacted
     #[arg(short = 'v', long)]
     pub verbose: bool,
@@ -195,6 +214,10 @@ const TAKES_VALUE: &[&str] = &[
     "--poll-interval",
     "--call-timeout",
     "--log-lines",
+    "--codedeploy-application",
+    "--codedeploy-deployment-group",
+    "--codedeploy-appspec",
+    "--codedeploy-description",
     "--output",
     "--completions",
 ];

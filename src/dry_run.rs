@@ -12,6 +12,7 @@ use std::io::{IsTerminal, Write};
 use serde_json::{Map, Value};
 use similar::TextDiff;
 
+use crate::appspec::AppSpec;
 use crate::filters;
 use crate::report::Report;
 use crate::taskdef;
@@ -66,6 +67,30 @@ pub fn show(report: &Report, described: &Value, new: &Value, show_env_values: bo
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{text}");
         let _ = out.flush();
+    }
+}
+
+/// Show the CodeDeploy deployment a dry run would create (stderr progress, prefixed like
+/// every progress line of its service): where, the AppSpec that would be sent (pretty JSON,
+/// indented, keys in the order they would be sent) and the description, if any.
+pub fn codedeploy_plan(
+    report: &Report,
+    application: &str,
+    group: &str,
+    appspec: &AppSpec,
+    description: Option<&str>,
+) {
+    report.progress(format_args!(
+        "dry run: would create a CodeDeploy deployment in {application}/{group} with this AppSpec:"
+    ));
+    let text = serde_json::to_string_pretty(appspec.document()).unwrap_or_default();
+    for line in text.lines() {
+        report.progress(format_args!("  {line}"));
+    }
+    if let Some(description) = description {
+        report.progress(format_args!(
+            "dry run: the deployment's description would be: {description}"
+        ));
     }
 }
 
@@ -288,5 +313,67 @@ mod tests {
         assert!(painted.contains("\x1b[31m-x\x1b[0m\n"));
         assert!(painted.contains("\x1b[32m+y\x1b[0m\n"));
         assert!(painted.ends_with(" z\n"));
+    }
+
+    #[test]
+    fn a_codedeploy_plan_shows_the_appspec_that_would_be_sent() {
+        let arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2";
+        let report = Report::captured();
+        let appspec = AppSpec::for_service(arn, "app", 80);
+        codedeploy_plan(&report, "shop", "web-bg", &appspec, None);
+        let expected = [
+            "> dry run: would create a CodeDeploy deployment in shop/web-bg with this AppSpec:",
+            ">   {",
+            r#">     "version": 0.0,"#,
+            r#">     "Resources": ["#,
+            ">       {",
+            r#">         "TargetService": {"#,
+            r#">           "Type": "AWS::ECS::Service","#,
+            r#">           "Properties": {"#,
+            r#">             "TaskDefinition": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2","#,
+            r#">             "LoadBalancerInfo": {"#,
+            r#">               "ContainerName": "app","#,
+            r#">               "ContainerPort": 80"#,
+            ">             }",
+            ">           }",
+            ">         }",
+            ">       }",
+            ">     ]",
+            ">   }",
+        ];
+        assert_eq!(report.lines(), expected);
+
+        // A service deployed with others: every line carries its name; the description
+        // comes last.
+        let report = Report::captured();
+        let service = report.for_service("web");
+        codedeploy_plan(&service, "shop", "web-bg", &appspec, Some("release 1.4.2"));
+        let lines = report.lines();
+        assert_eq!(lines.len(), expected.len() + 1);
+        assert!(lines.iter().all(|l| l.starts_with("> [web] ")), "{lines:?}");
+        assert_eq!(
+            lines.last().unwrap(),
+            "> [web] dry run: the deployment's description would be: release 1.4.2"
+        );
+    }
+
+    #[test]
+    fn a_codedeploy_plan_keeps_the_users_appspec_and_its_order() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/appspec/with-hooks.yaml");
+        let appspec = AppSpec::from_file(&path)
+            .unwrap()
+            .with_task_definition("arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:9");
+        let report = Report::captured();
+        codedeploy_plan(&report, "shop", "checkout-bg", &appspec, None);
+        let lines = report.lines();
+        let shown: String = lines[1..]
+            .iter()
+            .map(|l| l.strip_prefix(">   ").expect("indented").to_string() + "\n")
+            .collect();
+        let sent: Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(&sent, appspec.document());
+        assert_eq!(serde_json::to_string(&sent).unwrap(), appspec.content());
+        assert!(shown.contains(r#""BeforeAllowTraffic": "checkout-hook-compare-metrics""#));
     }
 }

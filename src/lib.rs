@@ -5,6 +5,7 @@
 //! and `dry_run`; they reach AWS only through the `ecs` layer, the ECR image check (`ecr`)
 //! and the log reader (`logs`); `aws` alone runs the AWS CLI.
 
+pub mod appspec;
 pub mod arn;
 pub mod aws;
 pub mod cli;
@@ -18,6 +19,7 @@ pub mod ecs;
 pub mod error;
 pub mod filters;
 pub mod image;
+pub mod input_file;
 pub mod logs;
 pub mod options;
 pub mod output;

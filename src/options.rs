@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::appspec::AppSpec;
 use crate::arn::{cluster_name, service_name};
 use crate::aws::Credentials;
 use crate::cli::{Cli, OutputFormat};
@@ -71,6 +72,22 @@ pub struct Scaling {
     pub max_percent: Option<u32>,
 }
 
+/// The `--codedeploy-*` flags, for services whose deployment controller is CODE_DEPLOY
+/// (SPEC §14). All are optional: without them the deployment group is the one whose ECS
+/// service is the one deployed, and the AppSpec is the default one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CodeDeployOptions {
+    /// `--codedeploy-application`.
+    pub application: Option<String>,
+    /// `--codedeploy-deployment-group` (only with `application`).
+    pub group: Option<String>,
+    /// `--codedeploy-appspec`, read and checked before any aws call; its `TaskDefinition`
+    /// is still the user's (see [`AppSpec::with_task_definition`]).
+    pub appspec: Option<AppSpec>,
+    /// `--codedeploy-description`.
+    pub description: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     pub mode: Mode,
@@ -91,6 +108,7 @@ pub struct Options {
     pub dry_run: bool,
     pub show_env_values: bool,
     pub output: OutputFormat,
+    pub codedeploy: CodeDeployOptions,
 }
 
 fn number<T: std::str::FromStr>(flag: &str, value: Option<&String>) -> Result<Option<T>> {
@@ -233,8 +251,10 @@ fn images(cli: &Cli, lookup: &dyn Fn(&str) -> Option<String>) -> Result<ImageCha
 }
 
 impl Options {
-    /// Validate in the bash script's order: 5, 6, 7, 8, 9, 10, 11, 11, 12, then 13; then check that
-    /// a `--task-definition-file` holds a task definition (3), before any aws call.
+    /// Validate in the bash script's order: 5, 6, 7, 8, 9, 10, 11, 11, 12, then 13, with the
+    /// combinations of our own flags (3) checked before 13; then check that a
+    /// `--task-definition-file` holds a task definition and a `--codedeploy-appspec` an
+    /// AppSpec (3), before any aws call.
     pub fn from_cli(cli: &Cli, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Options> {
         let scaling = Scaling {
             desired_count: number("-D/--desired-count", cli.desired_count.as_ref())?,
@@ -265,6 +285,7 @@ impl Options {
                 "--wait-only changes nothing, so it does not go with {conflict}"
             )));
         }
+        check_codedeploy(cli, &target)?;
         let mode = match target {
             Target::Service { cluster, services } if cli.wait_only => {
                 Mode::WaitOnly { cluster, services }
@@ -290,6 +311,7 @@ impl Options {
                 run,
             },
         };
+        let codedeploy = codedeploy(cli)?;
 
         Ok(Options {
             mode,
@@ -313,6 +335,7 @@ impl Options {
             dry_run: cli.dry_run,
             show_env_values: cli.show_env_values,
             output: cli.output,
+            codedeploy,
         })
     }
 }
@@ -366,9 +389,98 @@ fn wait_only_conflict(cli: &Cli, target: &Target) -> Option<&'static str> {
         (cli.enable_rollback, "--enable-rollback"),
         (cli.force_new_deployment, "--force-new-deployment"),
         (cli.task_definition_file.is_some(), "--task-definition-file"),
+        (cli.codedeploy_appspec.is_some(), "--codedeploy-appspec"),
+        (
+            cli.codedeploy_description.is_some(),
+            "--codedeploy-description",
+        ),
     ]
     .into_iter()
     .find_map(|(given, flag)| given.then_some(flag))
+}
+
+/// The `--codedeploy-*` flags given, in the order of `--help`.
+fn codedeploy_flags(cli: &Cli) -> Vec<&'static str> {
+    [
+        (
+            cli.codedeploy_application.is_some(),
+            "--codedeploy-application",
+        ),
+        (
+            cli.codedeploy_deployment_group.is_some(),
+            "--codedeploy-deployment-group",
+        ),
+        (cli.codedeploy_appspec.is_some(), "--codedeploy-appspec"),
+        (
+            cli.codedeploy_description.is_some(),
+            "--codedeploy-description",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(given, flag)| given.then_some(flag))
+    .collect()
+}
+
+/// The `--codedeploy-*` flags deploy a service (so not with `-d`, nor with `--run-task`,
+/// which needs `-d`); a deployment group belongs to an application and targets one service;
+/// names are not empty. All usage errors (3).
+fn check_codedeploy(cli: &Cli, target: &Target) -> Result<()> {
+    let given = codedeploy_flags(cli);
+    let Some(first) = given.first() else {
+        return Ok(());
+    };
+    let services = match target {
+        Target::TaskDefinition { .. } => {
+            return Err(Error::Usage(format!(
+                "{first} needs a service: -c CLUSTER -n SERVICE (it does not go with -d)"
+            )));
+        }
+        Target::Service { services, .. } => services,
+    };
+    for (flag, value) in [
+        ("--codedeploy-application", &cli.codedeploy_application),
+        (
+            "--codedeploy-deployment-group",
+            &cli.codedeploy_deployment_group,
+        ),
+    ] {
+        if let Some(blank) = value.as_deref().filter(|v| v.trim().is_empty()) {
+            return Err(Error::Usage(format!("{flag} needs a name, got '{blank}'")));
+        }
+    }
+    if cli.codedeploy_deployment_group.is_some() {
+        if cli.codedeploy_application.is_none() {
+            return Err(Error::Usage(
+                "--codedeploy-deployment-group needs --codedeploy-application NAME, \
+                 the application the group belongs to"
+                    .into(),
+            ));
+        }
+        if services.len() > 1 {
+            return Err(Error::Usage(format!(
+                "--codedeploy-deployment-group names the group of one service, but -n was given \
+                 {} times; give one -n, or leave the group out to find each service's own",
+                services.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The `--codedeploy-*` settings; the AppSpec file is read and checked here (3).
+fn codedeploy(cli: &Cli) -> Result<CodeDeployOptions> {
+    let appspec = cli
+        .codedeploy_appspec
+        .as_deref()
+        .map(AppSpec::from_file)
+        .transpose()
+        .map_err(Error::Usage)?;
+    Ok(CodeDeployOptions {
+        application: cli.codedeploy_application.clone(),
+        group: cli.codedeploy_deployment_group.clone(),
+        appspec,
+        description: cli.codedeploy_description.clone(),
+    })
 }
 
 /// The new revision's images (13 when one cannot be parsed), then its base file (3).
@@ -682,5 +794,174 @@ mod tests {
         ));
         assert_eq!(code(&["-d", "t", "-i", "x:1", "--run-task"]), 3);
         assert_eq!(code(&["-c", "c", "-n", "s", "-i", "x:1", "--run-task"]), 3);
+    }
+
+    #[test]
+    fn codedeploy_flags_are_kept_for_a_service() {
+        assert_eq!(
+            options(&["-c", "c", "-n", "s", "-i", "x:1"])
+                .unwrap()
+                .codedeploy,
+            CodeDeployOptions::default()
+        );
+        let appspec = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/appspec/with-hooks.yaml"
+        );
+        let o = options(&[
+            "-c",
+            "c",
+            "-n",
+            "s",
+            "-i",
+            "x:1",
+            "--codedeploy-application",
+            "shop",
+            "--codedeploy-deployment-group",
+            "shop-checkout",
+            "--codedeploy-appspec",
+            appspec,
+            "--codedeploy-description",
+            "-to the moon",
+        ])
+        .unwrap();
+        assert_eq!(o.codedeploy.application.as_deref(), Some("shop"));
+        assert_eq!(o.codedeploy.group.as_deref(), Some("shop-checkout"));
+        assert_eq!(o.codedeploy.description.as_deref(), Some("-to the moon"));
+        let spec = o.codedeploy.appspec.expect("the AppSpec is read");
+        assert_eq!(spec.hooks().len(), 5);
+        assert_eq!(spec.task_definition(), Some("<TASK_DEFINITION>"));
+        // The application alone (the group is found in it), also for several services.
+        let o = options(&[
+            "-c",
+            "c",
+            "-n",
+            "a",
+            "-n",
+            "b",
+            "-i",
+            "x:1",
+            "--codedeploy-application",
+            "shop",
+        ])
+        .unwrap();
+        assert_eq!(o.codedeploy.application.as_deref(), Some("shop"));
+        // A redeploy goes through CodeDeploy too.
+        assert!(
+            options(&[
+                "-c",
+                "c",
+                "-n",
+                "s",
+                "--force-new-deployment",
+                "--codedeploy-application",
+                "shop"
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn codedeploy_flag_misuse_is_a_usage_error() {
+        let error = |args: &[&str]| options(args).unwrap_err();
+        for flag in [
+            "--codedeploy-application",
+            "--codedeploy-deployment-group",
+            "--codedeploy-appspec",
+            "--codedeploy-description",
+        ] {
+            for target in [&["-d", "t"][..], &["-c", "c", "-d", "t", "--run-task"]] {
+                let args = [target, &["-i", "x:1", flag, "v"]].concat();
+                let err = error(&args);
+                assert_eq!(err.exit_code(), 3, "{args:?}");
+                assert_eq!(
+                    err.to_string(),
+                    format!(
+                        "{flag} needs a service: -c CLUSTER -n SERVICE (it does not go with -d)"
+                    )
+                );
+            }
+        }
+        let err = error(&[
+            "-c",
+            "c",
+            "-n",
+            "s",
+            "-i",
+            "x:1",
+            "--codedeploy-deployment-group",
+            "g",
+        ]);
+        assert_eq!(err.exit_code(), 3);
+        assert!(
+            err.to_string()
+                .contains("needs --codedeploy-application NAME"),
+            "{err}"
+        );
+        let err = error(&[
+            "-c",
+            "c",
+            "-n",
+            "a",
+            "-n",
+            "b",
+            "-i",
+            "x:1",
+            "--codedeploy-application",
+            "shop",
+            "--codedeploy-deployment-group",
+            "g",
+        ]);
+        assert_eq!(err.exit_code(), 3);
+        assert!(err.to_string().contains("-n was given 2 times"), "{err}");
+        let err = error(&[
+            "-c",
+            "c",
+            "-n",
+            "s",
+            "-i",
+            "x:1",
+            "--codedeploy-application",
+            " ",
+        ]);
+        assert_eq!(
+            err.to_string(),
+            "--codedeploy-application needs a name, got ' '"
+        );
+        for flag in ["--codedeploy-appspec", "--codedeploy-description"] {
+            let err = error(&["-c", "c", "-n", "s", "--wait-only", flag, "x"]);
+            assert_eq!(err.exit_code(), 3);
+            assert!(err.to_string().contains(flag), "{err}");
+        }
+        // An image that cannot be parsed (13) is reported before the AppSpec file (3).
+        assert_eq!(
+            code(&[
+                "-c",
+                "c",
+                "-n",
+                "s",
+                "-i",
+                "/x",
+                "--codedeploy-appspec",
+                "/nonexistent.yaml"
+            ]),
+            13
+        );
+        let err = error(&[
+            "-c",
+            "c",
+            "-n",
+            "s",
+            "-i",
+            "x:1",
+            "--codedeploy-appspec",
+            "/nonexistent.yaml",
+        ]);
+        assert_eq!(err.exit_code(), 3);
+        assert!(
+            err.to_string()
+                .starts_with("cannot read --codedeploy-appspec /nonexistent.yaml"),
+            "{err}"
+        );
     }
 }

@@ -211,7 +211,7 @@ pub fn tags_of(described: &Value) -> Result<Value> {
 }
 
 /// The largest `--task-definition-file` accepted, in bytes (1 MiB).
-pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+pub const MAX_FILE_BYTES: u64 = crate::input_file::MAX_BYTES;
 
 /// Parse a `--task-definition-file`: the describe shape `{"taskDefinition": {...}}` or bare.
 ///
@@ -266,74 +266,9 @@ fn tags_problem(tags: Option<&Value>, what: &str) -> Option<String> {
     }
 }
 
-/// The bytes of a `--task-definition-file`, which must be a regular file of at most
-/// [`MAX_FILE_BYTES`]. Its kind and size are checked before it is opened (a FIFO would block
-/// the open, a device could be endless); what was opened is checked again (the path may
-/// have changed in between), and at most one byte more than the limit is read, so a file
-/// growing meanwhile cannot make the read unbounded either.
+/// The bytes of a `--task-definition-file`: a regular file of at most [`MAX_FILE_BYTES`].
 fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-
-    let unreadable = |e: std::io::Error| {
-        Error::Usage(format!(
-            "cannot read --task-definition-file {}: {e}",
-            path.display()
-        ))
-    };
-    check_file(path, &std::fs::metadata(path).map_err(unreadable)?)?;
-    // Non-blocking, so that a FIFO swapped in after the check does not hang the open.
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(unreadable)?;
-    check_file(path, &file.metadata().map_err(unreadable)?)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(unreadable)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_large(path, "grew past 1 MiB while it was read"));
-    }
-    Ok(bytes)
-}
-
-fn too_large(path: &std::path::Path, what: &str) -> Error {
-    Error::Usage(format!(
-        "--task-definition-file {} {what}; at most 1 MiB ({MAX_FILE_BYTES} bytes) is accepted",
-        path.display()
-    ))
-}
-
-/// A regular file of at most [`MAX_FILE_BYTES`], or a usage error saying what it is.
-fn check_file(path: &std::path::Path, metadata: &std::fs::Metadata) -> Result<()> {
-    use std::os::unix::fs::FileTypeExt;
-
-    let kind = metadata.file_type();
-    if !kind.is_file() {
-        let what = if kind.is_dir() {
-            "a directory"
-        } else if kind.is_fifo() {
-            "a FIFO (named pipe)"
-        } else if kind.is_char_device() {
-            "a character device"
-        } else if kind.is_block_device() {
-            "a block device"
-        } else if kind.is_socket() {
-            "a socket"
-        } else {
-            "something else"
-        };
-        return Err(Error::Usage(format!(
-            "--task-definition-file {} is {what}, not a regular file; give a JSON file of at most 1 MiB",
-            path.display()
-        )));
-    }
-    if metadata.len() > MAX_FILE_BYTES {
-        return Err(too_large(path, &format!("is {} bytes", metadata.len())));
-    }
-    Ok(())
+    crate::input_file::read(path, "--task-definition-file", "a JSON file").map_err(Error::Usage)
 }
 
 /// What keeps a hand-written definition from being rebuilt, if anything: the containers

@@ -96,6 +96,9 @@ fn help_exits_0() {
         assert!(out.contains("--service-name"), "{out}");
         assert!(out.contains("--tag-only"), "{out}");
         assert!(out.contains("--no-verify-image"), "{out}");
+        for flag in CODEDEPLOY_FLAGS {
+            assert!(out.contains(flag), "{flag}: {out}");
+        }
         assert!(fake.calls().is_empty());
     }
 }
@@ -299,6 +302,142 @@ fn task_definition_file_may_hold_at_most_one_mib() {
     let (code, err, called) = guarded_definition_file_run(&padded_definition_file(dir.path(), MIB));
     assert_eq!(code, Some(0), "{err}");
     assert!(called);
+}
+
+// ------------------------------------------------------------------ --codedeploy-*
+
+/// `-c prod -n web -i repo/app:1` followed by `extra`.
+fn service_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["-c", "prod", "-n", "web", "-i", "repo/app:1"];
+    args.extend_from_slice(extra);
+    args
+}
+
+const CODEDEPLOY_FLAGS: [&str; 4] = [
+    "--codedeploy-application",
+    "--codedeploy-deployment-group",
+    "--codedeploy-appspec",
+    "--codedeploy-description",
+];
+
+#[test]
+fn codedeploy_flags_need_a_service() {
+    for flag in CODEDEPLOY_FLAGS {
+        // -d alone, and -d with --run-task (one-off tasks need -d): 3, before any aws call.
+        for args in [
+            web_args(&[flag, "value"]),
+            web_args(&["-c", "prod", "--run-task", flag, "value"]),
+        ] {
+            let err = argument_error(&args, 3);
+            assert_eq!(err.trim().lines().count(), 1, "{err}");
+            assert!(err.contains(flag), "{args:?}: {err}");
+            assert!(err.contains("-n SERVICE"), "{args:?}: {err}");
+        }
+    }
+}
+
+#[test]
+fn a_deployment_group_needs_its_application_and_one_service() {
+    let err = argument_error(
+        &service_args(&["--codedeploy-deployment-group", "web-bg"]),
+        3,
+    );
+    assert!(err.contains("--codedeploy-application"), "{err}");
+    let err = argument_error(
+        &service_args(&[
+            "-n",
+            "worker",
+            "--codedeploy-application",
+            "shop",
+            "--codedeploy-deployment-group",
+            "web-bg",
+        ]),
+        3,
+    );
+    assert!(err.contains("-n was given 2 times"), "{err}");
+    let err = argument_error(&service_args(&["--codedeploy-application", ""]), 3);
+    assert!(
+        err.contains("--codedeploy-application needs a name"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_appspec_or_description_does_not_go_with_wait_only() {
+    for flag in ["--codedeploy-appspec", "--codedeploy-description"] {
+        let err = argument_error(&["-c", "prod", "-n", "web", "--wait-only", flag, "x"], 3);
+        assert!(err.contains("--wait-only") && err.contains(flag), "{err}");
+    }
+}
+
+/// The usage error (3) of a service deploy with `--codedeploy-appspec FILE`: one line that
+/// names the flag and the file.
+fn appspec_error(file: &Path) -> String {
+    let err = argument_error(
+        &service_args(&["--codedeploy-appspec", file.to_str().unwrap()]),
+        3,
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("--codedeploy-appspec"), "{err}");
+    assert!(err.contains(&file.display().to_string()), "{err}");
+    err
+}
+
+#[test]
+fn an_appspec_file_that_cannot_be_read_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = appspec_error(&dir.path().join("missing.yaml"));
+    assert!(err.contains("cannot read"), "{err}");
+    let err = appspec_error(dir.path());
+    assert!(err.contains("is a directory, not a regular file"), "{err}");
+    let fifo = dir.path().join("appspec.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success());
+    let err = appspec_error(&fifo);
+    assert!(
+        err.contains("is a FIFO (named pipe), not a regular file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_appspec_file_that_does_not_parse_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = dir.path().join("appspec.yaml");
+    std::fs::write(
+        &yaml,
+        "version: 0.0\nResources:\n  - TargetService: {Type: [\n",
+    )
+    .unwrap();
+    let err = appspec_error(&yaml);
+    assert!(err.contains("is not valid YAML or JSON"), "{err}");
+    assert!(err.contains("line"), "{err}");
+    let json = dir.path().join("appspec.json");
+    std::fs::write(&json, r#"{"version": 0.0, "Resources": [}"#).unwrap();
+    let err = appspec_error(&json);
+    assert!(err.contains("is not valid JSON"), "{err}");
+}
+
+#[test]
+fn an_appspec_without_an_ecs_target_service_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("appspec.yaml");
+    for (text, problem) in [
+        ("version: 0.0\n", "there is no Resources section"),
+        (
+            "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::Lambda::Function\n",
+            "no Resources entry has a TargetService of Type AWS::ECS::Service",
+        ),
+        (r#"{"version": 0.0, "Resources": []}"#, "Resources is empty"),
+        ("just text\n", "not an AppSpec"),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let err = appspec_error(&file);
+        assert!(err.contains(problem), "{text:?}: {err}");
+    }
 }
 
 // --------------------------------------------------------------------------------- 4
