@@ -716,6 +716,53 @@ mod tests {
         deployments_in_asked_order(&asked, found)
     }
 
+    /// The tracker's observe step on recorded answers: mid-deployment, then the failed
+    /// hook with CodeDeploy's rollback.
+    #[test]
+    fn recorded_answers_through_the_observe_step() {
+        use crate::watch::Next;
+        use tracker::{Event, Tracker};
+
+        let mut tracker = Tracker::new(OURS, false);
+        tracker.start();
+        let going = deployments_of("batch-get-deployments/in-progress.json", &[OURS]);
+        let going = going[0].clone().expect("ours");
+        let step = tracker.observe(
+            &going,
+            Some(&target_of("get-deployment-target/blue-green-mid.json")),
+        );
+        assert_eq!(step.next, Next::Waiting);
+        assert!(step.events.contains(&Event::Lifecycle {
+            name: "AllowTraffic".into(),
+            status: EventStatus::InProgress
+        }));
+        assert_eq!(tracker.current_event(), Some("AllowTraffic"));
+
+        let failed = deployments_of("batch-get-deployments/failed-rolled-back.json", &[OURS]);
+        let failed = failed[0].clone().expect("ours");
+        let target = target_of("get-deployment-target/hook-failed.json");
+        let step = tracker.observe(&failed, Some(&target));
+        let Next::Failed(why) = step.next else {
+            panic!("a failed deployment fails the wait: {:?}", step.next);
+        };
+        assert!(
+            why.starts_with(&format!(
+                "CodeDeploy deployment {OURS} Failed: HOOK_EXECUTION_FAILURE"
+            )),
+            "{why}"
+        );
+        assert!(
+            why.contains("lifecycle event AfterAllowTestTraffic failed (ScriptFailed"),
+            "{why}"
+        );
+        assert!(
+            why.ends_with(&format!(
+                "CodeDeploy is rolling it back (deployment {ROLLBACK})"
+            )),
+            "{why}"
+        );
+    }
+
     #[test]
     fn a_group_says_what_it_deploys_and_how_it_rolls_back() {
         let groups = groups_of("batch-get-deployment-groups/web.json", &[GROUP]).unwrap();

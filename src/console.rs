@@ -82,8 +82,14 @@ mod tests {
     #[test]
     fn a_codedeploy_deployment_links_to_its_page_in_the_services_region() {
         assert_eq!(
-            codedeploy_deployment("arn:aws:ecs:eu-west-1:123456789012:service/prod/web", "d-ABC").as_deref(),
-            Some("https://eu-west-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-ABC?region=eu-west-1")
+            codedeploy_deployment(
+                "arn:aws:ecs:eu-west-1:123456789012:service/prod/web",
+                "d-ABC"
+            )
+            .as_deref(),
+            Some(
+                "https://eu-west-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-ABC?region=eu-west-1"
+            )
         );
     }
 

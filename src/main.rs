@@ -6,6 +6,7 @@ use clap::{CommandFactory, Parser};
 
 use ecs_deploy::aws::{self, Aws};
 use ecs_deploy::cli::{self, Cli, OutputFormat};
+use ecs_deploy::codedeploy::AwsCodeDeploy;
 use ecs_deploy::deploy::{Clients, Deploy};
 use ecs_deploy::ecs::AwsEcs;
 use ecs_deploy::error::Error;
@@ -141,6 +142,7 @@ fn run(cli: &Cli, report: &Report) -> Result<()> {
     .and_then(|()| {
         let clients = Clients {
             ecs: &AwsEcs::new(&aws),
+            codedeploy: &AwsCodeDeploy::new(&aws),
             logs: &aws,
             registry: &aws,
         };

@@ -172,7 +172,9 @@ fn one(o: &Outcome) -> Option<String> {
         ),
         Stage::UpdateSent => in_flight(o),
         Stage::Updated if codedeploy.is_some_and(|cd| cd.deployment_id.is_some()) => {
-            let id = codedeploy.and_then(|cd| cd.deployment_id.as_deref()).unwrap_or("?");
+            let id = codedeploy
+                .and_then(|cd| cd.deployment_id.as_deref())
+                .unwrap_or("?");
             format!(
                 "CodeDeploy deployment {id} of {new} is under way; follow it with: \
                  aws deploy get-deployment --deployment-id {id}"
@@ -196,7 +198,9 @@ fn in_flight(o: &Outcome) -> String {
         return format!(
             "create-deployment of {} for {service} was sent and may have started; \
              check with: aws deploy list-deployments --application-name {} --deployment-group-name {}",
-            o.new_task_definition.as_deref().unwrap_or("the new revision"),
+            o.new_task_definition
+                .as_deref()
+                .unwrap_or("the new revision"),
             cd.application,
             cd.deployment_group
         );

@@ -84,7 +84,7 @@ pub enum RolledBackBy {
     /// This tool, because `--enable-rollback` was given.
     EcsDeploy,
     /// CodeDeploy on its own (its deployment group rolls failed deployments back).
-#[serde(rename = "codedeploy")]
+    #[serde(rename = "codedeploy")]
     CodeDeploy,
 }
 

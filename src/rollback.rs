@@ -573,6 +573,7 @@ mod tests {
             why: "no task ran".into(),
             last,
             service_deployment: None,
+            codedeploy: None,
         }
     }
 
@@ -881,6 +882,7 @@ mod tests {
             why: watch::given_up(&sd),
             last: None,
             service_deployment: Some(Box::new(sd)),
+            codedeploy: None,
         }
     }
 

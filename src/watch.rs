@@ -299,7 +299,13 @@ impl<'a> Watch<'a> {
 
     fn alone(self) -> Result<(), Failure> {
         let (ecs, report, interval) = (self.ecs, self.report, self.settings.timing.poll_interval);
-        let mut ended = together::watch(Reads::ecs(ecs), report, interval, vec![Box::new(self)], false);
+        let mut ended = together::watch(
+            Reads::ecs(ecs),
+            report,
+            interval,
+            vec![Box::new(self)],
+            false,
+        );
         match ended.pop() {
             Some(Ended::Failed(failure)) => Err(*failure),
             _ => Ok(()),
@@ -772,7 +778,10 @@ impl<'a> Follow<'a> for Watch<'a> {
             Answer::Deployment(d) => Err(PollError::Retry(crate::aws::CallError::new(
                 "describe-services",
                 255,
-                format!("a CodeDeploy deployment ({}) answered a service's read", d.id),
+                format!(
+                    "a CodeDeploy deployment ({}) answered a service's read",
+                    d.id
+                ),
                 crate::aws::Failure::Unreadable,
             ))),
         }

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{
-    FakeAws, NEW_IMAGE, WEB_1, WEB_2, answer, arg_value, file, fixture, finish, interrupt,
+    FakeAws, NEW_IMAGE, WEB_1, WEB_2, answer, arg_value, file, finish, fixture, interrupt,
     scenario, stderr_of, stdout_of, wait_for_call,
 };
 use serde_json::{Value, json};
@@ -16,10 +16,21 @@ const GROUP: &str = "web-dg";
 const ID: &str = "d-FAKE00001";
 
 fn args(extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = ["-c", "prod", "-n", "web", "-i", NEW_IMAGE, "--poll-interval", "0.05", "-t", "10"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut args: Vec<String> = [
+        "-c",
+        "prod",
+        "-n",
+        "web",
+        "-i",
+        NEW_IMAGE,
+        "--poll-interval",
+        "0.05",
+        "-t",
+        "10",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     args.extend(extra.iter().map(|s| s.to_string()));
     args
 }
@@ -194,8 +205,16 @@ fn a_codedeploy_service_is_deployed_through_the_group_found_with_a_line_per_life
         ],
         "{stderr}"
     );
-    assert!(stderr.contains(&format!("CodeDeploy deployment group of web: {APP}/{GROUP}")), "{stderr}");
-    let lifecycle: Vec<&str> = stderr.lines().filter(|l| l.contains("lifecycle: ")).collect();
+    assert!(
+        stderr.contains(&format!(
+            "CodeDeploy deployment group of web: {APP}/{GROUP}"
+        )),
+        "{stderr}"
+    );
+    let lifecycle: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("lifecycle: "))
+        .collect();
     assert_eq!(
         lifecycle,
         [
@@ -235,15 +254,30 @@ fn a_codedeploy_service_is_deployed_through_the_group_found_with_a_line_per_life
     assert_eq!(result["codedeploy"]["deployment_group"], GROUP);
     assert_eq!(result["codedeploy"]["deployment_id"], ID);
     assert_eq!(result["codedeploy"]["status"], "Succeeded");
-    assert_eq!(result["codedeploy"]["lifecycle_events"][6], json!({"name": "AllowTraffic", "status": "Succeeded"}));
+    assert_eq!(
+        result["codedeploy"]["lifecycle_events"][6],
+        json!({"name": "AllowTraffic", "status": "Succeeded"})
+    );
 }
 
 #[test]
 fn named_application_and_group_are_read_without_searching() {
     let fake = codedeploy(succeeding());
-    deploy(&fake, &["--codedeploy-application", APP, "--codedeploy-deployment-group", GROUP]).success();
+    deploy(
+        &fake,
+        &[
+            "--codedeploy-application",
+            APP,
+            "--codedeploy-deployment-group",
+            GROUP,
+        ],
+    )
+    .success();
     let ops = deploy_ops(&fake);
-    assert!(!ops.contains(&"deploy list-applications".to_string()), "{ops:?}");
+    assert!(
+        !ops.contains(&"deploy list-applications".to_string()),
+        "{ops:?}"
+    );
     let read = &fake.calls_of("deploy batch-get-deployment-groups")[0];
     assert_eq!(arg_value(read, "--application-name").as_deref(), Some(APP));
 }
@@ -255,7 +289,10 @@ fn no_group_for_the_service_is_an_error_before_anything_is_registered() {
     }));
     let assert = deploy(&fake, &[]).code(1);
     let stderr = stderr_of(&assert);
-    assert!(stderr.contains("no CodeDeploy deployment group"), "{stderr}");
+    assert!(
+        stderr.contains("no CodeDeploy deployment group"),
+        "{stderr}"
+    );
     assert!(fake.calls_of("register-task-definition").is_empty());
     assert!(fake.calls_of("deploy create-deployment").is_empty());
 }
@@ -280,15 +317,33 @@ fn several_groups_for_the_service_are_listed_and_nothing_is_registered() {
 fn a_users_appspec_keeps_its_hooks_and_gets_the_new_revision() {
     let fake = codedeploy(succeeding());
     let appspec = common::fixture_path("appspec/with-hooks.yaml");
-    deploy(&fake, &["--codedeploy-appspec", appspec.to_str().unwrap(), "--codedeploy-description", "release 2.0.0"]).success();
+    deploy(
+        &fake,
+        &[
+            "--codedeploy-appspec",
+            appspec.to_str().unwrap(),
+            "--codedeploy-description",
+            "release 2.0.0",
+        ],
+    )
+    .success();
     let sent = sent_appspec(&fake);
     let properties = &sent["Resources"][0]["TargetService"]["Properties"];
     assert_eq!(properties["TaskDefinition"], WEB_2);
-    assert!(sent["Hooks"].as_array().is_some_and(|hooks| !hooks.is_empty()), "{sent}");
+    assert!(
+        sent["Hooks"]
+            .as_array()
+            .is_some_and(|hooks| !hooks.is_empty()),
+        "{sent}"
+    );
     let create = &fake.calls_of("deploy create-deployment")[0]["input"];
     assert_eq!(create["description"], "release 2.0.0");
-    let content = create["revision"]["appSpecContent"]["content"].as_str().unwrap();
-    let sha = create["revision"]["appSpecContent"]["sha256"].as_str().unwrap();
+    let content = create["revision"]["appSpecContent"]["content"]
+        .as_str()
+        .unwrap();
+    let sha = create["revision"]["appSpecContent"]["sha256"]
+        .as_str()
+        .unwrap();
     assert_eq!(sha, sha256_hex(content));
 }
 
@@ -347,7 +402,10 @@ fn a_failed_hook_ends_the_wait_with_its_diagnostics() {
         stderr.contains("lifecycle event AfterAllowTestTraffic failed (ScriptFailed: smoke-test: smoke test got HTTP 500 from /health)"),
         "{stderr}"
     );
-    assert!(stderr.contains("    AfterAllowTestTraffic | assertion failed: status == 200"), "{stderr}");
+    assert!(
+        stderr.contains("    AfterAllowTestTraffic | assertion failed: status == 200"),
+        "{stderr}"
+    );
     assert!(fake.calls_of("deploy stop-deployment").is_empty());
 }
 
@@ -366,11 +424,17 @@ fn codedeploys_own_rollback_is_waited_for_and_not_done_twice() {
     let assert = deploy(&fake, &["--enable-rollback", "--output", "json"]).code(1);
     let stderr = stderr_of(&assert);
     assert!(stderr.contains("not rolling back twice"), "{stderr}");
-    assert!(fake.calls_of("deploy stop-deployment").is_empty(), "{stderr}");
+    assert!(
+        fake.calls_of("deploy stop-deployment").is_empty(),
+        "{stderr}"
+    );
     assert_eq!(fake.calls_of("deploy create-deployment").len(), 1);
     let result: Value = serde_json::from_str(&stdout_of(&assert)).unwrap();
     assert_eq!(result["status"], "rolled_back", "{stderr}");
-    assert_eq!(result["rollback"], json!({"by": "codedeploy", "outcome": "succeeded"}));
+    assert_eq!(
+        result["rollback"],
+        json!({"by": "codedeploy", "outcome": "succeeded"})
+    );
 }
 
 #[test]
@@ -388,18 +452,41 @@ fn enable_rollback_stops_the_deployment_with_codedeploys_rollback() {
     }));
     let assert = fake
         .cmd()
-        .args(["-c", "prod", "-n", "web", "-i", NEW_IMAGE, "--poll-interval", "0.05", "-t", "1", "--enable-rollback", "--output", "json"])
+        .args([
+            "-c",
+            "prod",
+            "-n",
+            "web",
+            "-i",
+            NEW_IMAGE,
+            "--poll-interval",
+            "0.05",
+            "-t",
+            "1",
+            "--enable-rollback",
+            "--output",
+            "json",
+        ])
         .timeout(std::time::Duration::from_secs(60))
         .assert()
         .code(1);
     let stderr = stderr_of(&assert);
     let stop = &fake.calls_of("deploy stop-deployment")[0];
     assert_eq!(arg_value(stop, "--deployment-id").as_deref(), Some(ID));
-    assert!(common::argv_of(stop).contains(&"--auto-rollback-enabled"), "{stop}");
-    assert!(stderr.contains(&format!("Rolling back to {WEB_1}")), "{stderr}");
+    assert!(
+        common::argv_of(stop).contains(&"--auto-rollback-enabled"),
+        "{stop}"
+    );
+    assert!(
+        stderr.contains(&format!("Rolling back to {WEB_1}")),
+        "{stderr}"
+    );
     let result: Value = serde_json::from_str(&stdout_of(&assert)).unwrap();
     assert_eq!(result["status"], "rolled_back", "{stderr}");
-    assert_eq!(result["rollback"], json!({"by": "ecs_deploy", "outcome": "succeeded"}));
+    assert_eq!(
+        result["rollback"],
+        json!({"by": "ecs_deploy", "outcome": "succeeded"})
+    );
 }
 
 #[test]
@@ -413,7 +500,9 @@ fn ready_shows_the_continue_command_once() {
     }));
     let assert = deploy(&fake, &[]).success();
     let stderr = stderr_of(&assert);
-    let command = format!("aws deploy continue-deployment --deployment-id {ID} --deployment-wait-type READY_WAIT");
+    let command = format!(
+        "aws deploy continue-deployment --deployment-id {ID} --deployment-wait-type READY_WAIT"
+    );
     assert_eq!(stderr.matches(&command).count(), 1, "{stderr}");
 }
 
@@ -435,7 +524,11 @@ fn a_signal_while_waiting_names_the_deployment_and_how_to_follow_it() {
     let (status, _, stderr) = finish(child);
     assert_eq!(status.code(), Some(130), "{stderr}");
     let last = stderr.lines().last().unwrap_or_default();
-    assert!(last.contains(ID) && last.contains(&format!("aws deploy get-deployment --deployment-id {ID}")), "{stderr}");
+    assert!(
+        last.contains(ID)
+            && last.contains(&format!("aws deploy get-deployment --deployment-id {ID}")),
+        "{stderr}"
+    );
     assert!(fake.calls_of("deploy stop-deployment").is_empty());
 }
 
@@ -447,14 +540,31 @@ fn wait_only_follows_the_groups_deployment_in_progress() {
     }));
     let assert = fake
         .cmd()
-        .args(["-c", "prod", "-n", "web", "--wait-only", "--poll-interval", "0.05", "-t", "10"])
+        .args([
+            "-c",
+            "prod",
+            "-n",
+            "web",
+            "--wait-only",
+            "--poll-interval",
+            "0.05",
+            "-t",
+            "10",
+        ])
         .timeout(std::time::Duration::from_secs(60))
         .assert()
         .success();
     let stderr = stderr_of(&assert);
-    assert!(stderr.contains(&format!("following CodeDeploy deployment {ID}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("following CodeDeploy deployment {ID}")),
+        "{stderr}"
+    );
     let ops = fake.ops();
-    assert!(!ops.iter().any(|op| op == "register-task-definition" || op == "deploy create-deployment"), "{ops:?}");
+    assert!(
+        !ops.iter()
+            .any(|op| op == "register-task-definition" || op == "deploy create-deployment"),
+        "{ops:?}"
+    );
     let listed = &fake.calls_of("deploy list-deployments")[0];
     assert!(common::argv_of(listed).contains(&"InProgress"), "{listed}");
 }
@@ -464,7 +574,12 @@ fn dry_run_shows_the_appspec_and_creates_nothing() {
     let fake = codedeploy(json!({}));
     let assert = deploy(&fake, &["--dry-run"]).success();
     let stderr = stderr_of(&assert);
-    assert!(stderr.contains(&format!("would create a CodeDeploy deployment in {APP}/{GROUP}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "would create a CodeDeploy deployment in {APP}/{GROUP}"
+        )),
+        "{stderr}"
+    );
     assert!(stderr.contains("AWS::ECS::Service"), "{stderr}");
     assert!(fake.calls_of("deploy create-deployment").is_empty());
 }
@@ -478,8 +593,14 @@ fn a_lost_create_deployment_answer_is_read_back_from_the_groups_deployments() {
     }));
     let assert = deploy(&fake, &["--call-timeout", "1"]).success();
     let stderr = stderr_of(&assert);
-    assert!(stderr.contains("create-deployment's answer was lost"), "{stderr}");
-    assert!(stderr.contains(&format!("runs deployment {ID}: following it")), "{stderr}");
+    assert!(
+        stderr.contains("create-deployment's answer was lost"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("runs deployment {ID}: following it")),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -510,16 +631,36 @@ fn a_release_of_an_ecs_and_a_codedeploy_service_watches_both_in_one_loop() {
     }));
     let assert = fake
         .cmd()
-        .args(["-c", "prod", "-n", "web", "-n", "api", "-i", NEW_IMAGE, "--poll-interval", "0.05", "-t", "10", "--output", "json"])
+        .args([
+            "-c",
+            "prod",
+            "-n",
+            "web",
+            "-n",
+            "api",
+            "-i",
+            NEW_IMAGE,
+            "--poll-interval",
+            "0.05",
+            "-t",
+            "10",
+            "--output",
+            "json",
+        ])
         .timeout(std::time::Duration::from_secs(60))
         .assert();
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
-    let result: Value = serde_json::from_str(&String::from_utf8_lossy(&assert.get_output().stdout)).unwrap_or_default();
+    let result: Value = serde_json::from_str(&String::from_utf8_lossy(&assert.get_output().stdout))
+        .unwrap_or_default();
     assert_eq!(result["status"], "succeeded", "{stderr}");
     let services = result["services"].as_array().expect("services");
     assert_eq!(services[0]["controller"], "ECS");
     assert_eq!(services[1]["controller"], "CODE_DEPLOY");
     assert_eq!(fake.calls_of("update-service").len(), 1);
     assert_eq!(fake.calls_of("deploy create-deployment").len(), 1);
-    assert_eq!(fake.calls_of("register-task-definition").len(), 1, "one revision for both");
+    assert_eq!(
+        fake.calls_of("register-task-definition").len(),
+        1,
+        "one revision for both"
+    );
 }

@@ -59,7 +59,9 @@ pub fn begin<'a>(
         without_rollback: 0,
     };
     if previous == rollout.task_definition {
-        report.progress("not rolling back: the service already runs the previous revision's definition");
+        report.progress(
+            "not rolling back: the service already runs the previous revision's definition",
+        );
         return Err(Error::Failed(why));
     }
     let last = failure.codedeploy.as_deref();
@@ -67,7 +69,10 @@ pub fn begin<'a>(
         report.progress(format!(
             "CodeDeploy is already rolling the deployment back (deployment {id}); not rolling back twice"
         ));
-        return Ok(under_way(RolledBackBy::CodeDeploy, How::Deployment(id.to_string())));
+        return Ok(under_way(
+            RolledBackBy::CodeDeploy,
+            How::Deployment(id.to_string()),
+        ));
     }
     report.fact(Fact::RollingBack(previous.to_string()));
     report.record(|o| o.stage.reach(Stage::RollbackAsked));
@@ -209,7 +214,10 @@ pub fn wait_all(
     let mut poller = Poller::new(report, timing.poll_interval);
     let polled = poller.until(deadline, || {
         let waiting: Vec<usize> = (0..started.len()).filter(|&i| ended[i].is_none()).collect();
-        let ids: Vec<String> = waiting.iter().map(|&i| started[i].id().to_string()).collect();
+        let ids: Vec<String> = waiting
+            .iter()
+            .map(|&i| started[i].id().to_string())
+            .collect();
         let mut answers = Vec::new();
         for chunk in ids.chunks(super::BATCH_GET_DEPLOYMENTS_LIMIT) {
             match codedeploy.poll_deployments(chunk, deadline) {
@@ -324,7 +332,11 @@ mod tests {
         let outcome = report.outcome();
         assert_eq!(outcome.status, Status::RolledBack);
         assert_eq!(outcome.rollback.unwrap().by, RolledBackBy::EcsDeploy);
-        assert!(report.lines().contains(&"Rolling back to td/web:1".to_string()));
+        assert!(
+            report
+                .lines()
+                .contains(&"Rolling back to td/web:1".to_string())
+        );
     }
 
     #[test]
@@ -335,13 +347,27 @@ mod tests {
         );
         let report = Report::captured();
         let mut failure = stopped(Stop::Failed("hook failed".into()), "hook failed".into());
-        failure.codedeploy = Some(Box::new(deployment("d-1", DeploymentStatus::Failed, Some("d-2"))));
+        failure.codedeploy = Some(Box::new(deployment(
+            "d-1",
+            DeploymentStatus::Failed,
+            Some("d-2"),
+        )));
         let started = begin(&cd, &report, &rollout(), "td/web:1", failure, &no_redeploy).unwrap();
         let errors = wait_all(&cd, &report, timing(), vec![started]);
-        assert_eq!(errors[0].to_string(), "hook failed (rolled back to td/web:1)");
+        assert_eq!(
+            errors[0].to_string(),
+            "hook failed (rolled back to td/web:1)"
+        );
         assert_eq!(cd.calls(), ["batch-get-deployments d-2"]);
-        assert_eq!(report.outcome().rollback.unwrap().by, RolledBackBy::CodeDeploy);
-        assert!(!report.lines().contains(&"Rolling back to td/web:1".to_string()));
+        assert_eq!(
+            report.outcome().rollback.unwrap().by,
+            RolledBackBy::CodeDeploy
+        );
+        assert!(
+            !report
+                .lines()
+                .contains(&"Rolling back to td/web:1".to_string())
+        );
     }
 
     #[test]
@@ -351,15 +377,25 @@ mod tests {
             vec![Ok(deployment("d-9", DeploymentStatus::Succeeded, None))],
         );
         let report = Report::captured();
-        let mut failure = stopped(Stop::Failed("the release failed".into()), "the release failed".into());
-        failure.codedeploy = Some(Box::new(deployment("d-1", DeploymentStatus::Succeeded, None)));
+        let mut failure = stopped(
+            Stop::Failed("the release failed".into()),
+            "the release failed".into(),
+        );
+        failure.codedeploy = Some(Box::new(deployment(
+            "d-1",
+            DeploymentStatus::Succeeded,
+            None,
+        )));
         let redeploy = |previous: &str| {
             assert_eq!(previous, "td/web:1");
             Ok("d-9".to_string())
         };
         let started = begin(&cd, &report, &rollout(), "td/web:1", failure, &redeploy).unwrap();
         let errors = wait_all(&cd, &report, timing(), vec![started]);
-        assert_eq!(errors[0].to_string(), "the release failed (rolled back to td/web:1)");
+        assert_eq!(
+            errors[0].to_string(),
+            "the release failed (rolled back to td/web:1)"
+        );
         assert_eq!(cd.calls(), ["batch-get-deployments d-9"]);
     }
 
@@ -373,7 +409,13 @@ mod tests {
         let failure = stopped(Stop::Timeout, "too slow".into());
         let started = begin(&cd, &report, &rollout(), "td/web:1", failure, &no_redeploy).unwrap();
         let errors = wait_all(&cd, &report, timing(), vec![started]);
-        assert_eq!(errors[0].to_string(), "too slow (the rollback to td/web:1 failed)");
-        assert_eq!(report.outcome().rollback.unwrap().outcome, RollbackOutcome::Failed);
+        assert_eq!(
+            errors[0].to_string(),
+            "too slow (the rollback to td/web:1 failed)"
+        );
+        assert_eq!(
+            report.outcome().rollback.unwrap().outcome,
+            RollbackOutcome::Failed
+        );
     }
 }

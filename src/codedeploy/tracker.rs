@@ -20,7 +20,10 @@ pub enum Phase {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     Status(DeploymentStatus),
-    Lifecycle { name: String, status: EventStatus },
+    Lifecycle {
+        name: String,
+        status: EventStatus,
+    },
     /// The replacement task set's counts changed.
     Replacement {
         id: String,
@@ -158,12 +161,7 @@ impl Tracker {
 
     fn see_target(&mut self, target: &Target, events: &mut Vec<Event>) {
         let mut ordered: Vec<&LifecycleEvent> = target.events.iter().collect();
-        ordered.sort_by_key(|e| {
-            LIFECYCLE_EVENTS
-                .iter()
-                .position(|name| *name == e.name)
-                .unwrap_or(LIFECYCLE_EVENTS.len())
-        });
+        ordered.sort_by_key(|e| order(&e.name));
         for event in ordered {
             let known = self.events.iter_mut().find(|(name, _)| *name == event.name);
             let changed = match known {
@@ -184,6 +182,7 @@ impl Tracker {
                 });
             }
         }
+        self.events.sort_by_key(|(name, _)| order(name));
         if let Some(green) = target.replacement() {
             let counts = (
                 green.id.clone(),
@@ -206,6 +205,14 @@ impl Tracker {
     }
 }
 
+/// Where a lifecycle event comes in CodeDeploy's order (unknown ones last).
+fn order(name: &str) -> usize {
+    LIFECYCLE_EVENTS
+        .iter()
+        .position(|known| *known == name)
+        .unwrap_or(LIFECYCLE_EVENTS.len())
+}
+
 /// Why a deployment that Failed or was Stopped ended: CodeDeploy's error, the failed
 /// lifecycle event's diagnostics, and whether CodeDeploy rolled it back.
 pub fn failed(deployment: &Deployment, target: Option<&Target>) -> String {
@@ -222,22 +229,29 @@ pub fn failed(deployment: &Deployment, target: Option<&Target>) -> String {
             (true, true) => {}
         }
     }
-    let failed_event = target.and_then(|t| t.events.iter().find(|e| e.status == EventStatus::Failed));
+    let failed_event =
+        target.and_then(|t| t.events.iter().find(|e| e.status == EventStatus::Failed));
     if let Some(event) = failed_event {
         why.push_str(&format!("; lifecycle event {} failed", event.name));
         if let Some(d) = &event.diagnostics {
-            let detail: Vec<&str> = [d.error_code.as_deref(), d.script_name.as_deref(), d.message.as_deref()]
-                .into_iter()
-                .flatten()
-                .filter(|s| !s.is_empty())
-                .collect();
+            let detail: Vec<&str> = [
+                d.error_code.as_deref(),
+                d.script_name.as_deref(),
+                d.message.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect();
             if !detail.is_empty() {
                 why.push_str(&format!(" ({})", detail.join(": ")));
             }
         }
     }
     if let Some(id) = deployment.rolled_back_by() {
-        why.push_str(&format!("; CodeDeploy is rolling it back (deployment {id})"));
+        why.push_str(&format!(
+            "; CodeDeploy is rolling it back (deployment {id})"
+        ));
     }
     why
 }
@@ -287,35 +301,73 @@ mod tests {
         assert_eq!(tracker.start().entered, Some(Phase::TrafficShift));
         let step = tracker.observe(
             &deployment(DeploymentStatus::InProgress),
-            Some(&target(&[("BeforeInstall", Succeeded), ("Install", InProgress), ("AllowTraffic", Pending)], 0)),
+            Some(&target(
+                &[
+                    ("BeforeInstall", Succeeded),
+                    ("Install", InProgress),
+                    ("AllowTraffic", Pending),
+                ],
+                0,
+            )),
         );
         assert_eq!(step.next, Next::Waiting);
         assert_eq!(
             step.events,
             [
                 Event::Status(DeploymentStatus::InProgress),
-                Event::Lifecycle { name: "BeforeInstall".into(), status: Succeeded },
-                Event::Lifecycle { name: "Install".into(), status: InProgress },
-                Event::Replacement { id: "ecs-svc/green".into(), desired: 2, running: 0 },
+                Event::Lifecycle {
+                    name: "BeforeInstall".into(),
+                    status: Succeeded
+                },
+                Event::Lifecycle {
+                    name: "Install".into(),
+                    status: InProgress
+                },
+                Event::Replacement {
+                    id: "ecs-svc/green".into(),
+                    desired: 2,
+                    running: 0
+                },
             ]
         );
         // Nothing new: nothing said.
         let again = tracker.observe(
             &deployment(DeploymentStatus::InProgress),
-            Some(&target(&[("BeforeInstall", Succeeded), ("Install", InProgress), ("AllowTraffic", Pending)], 0)),
+            Some(&target(
+                &[
+                    ("BeforeInstall", Succeeded),
+                    ("Install", InProgress),
+                    ("AllowTraffic", Pending),
+                ],
+                0,
+            )),
         );
         assert!(again.events.is_empty());
         let shifted = tracker.observe(
             &deployment(DeploymentStatus::InProgress),
-            Some(&target(&[("Install", Succeeded), ("AllowTestTraffic", Skipped), ("AllowTraffic", Succeeded)], 2)),
+            Some(&target(
+                &[
+                    ("Install", Succeeded),
+                    ("AllowTestTraffic", Skipped),
+                    ("AllowTraffic", Succeeded),
+                ],
+                2,
+            )),
         );
         assert_eq!(shifted.entered, Some(Phase::Finish));
         assert_eq!(shifted.next, Next::Waiting);
-        assert!(shifted.events.ends_with(&[Event::TrafficShifted, Event::WaitingToFinish]));
+        assert!(
+            shifted
+                .events
+                .ends_with(&[Event::TrafficShifted, Event::WaitingToFinish])
+        );
         assert_eq!(tracker.current_event(), Some("AllowTraffic"));
         let done = tracker.observe(&deployment(DeploymentStatus::Succeeded), None);
         assert_eq!(done.next, Next::Done);
-        assert_eq!(done.events, [Event::Status(DeploymentStatus::Succeeded), Event::Done]);
+        assert_eq!(
+            done.events,
+            [Event::Status(DeploymentStatus::Succeeded), Event::Done]
+        );
     }
 
     #[test]

@@ -12,7 +12,9 @@ use crate::aws::{CallError, Failure as CallFailure};
 use crate::ecs::ServiceRef;
 use crate::poll::{PollError, Stop};
 use crate::record::Fact;
-use crate::report::{CodeDeployRecord, LifecycleRecord, Report, Rollback, RollbackOutcome, RolledBackBy, Status};
+use crate::report::{
+    CodeDeployRecord, LifecycleRecord, Report, Rollback, RollbackOutcome, RolledBackBy, Status,
+};
 use crate::side::{self, Budget};
 use crate::watch::{Answer, Decisive, Failure, Follow, Next, Progress, Settings, Watch};
 
@@ -43,7 +45,10 @@ impl Rollout {
 
     /// The command that shows the deployment.
     pub fn follow_command(&self) -> String {
-        format!("aws deploy get-deployment --deployment-id {}", self.deployment_id)
+        format!(
+            "aws deploy get-deployment --deployment-id {}",
+            self.deployment_id
+        )
     }
 }
 
@@ -113,8 +118,11 @@ impl<'a> DeploymentWatch<'a> {
             return Ok(None);
         }
         let id = &self.rollout.deployment_id;
-        let read = match self.codedeploy.poll_target(id, &self.target_id, self.deadline) {
-            Err(e) if !self.target_listed && e.message.contains("DeploymentTargetDoesNotExist") => {
+        let read = match self
+            .codedeploy
+            .poll_target(id, &self.target_id, self.deadline)
+        {
+            Err(e) if !self.target_listed && super::is_missing_target(&e) => {
                 // CodeDeploy names the target otherwise than expected: ask it once.
                 self.target_listed = true;
                 let listed = self.codedeploy.list_targets(id, self.deadline)?;
@@ -122,7 +130,8 @@ impl<'a> DeploymentWatch<'a> {
                     return Err(e);
                 };
                 self.target_id = first;
-                self.codedeploy.poll_target(id, &self.target_id, self.deadline)
+                self.codedeploy
+                    .poll_target(id, &self.target_id, self.deadline)
             }
             other => other,
         };
@@ -196,9 +205,20 @@ impl<'a> DeploymentWatch<'a> {
         let Some(target) = &self.last_target else {
             return;
         };
-        for event in target.events.iter().filter(|e| e.status == EventStatus::Failed) {
-            let tail = event.diagnostics.as_ref().and_then(|d| d.log_tail.as_deref());
-            for line in tail.unwrap_or_default().lines().filter(|l| !l.trim().is_empty()) {
+        for event in target
+            .events
+            .iter()
+            .filter(|e| e.status == EventStatus::Failed)
+        {
+            let tail = event
+                .diagnostics
+                .as_ref()
+                .and_then(|d| d.log_tail.as_deref());
+            for line in tail
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+            {
                 self.report.progress(format!("    {} | {line}", event.name));
             }
         }
@@ -318,10 +338,16 @@ impl<'a> Follow<'a> for DeploymentWatch<'a> {
             }
         };
         self.report.fail(status, why.clone());
-        if self.last.as_ref().and_then(Deployment::rolled_back_by).is_some() {
+        if self
+            .last
+            .as_ref()
+            .and_then(Deployment::rolled_back_by)
+            .is_some()
+        {
             let by = RolledBackBy::CodeDeploy;
             let outcome = RollbackOutcome::InProgress;
-            self.report.record(|o| o.rolled_back(Rollback { by, outcome }));
+            self.report
+                .record(|o| o.rolled_back(Rollback { by, outcome }));
         }
         Failure {
             stop,

@@ -117,10 +117,14 @@ impl Deploy<'_> {
                 ..CodeDeployRecord::default()
             });
         });
-        let created = self.clients.codedeploy.create_deployment(&new).map_err(|e| {
-            report.record(|o| o.stage.back_to(Stage::Registered));
-            e
-        })?;
+        let created = self
+            .clients
+            .codedeploy
+            .create_deployment(&new)
+            .map_err(|e| {
+                report.record(|o| o.stage.back_to(Stage::Registered));
+                e
+            })?;
         let id = match created {
             Created::Id(id) => id,
             Created::Lost(why) => self.find_lost_deployment(target, group, &why)?,
@@ -198,11 +202,15 @@ impl Deploy<'_> {
     ) -> Result<Launched> {
         let target = &targets[i];
         let until = Instant::now() + self.watch.side.per_call;
-        let active = self
-            .clients
-            .codedeploy
-            .active_deployments(&group.application, &group.name, until)?;
-        let Some(id) = active.into_iter().next().or_else(|| group.last_attempted.clone()) else {
+        let active =
+            self.clients
+                .codedeploy
+                .active_deployments(&group.application, &group.name, until)?;
+        let Some(id) = active
+            .into_iter()
+            .next()
+            .or_else(|| group.last_attempted.clone())
+        else {
             return Err(Error::Failed(format!(
                 "CodeDeploy deployment group {}/{} of service '{}' has no deployment to follow",
                 group.application,

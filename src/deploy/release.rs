@@ -8,7 +8,6 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::{Deploy, base_name, stop_if_interrupted};
-use crate::codedeploy::Group;
 use crate::codedeploy::watch::{DeploymentWatch, Rollout as CodeDeployRollout};
 use crate::ecs::{NewRevision, Service, ServiceRef, ServiceUpdate, Updated};
 use crate::error::{Error, Result};
@@ -422,8 +421,14 @@ impl Deploy<'_> {
         };
         match &one.driven {
             Driven::Ecs(rollout) => {
-                let watch = Watch::new(self.ecs, report, self.watch, rollout.clone(), one.seen.clone())
-                    .following(goal);
+                let watch = Watch::new(
+                    self.ecs,
+                    report,
+                    self.watch,
+                    rollout.clone(),
+                    one.seen.clone(),
+                )
+                .following(goal);
                 Box::new(with_logs(watch))
             }
             Driven::CodeDeploy(rollout) => {
@@ -438,7 +443,12 @@ impl Deploy<'_> {
                     strategy: crate::ecs::Strategy::Rolling,
                 };
                 let tasks = with_logs(Watch::new(self.ecs, report, self.watch, tasks, []));
-                let watch = DeploymentWatch::new(self.clients.codedeploy, report, self.watch, rollout.clone());
+                let watch = DeploymentWatch::new(
+                    self.clients.codedeploy,
+                    report,
+                    self.watch,
+                    rollout.clone(),
+                );
                 Box::new(watch.with_tasks(tasks))
             }
         }
@@ -558,7 +568,12 @@ impl Deploy<'_> {
         }
         rollback::finish_all(self.ecs, self.report, self.watch.timing, started);
         let timing = self.watch.timing;
-        crate::codedeploy::rollback::wait_all(self.clients.codedeploy, self.report, timing, codedeploy_started);
+        crate::codedeploy::rollback::wait_all(
+            self.clients.codedeploy,
+            self.report,
+            timing,
+            codedeploy_started,
+        );
         let rolled_back = targets
             .iter()
             .filter(|t| {
@@ -699,9 +714,15 @@ impl Deploy<'_> {
                 return match self.begin_codedeploy_rollback(target, rollout, failure) {
                     Ok(started) => {
                         let cd = self.clients.codedeploy;
-                        let mut errors =
-                            crate::codedeploy::rollback::wait_all(cd, self.report, timing, vec![started]);
-                        errors.pop().unwrap_or_else(|| Error::Failed("rollback not waited for".into()))
+                        let mut errors = crate::codedeploy::rollback::wait_all(
+                            cd,
+                            self.report,
+                            timing,
+                            vec![started],
+                        );
+                        errors
+                            .pop()
+                            .unwrap_or_else(|| Error::Failed("rollback not waited for".into()))
                     }
                     Err(e) => e,
                 };

@@ -373,7 +373,13 @@ mod tests {
             ..settings()
         };
         let watches = vec![
-            boxed(Watch::new(&ecs, &reports[0], settings(), rollout("web"), [])),
+            boxed(Watch::new(
+                &ecs,
+                &reports[0],
+                settings(),
+                rollout("web"),
+                [],
+            )),
             boxed(Watch::new(&ecs, &reports[1], short, gone, [])),
         ];
         // "gone" has no scripted answer: the scripted ECS leaves it out of the poll.
