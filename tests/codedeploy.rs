@@ -520,7 +520,7 @@ fn a_signal_while_waiting_names_the_deployment_and_how_to_follow_it() {
         .spawn()
         .unwrap();
     wait_for_call(&fake, &mut child, "deploy batch-get-deployments");
-    interrupt(&child, "INT");
+    interrupt(&child, "-INT");
     let (status, _, stderr) = finish(child);
     assert_eq!(status.code(), Some(130), "{stderr}");
     let last = stderr.lines().last().unwrap_or_default();

@@ -678,18 +678,6 @@ fn a_service_deleted_before_its_update_fails_that_step() {
 }
 
 #[test]
-fn code_deploy_service_is_refused_before_any_change() {
-    let fake = scenario(json!({
-        "describe-services": [file("describe-services/web-code-deploy.json")],
-    }));
-    let assert = deploy(&fake, &[]).failure();
-    let stderr = stderr_of(&assert);
-    assert!(stderr.contains("CODE_DEPLOY"), "{stderr}");
-    assert!(stderr.contains("nothing was changed"), "{stderr}");
-    assert_eq!(fake.ops(), ["describe-services"]);
-}
-
-#[test]
 fn assumed_role_credentials_reach_later_calls_and_the_profile_is_dropped() {
     let fake = from_steady(&[file("describe-services/web-done.json")]);
     let role = "arn:aws:iam::123456789012:role/deployer";

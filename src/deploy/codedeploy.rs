@@ -121,10 +121,7 @@ impl Deploy<'_> {
             .clients
             .codedeploy
             .create_deployment(&new)
-            .map_err(|e| {
-                report.record(|o| o.stage.back_to(Stage::Registered));
-                e
-            })?;
+            .inspect_err(|_| report.record(|o| o.stage.back_to(Stage::Registered)))?;
         let id = match created {
             Created::Id(id) => id,
             Created::Lost(why) => self.find_lost_deployment(target, group, &why)?,

@@ -192,11 +192,15 @@ impl Deploy<'_> {
             registered.push(new);
         }
         if self.options.dry_run {
-            for (group, new) in groups.iter().zip(&registered) {
-                for &i in group {
-                    if let Some(cd) = &codedeploy_groups[i] {
-                        self.show_codedeploy_plan(&targets[i], cd, &new.arn)?;
-                    }
+            for (i, target) in targets.iter().enumerate() {
+                if let Some(cd) = &codedeploy_groups[i] {
+                    // Not registered: the AppSpec names the revision that would be.
+                    let base = base_name(&target.current.task_definition, revision);
+                    let unknown = format!(
+                        "{}:NEW",
+                        base.rsplit_once(':').map_or(base, |(family, _)| family)
+                    );
+                    self.show_codedeploy_plan(target, cd, &unknown)?;
                 }
             }
             return Ok(());
