@@ -1174,10 +1174,10 @@ fn a_missing_service_among_several_is_named_and_nothing_is_changed() {
 fn every_undeployable_service_is_named_before_any_change() {
     let mut inactive = steady(&WORKER);
     inactive["status"] = json!("INACTIVE");
-    let mut code_deploy = steady(&API);
-    code_deploy["deploymentController"] = json!({ "type": "CODE_DEPLOY" });
+    let mut external = steady(&API);
+    external["deploymentController"] = json!({ "type": "EXTERNAL" });
     let fake = scenario(json!({
-        "describe-services": [answer(described(vec![steady(&WEB), inactive, code_deploy]))],
+        "describe-services": [answer(described(vec![steady(&WEB), inactive, external]))],
         "describe-task-definition": definitions(),
     }));
     let assert = deploy(&fake, &[&WEB, &WORKER, &API], &[]).code(1);
@@ -1188,7 +1188,7 @@ fn every_undeployable_service_is_named_before_any_change() {
         "{stderr}"
     );
     assert!(
-        last.contains("service 'api' uses the CODE_DEPLOY deployment controller"),
+        last.contains("service 'api' uses the EXTERNAL deployment controller"),
         "{stderr}"
     );
     assert!(last.contains("nothing was changed"), "{stderr}");
