@@ -664,3 +664,53 @@ fn a_release_of_an_ecs_and_a_codedeploy_service_watches_both_in_one_loop() {
         "one revision for both"
     );
 }
+
+#[test]
+fn a_hung_target_read_and_a_garbage_deployment_answer_are_retried_and_the_deploy_succeeds() {
+    let fake = codedeploy(json!({
+        "deploy batch-get-deployments": [
+            deployments(&[deployment(ID, "InProgress")]),
+            {"stdout_raw": "{\"deploymentsInfo\": [{\"deploymentId\": 7"},
+            deployments(&[deployment(ID, "InProgress")]),
+            deployments(&[deployment(ID, "Succeeded")]),
+        ],
+        "deploy get-deployment-target": [{"hang": true}, target(&progress(7), 2)],
+    }));
+    let assert = deploy(&fake, &["--call-timeout", "1"]).success();
+    let stderr = stderr_of(&assert);
+    assert!(stderr.contains("will retry"), "{stderr}");
+    assert!(
+        stdout_of(&assert).contains("Service deployment successful."),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_target_that_cannot_be_read_leaves_the_status_to_decide_with_one_note() {
+    let denied = json!({"exit": 254, "stderr": "An error occurred (AccessDeniedException) when calling the GetDeploymentTarget operation: not authorized to perform codedeploy:GetDeploymentTarget"});
+    let fake = codedeploy(json!({
+        "deploy batch-get-deployments": [
+            {"json": {"deploymentsInfo": [deployment(ID, "InProgress")]}, "times": 2},
+            deployments(&[deployment(ID, "Succeeded")]),
+        ],
+        "deploy get-deployment-target": [denied],
+    }));
+    let assert = deploy(&fake, &[]).success();
+    let stderr = stderr_of(&assert);
+    assert_eq!(
+        stderr
+            .matches("note: cannot read the deployment's ECS target")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(
+        fake.calls_of("deploy get-deployment-target").len(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stdout_of(&assert).contains("Service deployment successful."),
+        "{stderr}"
+    );
+}

@@ -27,6 +27,13 @@ impl Deploy<'_> {
             .iter()
             .map(|target| {
                 if target.current.controller() != Controller::CodeDeploy {
+                    if options.application.is_some() || options.appspec.is_some() {
+                        target.report.progress(format!(
+                            "note: service '{}' uses the {} deployment controller; the --codedeploy-* options do not apply to it",
+                            target.name(),
+                            target.current.controller().as_str()
+                        ));
+                    }
                     return Ok(None);
                 }
                 let group = discover::find_group(
