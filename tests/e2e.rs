@@ -1524,7 +1524,10 @@ fn an_ordinary_environment_is_shown_as_it_is_and_only_the_password_is_masked() {
     let arn = text(&result["service_arn"]);
     assert!(arn.starts_with("arn:aws:ecs:us-east-1:"), "{run}");
     assert_eq!(result["new_task_definition"], revision(&old, 2).as_str());
-    assert_eq!(result["status"], "failed", "{run}");
+    // The circuit breaker rolls back: on a loaded machine its rollback may already be over
+    // when the failure is seen.
+    let status = text(&result["status"]);
+    assert!(status == "failed" || status == "rolled_back", "{run}");
     assert!(
         run.stderr
             .lines()
