@@ -714,20 +714,7 @@ impl<'a> Watch<'a> {
                 self.report.progress(format!("ERROR: {why}"));
                 (why, Status::TimedOut)
             }
-            (Stop::Failed(why), _) => {
-                self.report.progress(format!("ERROR: {why}"));
-                (why.clone(), Status::Failed)
-            }
-            (Stop::Aws(e), _) => {
-                let why = format!("{} failed: {}", e.step, e.message);
-                self.report.progress(format!("ERROR: {why}"));
-                (why, Status::Failed)
-            }
-            (Stop::Interrupted, _) => {
-                let why = "interrupted by a signal while waiting".to_string();
-                self.report.progress(format!("ERROR: {why}"));
-                (why, Status::Failed)
-            }
+            (stop, _) => (said_why(self.report, stop), Status::Failed),
         };
         self.report.fail(status, why.clone());
         let rollout = self.tracker.rollout();
@@ -798,6 +785,19 @@ impl<'a> Follow<'a> for Watch<'a> {
     fn fail(&mut self, stop: Stop) -> Failure {
         self.end(stop)
     }
+}
+
+/// Say why a wait ended other than by running out of time (a failure, an aws error, a
+/// signal); the reason.
+pub fn said_why(report: &Report, stop: &Stop) -> String {
+    let why = match stop {
+        Stop::Failed(why) => why.clone(),
+        Stop::Aws(e) => format!("{} failed: {}", e.step, e.message),
+        Stop::Interrupted => "interrupted by a signal while waiting".to_string(),
+        Stop::Timeout => "timed out".to_string(),
+    };
+    report.progress(format!("ERROR: {why}"));
+    why
 }
 
 /// How the log lines of a crashed task are read.

@@ -16,7 +16,7 @@ use crate::report::{
     CodeDeployRecord, LifecycleRecord, Report, Rollback, RollbackOutcome, RolledBackBy, Status,
 };
 use crate::side::{self, Budget};
-use crate::watch::{Answer, Decisive, Failure, Follow, Next, Progress, Settings, Watch};
+use crate::watch::{Answer, Decisive, Failure, Follow, Next, Progress, Settings, Watch, said_why};
 
 /// Unreadable target answers in a row after which the target is no longer read.
 const UNREADABLE_IN_A_ROW: u32 = 3;
@@ -322,20 +322,7 @@ impl<'a> Follow<'a> for DeploymentWatch<'a> {
                 self.report.progress(format!("ERROR: {why}"));
                 (why, Status::TimedOut)
             }
-            (Stop::Failed(why), _) => {
-                self.report.progress(format!("ERROR: {why}"));
-                (why.clone(), Status::Failed)
-            }
-            (Stop::Aws(e), _) => {
-                let why = format!("{} failed: {}", e.step, e.message);
-                self.report.progress(format!("ERROR: {why}"));
-                (why, Status::Failed)
-            }
-            (Stop::Interrupted, _) => {
-                let why = "interrupted by a signal while waiting".to_string();
-                self.report.progress(format!("ERROR: {why}"));
-                (why, Status::Failed)
-            }
+            (stop, _) => (said_why(self.report, stop), Status::Failed),
         };
         self.report.fail(status, why.clone());
         if self

@@ -106,15 +106,8 @@ impl Deploy<'_> {
     ) -> Result<Launched> {
         let target = &targets[i];
         let report = target.report;
-        let appspec = self.appspec(target, task_definition)?;
-        let (content, sha256) = (appspec.content(), appspec.sha256());
-        let new = NewDeployment {
-            application: &group.application,
-            group: &group.name,
-            appspec: &content,
-            sha256: &sha256,
-            description: self.options.codedeploy.description.as_deref(),
-        };
+        // An AppSpec that cannot be made is an error before anything is sent.
+        self.appspec(target, task_definition)?;
         report.record(|o| {
             o.stage.reach(Stage::UpdateSent);
             o.controller = Some(Controller::CodeDeploy.as_str().to_string());
@@ -124,15 +117,10 @@ impl Deploy<'_> {
                 ..CodeDeployRecord::default()
             });
         });
-        let created = self
-            .clients
-            .codedeploy
-            .create_deployment(&new)
+        let description = self.options.codedeploy.description.as_deref();
+        let id = self
+            .start_deployment(target, group, task_definition, description)
             .inspect_err(|_| report.record(|o| o.stage.back_to(Stage::Registered)))?;
-        let id = match created {
-            Created::Id(id) => id,
-            Created::Lost(why) => self.find_lost_deployment(target, group, &why)?,
-        };
         report.progress(format!(
             "CodeDeploy deployment {id} of {}/{} started",
             group.application, group.name
@@ -156,6 +144,30 @@ impl Deploy<'_> {
             seen: Vec::new(),
             definition: None,
         })
+    }
+
+    /// create-deployment of `task_definition` for `target` in `group`: the deployment's id,
+    /// read back from the group when the answer was lost.
+    fn start_deployment(
+        &self,
+        target: &Target,
+        group: &Group,
+        task_definition: &str,
+        description: Option<&str>,
+    ) -> Result<String> {
+        let appspec = self.appspec(target, task_definition)?;
+        let (content, sha256) = (appspec.content(), appspec.sha256());
+        let new = NewDeployment {
+            application: &group.application,
+            group: &group.name,
+            appspec: &content,
+            sha256: &sha256,
+            description,
+        };
+        match self.clients.codedeploy.create_deployment(&new)? {
+            Created::Id(id) => Ok(id),
+            Created::Lost(why) => self.find_lost_deployment(target, group, &why),
+        }
     }
 
     /// create-deployment's answer was lost: the group's deployment in progress, read
@@ -262,20 +274,8 @@ impl Deploy<'_> {
             waits_for_reroute: false,
             last_attempted: None,
         };
-        let redeploy = |previous: &str| -> Result<String> {
-            let appspec = self.appspec(target, previous)?;
-            let (content, sha256) = (appspec.content(), appspec.sha256());
-            let new = NewDeployment {
-                application: &group.application,
-                group: &group.name,
-                appspec: &content,
-                sha256: &sha256,
-                description: Some("ecs-deploy rollback"),
-            };
-            match self.clients.codedeploy.create_deployment(&new)? {
-                Created::Id(id) => Ok(id),
-                Created::Lost(why) => self.find_lost_deployment(target, &group, &why),
-            }
+        let redeploy = |previous: &str| {
+            self.start_deployment(target, &group, previous, Some("ecs-deploy rollback"))
         };
         let previous = target.current.task_definition.clone();
         rollback::begin(
