@@ -92,6 +92,18 @@ pub struct Cli {
     /// Change nothing: follow the service's current deployment to its end (with -c and -n)
     #[arg(long = "wait-only")]
     pub wait_only: bool,
+    /// Stop waiting (exit 0) once the service deployment reaches this lifecycle stage (e.g. POST_TEST_TRAFFIC_SHIFT, or a CodeDeploy lifecycle event such as AfterAllowTestTraffic) or, with "paused", a pause hook
+    #[arg(long = "wait-until", value_name = "STAGE|paused")]
+    pub wait_until: Option<String>,
+    /// Release the pause holding each service's deployment (continue-service-deployment), then follow it to its end (with -c and -n)
+    #[arg(long = "continue-deployment")]
+    pub continue_deployment: bool,
+    /// With --continue-deployment: the pause hook to release (default: the one awaiting action)
+    #[arg(long = "hook-id", value_name = "ID")]
+    pub hook_id: Option<String>,
+    /// With --continue-deployment: continue (default) or rollback
+    #[arg(long = "action", value_name = "continue|rollback")]
+    pub action: Option<String>,
     /// With -d: run the new revision once as a task on -c CLUSTER
     #[arg(long = "run-task")]
     pub run_task: bool,

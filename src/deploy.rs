@@ -122,7 +122,9 @@ impl<'a> Deploy<'a> {
     fn images_to_verify(&self) -> Vec<String> {
         let revision = match &self.options.mode {
             Mode::Deploy { revision, .. } | Mode::Register { revision, .. } => revision,
-            Mode::Redeploy { .. } | Mode::WaitOnly { .. } => return Vec::new(),
+            Mode::Redeploy { .. } | Mode::WaitOnly { .. } | Mode::Continue { .. } => {
+                return Vec::new();
+            }
         };
         match &revision.images {
             ImageChange::Images(images) if self.options.verify_image => images
@@ -192,6 +194,14 @@ impl<'a> Deploy<'a> {
             Mode::WaitOnly { cluster, services } => {
                 self.for_services(cluster, services, |targets| self.wait_only(targets))
             }
+            Mode::Continue {
+                cluster,
+                services,
+                hook_id,
+                action,
+            } => self.for_services(cluster, services, |targets| {
+                self.continue_deployments(targets, hook_id.as_deref(), *action)
+            }),
             Mode::Register {
                 task_definition,
                 revision,

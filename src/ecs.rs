@@ -280,6 +280,107 @@ pub struct ServiceDeployment {
     pub triggered_alarms: Vec<String>,
     #[serde(default, deserialize_with = "crate::secrets::masked_option")]
     pub rollback_reason: Option<String>,
+    /// The lifecycle hooks run so far (`lifecycleHookDetails`).
+    #[serde(default)]
+    pub hooks: Vec<Hook>,
+}
+
+impl ServiceDeployment {
+    /// The PAUSE hook holding the deployment, if one is.
+    pub fn awaiting(&self) -> Option<&Hook> {
+        self.hooks
+            .iter()
+            .find(|h| h.status == HookStatus::AwaitingAction)
+    }
+}
+
+/// ECS's lifecycle stages of a service deployment, in their order.
+pub const LIFECYCLE_STAGES: [&str; 10] = [
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+    "BAKE_TIME",
+    "CLEAN_UP",
+];
+
+/// A lifecycle hook of a service deployment, as `lifecycleHookDetails` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hook {
+    pub id: String,
+    /// AWS_LAMBDA or PAUSE.
+    pub target_type: String,
+    pub target_arn: Option<String>,
+    pub status: HookStatus,
+    /// When an AWAITING_ACTION pause gives up waiting (as ECS wrote it).
+    pub expires_at: Option<String>,
+    /// What happens then: CONTINUE or ROLLBACK.
+    pub timeout_action: Option<String>,
+}
+
+impl Hook {
+    /// What the hook runs, for a line: the Lambda function's name, or PAUSE.
+    pub fn what(&self) -> String {
+        let target = self.target_arn.as_deref().map(|arn| {
+            arn.strip_prefix("arn:")
+                .and_then(|_| arn.split(":function:").nth(1))
+                .map_or(arn, |name| name.split(':').next().unwrap_or(name))
+        });
+        match target {
+            Some(target) if !target.is_empty() => format!("{} {target}", self.target_type),
+            _ => self.target_type.clone(),
+        }
+    }
+}
+
+/// What a paused deployment is told to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookAction {
+    Continue,
+    Rollback,
+}
+
+impl HookAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookAction::Continue => "CONTINUE",
+            HookAction::Rollback => "ROLLBACK",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HookStatus {
+    AwaitingAction,
+    InProgress,
+    Succeeded,
+    Failed,
+    TimedOut,
+    #[serde(other)]
+    Unknown,
+}
+
+impl HookStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookStatus::AwaitingAction => "AWAITING_ACTION",
+            HookStatus::InProgress => "IN_PROGRESS",
+            HookStatus::Succeeded => "SUCCEEDED",
+            HookStatus::Failed => "FAILED",
+            HookStatus::TimedOut => "TIMED_OUT",
+            HookStatus::Unknown => "UNKNOWN",
+        }
+    }
+
+    pub fn is_failure(self) -> bool {
+        matches!(self, HookStatus::Failed | HookStatus::TimedOut)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -386,6 +487,14 @@ pub trait Ecs {
     fn run_task(&self, request: &RunTaskRequest) -> Result<StartedTask>;
     /// Ask ECS to roll a service deployment back to the revision it replaced.
     fn roll_back_service_deployment(&self, arn: &str) -> Result<()>;
+    /// `continue-service-deployment`: release the pause `hook_id` holds, going on or
+    /// rolling back.
+    fn continue_service_deployment(
+        &self,
+        arn: &str,
+        hook_id: &str,
+        action: HookAction,
+    ) -> Result<()>;
 
     /// `describe-service-deployments` of one ARN while waiting.
     fn poll_service_deployment(&self, arn: &str, deadline: Instant) -> Polled<ServiceDeployment>;
@@ -736,6 +845,26 @@ impl Ecs for AwsEcs<'_> {
         // What the service runs hangs on this call: let it finish, within its limit.
         self.aws
             .ecs("stop-service-deployment", &argv, Interrupt::Finish)?;
+        Ok(())
+    }
+
+    fn continue_service_deployment(
+        &self,
+        arn: &str,
+        hook_id: &str,
+        action: HookAction,
+    ) -> Result<()> {
+        let argv = args([
+            "--service-deployment-arn",
+            arn,
+            "--hook-id",
+            hook_id,
+            "--action",
+            action.as_str(),
+        ]);
+        // What the service runs hangs on this call: let it finish, within its limit.
+        self.aws
+            .ecs("continue-service-deployment", &argv, Interrupt::Finish)?;
         Ok(())
     }
 

@@ -122,7 +122,11 @@ pub const SERVICE_DEPLOYMENT: Jq = jq(
     r#"(.serviceDeployments // [])[0] | if . == null then null else {
         arn: (.serviceDeploymentArn // ""), status: (.status // ""), statusReason,
         lifecycleStage, triggeredAlarms: (.alarms.triggeredAlarmNames // []),
-        rollbackReason: .rollback.reason
+        rollbackReason: .rollback.reason,
+        hooks: [(.lifecycleHookDetails // [])[] | {
+            id: (.hookId // ""), targetType: (.targetType // ""), targetArn,
+            status: (.status // ""), timeoutAction,
+            expiresAt: (if .expiresAt == null then null else (.expiresAt | tostring) end)}]
     } end"#,
 );
 
@@ -140,7 +144,11 @@ pub const SERVICE_DEPLOYMENTS: Jq = jq(
     r#"[(.serviceDeployments // [])[] | {
         arn: (.serviceDeploymentArn // ""), status: (.status // ""), statusReason,
         lifecycleStage, triggeredAlarms: (.alarms.triggeredAlarmNames // []),
-        rollbackReason: .rollback.reason
+        rollbackReason: .rollback.reason,
+        hooks: [(.lifecycleHookDetails // [])[] | {
+            id: (.hookId // ""), targetType: (.targetType // ""), targetArn,
+            status: (.status // ""), timeoutAction,
+            expiresAt: (if .expiresAt == null then null else (.expiresAt | tostring) end)}]
     }]"#,
 );
 

@@ -9,9 +9,11 @@ use crate::appspec::AppSpec;
 use crate::arn::{cluster_name, service_name};
 use crate::aws::Credentials;
 use crate::cli::{Cli, OutputFormat};
-use crate::ecs::DESCRIBE_SERVICES_LIMIT;
+use crate::codedeploy::LIFECYCLE_EVENTS;
+use crate::ecs::{DESCRIBE_SERVICES_LIMIT, HookAction, LIFECYCLE_STAGES};
 use crate::error::{Error, Result};
 use crate::image::{self, ImageChange};
+use crate::watch::StopAt;
 
 /// What the run does; each mode carries exactly the settings that apply to it.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +36,14 @@ pub enum Mode {
     WaitOnly {
         cluster: String,
         services: Vec<String>,
+    },
+    /// `-c -n --continue-deployment`: release each service's paused deployment, then follow
+    /// it to its end.
+    Continue {
+        cluster: String,
+        services: Vec<String>,
+        hook_id: Option<String>,
+        action: HookAction,
     },
     /// `-d`: register a new revision; with `--run-task`, run it once.
     Register {
@@ -109,6 +119,8 @@ pub struct Options {
     pub show_env_values: bool,
     pub output: OutputFormat,
     pub codedeploy: CodeDeployOptions,
+    /// `--wait-until`: where the wait ends before the deployment's end.
+    pub wait_until: Option<StopAt>,
 }
 
 fn number<T: std::str::FromStr>(flag: &str, value: Option<&String>) -> Result<Option<T>> {
@@ -275,7 +287,8 @@ impl Options {
         if let Target::Service { cluster, services } = &target {
             check_services(cluster, services)?;
         }
-        if cli.image.is_empty() && !cli.force_new_deployment && !cli.wait_only {
+        let follows = cli.wait_only || cli.continue_deployment;
+        if cli.image.is_empty() && !cli.force_new_deployment && !follows {
             return Err(Error::NoImage);
         }
         let max_definitions = max_definitions(cli.max_definitions.as_ref())?;
@@ -286,9 +299,20 @@ impl Options {
             )));
         }
         check_codedeploy(cli, &target)?;
+        let wait_until = wait_until(cli, &target)?;
+        let continued = continued(cli, &target)?;
         let mode = match target {
             Target::Service { cluster, services } if cli.wait_only => {
                 Mode::WaitOnly { cluster, services }
+            }
+            Target::Service { cluster, services } if cli.continue_deployment => {
+                let (hook_id, action) = continued;
+                Mode::Continue {
+                    cluster,
+                    services,
+                    hook_id,
+                    action,
+                }
             }
             Target::Service { cluster, services } if cli.force_new_deployment => Mode::Redeploy {
                 cluster,
@@ -336,6 +360,7 @@ impl Options {
             show_env_values: cli.show_env_values,
             output: cli.output,
             codedeploy,
+            wait_until,
         })
     }
 }
@@ -373,6 +398,104 @@ fn check_services(cluster: &str, services: &[String]) -> Result<()> {
         seen.push((given, name));
     }
     Ok(())
+}
+
+/// `--wait-until STAGE|paused`: an ECS lifecycle stage, a CodeDeploy lifecycle event, or a
+/// pause. It ends a wait on a service.
+fn wait_until(cli: &Cli, target: &Target) -> Result<Option<StopAt>> {
+    let Some(given) = cli.wait_until.as_deref() else {
+        return Ok(None);
+    };
+    if matches!(target, Target::TaskDefinition { .. }) {
+        return Err(Error::Usage(
+            "--wait-until needs a service: -c CLUSTER -n SERVICE (it does not go with -d)".into(),
+        ));
+    }
+    let name = given.trim();
+    if name.eq_ignore_ascii_case("paused") {
+        return Ok(Some(StopAt::Paused));
+    }
+    let stage = LIFECYCLE_STAGES
+        .iter()
+        .find(|s| s.eq_ignore_ascii_case(name))
+        .map(|s| s.to_string());
+    let event = LIFECYCLE_EVENTS
+        .iter()
+        .find(|e| e.eq_ignore_ascii_case(name))
+        .map(|e| e.to_string());
+    match stage.or(event) {
+        Some(stage) => Ok(Some(StopAt::Stage(stage))),
+        None => Err(Error::Usage(format!(
+            "--wait-until takes paused, an ECS lifecycle stage ({}) or a CodeDeploy lifecycle event ({}), got '{given}'",
+            LIFECYCLE_STAGES.join(", "),
+            LIFECYCLE_EVENTS.join(", ")
+        ))),
+    }
+}
+
+/// `--continue-deployment [--hook-id ID] [--action continue|rollback]`: the hook and the
+/// action; `--hook-id` and `--action` need it.
+fn continued(cli: &Cli, target: &Target) -> Result<(Option<String>, HookAction)> {
+    if !cli.continue_deployment {
+        let given = [
+            ("--hook-id", cli.hook_id.is_some()),
+            ("--action", cli.action.is_some()),
+        ];
+        if let Some((flag, _)) = given.iter().find(|(_, given)| *given) {
+            return Err(Error::Usage(format!(
+                "{flag} goes with --continue-deployment"
+            )));
+        }
+        return Ok((None, HookAction::Continue));
+    }
+    let conflict = [
+        (
+            matches!(target, Target::TaskDefinition { .. }),
+            "-d (it continues a service's deployment: -c and -n)",
+        ),
+        (!cli.image.is_empty() || cli.tag_only.is_some(), "-i or -to"),
+        (
+            cli.wait_only,
+            "--wait-only (it follows the deployment it continues anyway)",
+        ),
+        (cli.force_new_deployment, "--force-new-deployment"),
+        (cli.task_definition_file.is_some(), "--task-definition-file"),
+        (
+            cli.enable_rollback,
+            "--enable-rollback (use --action rollback)",
+        ),
+    ]
+    .into_iter()
+    .find_map(|(given, flag)| given.then_some(flag));
+    if let Some(flag) = conflict {
+        return Err(Error::Usage(format!(
+            "--continue-deployment does not go with {flag}"
+        )));
+    }
+    if let (Some(_), Target::Service { services, .. }) = (&cli.hook_id, target)
+        && services.len() > 1
+    {
+        return Err(Error::Usage(format!(
+            "--hook-id names the pause of one deployment, but -n was given {} times; leave it out to release each service's own pause",
+            services.len()
+        )));
+    }
+    let action = match cli.action.as_deref().map(str::trim) {
+        None => HookAction::Continue,
+        Some(a) if a.eq_ignore_ascii_case("continue") => HookAction::Continue,
+        Some(a) if a.eq_ignore_ascii_case("rollback") => HookAction::Rollback,
+        Some(other) => {
+            return Err(Error::Usage(format!(
+                "--action takes continue or rollback, got '{other}'"
+            )));
+        }
+    };
+    if let Some(blank) = cli.hook_id.as_deref().filter(|id| id.trim().is_empty()) {
+        return Err(Error::Usage(format!(
+            "--hook-id needs an id, got '{blank}'"
+        )));
+    }
+    Ok((cli.hook_id.clone(), action))
 }
 
 /// What `--wait-only` cannot be combined with, if anything is given with it.
@@ -564,7 +687,9 @@ mod tests {
     fn images_of(options: Options) -> ImageChange {
         match options.mode {
             Mode::Deploy { revision, .. } | Mode::Register { revision, .. } => revision.images,
-            Mode::Redeploy { .. } | Mode::WaitOnly { .. } => panic!("no images in {options:?}"),
+            Mode::Redeploy { .. } | Mode::WaitOnly { .. } | Mode::Continue { .. } => {
+                panic!("no images in {options:?}")
+            }
         }
     }
 

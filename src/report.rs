@@ -88,6 +88,20 @@ pub enum RolledBackBy {
     CodeDeploy,
 }
 
+/// A lifecycle hook of the service deployment, for the JSON result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HookRecord {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub target: Option<String>,
+    /// The lifecycle stage the deployment was in when the hook was last seen changing.
+    pub stage: Option<String>,
+    pub status: String,
+    pub expires_at: Option<String>,
+    pub timeout_action: Option<String>,
+}
+
 /// A CodeDeploy deployment, for the JSON result of a CODE_DEPLOY service.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CodeDeployRecord {
@@ -140,6 +154,9 @@ pub struct Outcome {
     /// The last lifecycle stage seen of the service deployment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifecycle_stage: Option<String>,
+    /// The lifecycle hooks of the service deployment, as last seen.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<HookRecord>,
     /// The service's deployment controller (ECS, CODE_DEPLOY).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub controller: Option<String>,
@@ -197,6 +214,8 @@ pub struct ServiceOutcome {
     pub strategy: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifecycle_stage: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<HookRecord>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub controller: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -221,6 +240,7 @@ impl From<Outcome> for ServiceOutcome {
             service_deployment_arn: o.service_deployment_arn,
             strategy: o.strategy,
             lifecycle_stage: o.lifecycle_stage,
+            hooks: o.hooks,
             controller: o.controller,
             codedeploy: o.codedeploy,
             rollback: o.rollback,
@@ -351,6 +371,31 @@ impl Report {
             return lines.borrow_mut().push(format!("> {line}"));
         }
         output::stderr(&line);
+    }
+
+    /// A notice for the reader of a GitHub Actions run (`::notice::`), besides the lines
+    /// that say the same; nothing elsewhere.
+    pub fn notice(&self, title: &str, message: &str) {
+        #[cfg(test)]
+        if self.captured.is_some() {
+            return;
+        }
+        if std::env::var("GITHUB_ACTIONS").as_deref() != Ok("true") {
+            return;
+        }
+        let escape = |text: &str| {
+            text.replace('%', "%25")
+                .replace('\r', "%0D")
+                .replace('\n', "%0A")
+        };
+        let title = escape(title).replace(':', "%3A").replace(',', "%2C");
+        let line = format!(
+            "::notice title={title}::{}\n",
+            escape(&output::escape(message))
+        );
+        output::resume_workflow_commands();
+        output::raw(output::Stream::Stderr, line.as_bytes());
+        output::stop_workflow_commands();
     }
 
     /// The run did not succeed: how, and why.

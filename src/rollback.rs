@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use crate::aws::{CallError, Failure as CallFailure};
 use crate::ecs::{
-    DESCRIBE_SERVICE_DEPLOYMENTS_LIMIT, Deployment, Ecs, NewRevision, ServiceDeployment,
-    ServiceDeploymentStatus, ServiceRef, ServiceUpdate, Snapshot,
+    DESCRIBE_SERVICE_DEPLOYMENTS_LIMIT, Deployment, Ecs, HookAction, NewRevision,
+    ServiceDeployment, ServiceDeploymentStatus, ServiceRef, ServiceUpdate, Snapshot,
 };
 use crate::error::Error;
 use crate::poll::{PollError, Poller, Stop, Timing, retry_line};
@@ -153,8 +153,17 @@ pub fn begin<'a>(
         .as_deref()
         .is_some_and(|sd| sd.status.is_over());
     let live = rollout.service_deployment.as_ref().filter(|_| !ended);
+    // A paused deployment is rolled back by telling its pause so.
+    let paused = failure
+        .service_deployment
+        .as_deref()
+        .and_then(|sd| sd.awaiting());
     let by_ecs = live.and_then(|arn| {
-        match ecs.roll_back_service_deployment(arn) {
+        let asked = match paused {
+            Some(hook) => ecs.continue_service_deployment(arn, &hook.id, HookAction::Rollback),
+            None => ecs.roll_back_service_deployment(arn),
+        };
+        match asked {
             Ok(()) => Some(How::ServiceDeployment(arn.clone())),
             Err(e) => {
                 report.progress(format!(
@@ -199,6 +208,27 @@ pub fn begin<'a>(
 }
 
 impl<'a> Started<'a> {
+    /// ECS's rollback of service deployment `arn` of `service`, which this tool asked for
+    /// (`continue-service-deployment --action ROLLBACK`), to be waited for.
+    pub fn asked_of_ecs(
+        ecs: &'a dyn Ecs,
+        report: &'a Report,
+        settings: watch::Settings,
+        service: ServiceRef,
+        arn: &str,
+    ) -> Started<'a> {
+        Started {
+            ecs,
+            report,
+            settings,
+            previous: "the previous revision".into(),
+            why: "rolled back as asked".into(),
+            service,
+            by: RolledBackBy::EcsDeploy,
+            how: How::ServiceDeployment(arn.to_string()),
+        }
+    }
+
     /// Wait for the rollback (not after a signal), record how it ended; the error to end
     /// the run with.
     pub fn finish(self) -> Error {

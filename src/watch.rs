@@ -16,17 +16,18 @@ mod tracker;
 
 pub use follow::{Answer, Decisive, Follow, Reads, stopped};
 pub use together::{Ended, watch as together};
-pub use tracker::{Event, Next, Phase, Seen, Step, Tracker, Verdict, given_up, verdict};
+pub use tracker::{Event, Next, Phase, Seen, Step, StopAt, Tracker, Verdict, given_up, verdict};
 
 use crate::ecs::{
-    DESCRIBE_TASKS_LIMIT, Deployment, DesiredStatus, Ecs, Polled, RolloutState, ServiceDeployment,
-    ServiceDeploymentStatus, ServiceRef, Snapshot, Strategy, TaskFilter, Updated,
+    DESCRIBE_TASKS_LIMIT, Deployment, DesiredStatus, Ecs, Hook, Polled, RolloutState,
+    ServiceDeployment, ServiceDeploymentStatus, ServiceRef, Snapshot, Strategy, TaskFilter,
+    Updated,
 };
 use crate::error::Error;
 use crate::logs::{self, ContainerLogs, LogReader, LogTarget, Note};
 use crate::poll::{PollError, Stop, Timing};
 use crate::record::Fact;
-use crate::report::{Report, Rollback, RollbackOutcome, RolledBackBy, Status};
+use crate::report::{HookRecord, Report, Rollback, RollbackOutcome, RolledBackBy, Status};
 use crate::side::{self, Budget};
 use crate::signals;
 use crate::task::{StoppedTask, Task};
@@ -195,6 +196,8 @@ pub struct Watch<'a> {
     /// Whether the last look did side work after its decisive read, which the verdict of
     /// a deadline may then not rest on.
     side_work_done: bool,
+    /// The PAUSE hook holding the deployment, at which stage, and since when it was seen.
+    paused: Option<(Hook, String, jiff::Timestamp)>,
 }
 
 /// The last lines of some crashed containers of one stopped task, shown under its line.
@@ -254,6 +257,7 @@ impl<'a> Watch<'a> {
             log_reads: Vec::new(),
             unreadable_in_a_row: 0,
             side_work_done: false,
+            paused: None,
         }
     }
 
@@ -265,6 +269,14 @@ impl<'a> Watch<'a> {
         self.logs = containers
             .filter(|_| reader.lines > 0)
             .map(|containers| (reader, containers));
+        self
+    }
+
+    /// The same watch, ending the wait at `stop_at` (`--wait-until`) when it is given.
+    pub fn stopping_at(mut self, stop_at: Option<StopAt>) -> Watch<'a> {
+        if let Some(stop_at) = stop_at {
+            self.tracker.stop_at(stop_at);
+        }
         self
     }
 
@@ -399,6 +411,14 @@ impl<'a> Watch<'a> {
                     report.progress(format!("stage: {stage}"));
                     report.record(|o| o.lifecycle_stage = Some(stage.clone()));
                 }
+                Event::Hook { hook, stage } => {
+                    if self.paused.as_ref().is_some_and(|(held, ..)| held.id == hook.id) {
+                        self.paused = None;
+                    }
+                    self.show_hook(hook, stage.as_deref());
+                }
+                Event::Paused { hook, stage } => self.announce_pause(hook, stage.as_deref()),
+                Event::StoppedAt(stop_at) => self.show_stopped_at(stop_at),
                 Event::TasksFailed => {
                     self.side_work_done = true;
                     let interval = self.settings.timing.poll_interval;
@@ -409,6 +429,86 @@ impl<'a> Watch<'a> {
                 }
             }
         }
+    }
+
+    fn show_hook(&self, hook: &Hook, stage: Option<&str>) {
+        let at = stage.map_or_else(String::new, |stage| format!(" at {stage}"));
+        self.report.progress(format!(
+            "hook {} ({}){at}: {}",
+            hook.id,
+            hook.what(),
+            hook.status.as_str()
+        ));
+        let record = HookRecord {
+            id: hook.id.clone(),
+            kind: hook.target_type.clone(),
+            target: hook.target_arn.clone(),
+            stage: stage.map(str::to_string),
+            status: hook.status.as_str().to_string(),
+            expires_at: hook.expires_at.clone(),
+            timeout_action: hook.timeout_action.clone(),
+        };
+        self.report
+            .record(|o| match o.hooks.iter_mut().find(|h| h.id == record.id) {
+                Some(known) => *known = record,
+                None => o.hooks.push(record),
+            });
+    }
+
+    /// The commands that continue a paused deployment, and roll it back.
+    fn pause_commands(&self, hook: &Hook) -> [String; 2] {
+        let arn = self
+            .tracker
+            .rollout()
+            .service_deployment
+            .as_deref()
+            .unwrap_or("SERVICE_DEPLOYMENT_ARN");
+        ["CONTINUE", "ROLLBACK"].map(|action| {
+            format!(
+                "aws ecs continue-service-deployment --service-deployment-arn {arn} --hook-id {} --action {action}",
+                hook.id
+            )
+        })
+    }
+
+    fn announce_pause(&mut self, hook: &Hook, stage: Option<&str>) {
+        let stage = stage.unwrap_or("its current stage");
+        self.paused = Some((hook.clone(), stage.to_string(), jiff::Timestamp::now()));
+        let until = match (&hook.expires_at, &hook.timeout_action) {
+            (Some(at), Some(action)) => format!(" until {at}, then {action}"),
+            (Some(at), None) => format!(" until {at}"),
+            _ => String::new(),
+        };
+        let [go_on, back] = self.pause_commands(hook);
+        let message = format!(
+            "the deployment is paused at {stage} by hook {}{until}",
+            hook.id
+        );
+        self.report.progress(&message);
+        self.report.progress(format!("  continue it with: {go_on}"));
+        self.report.progress(format!("  roll it back with: {back}"));
+        let service = self.service();
+        self.report.progress(format!(
+            "  (or: ecs-deploy -c {} -n {} --continue-deployment [--action rollback])",
+            service.cluster, service.name
+        ));
+        self.report.notice(
+            "ecs-deploy: deployment paused",
+            &format!("{message}. Continue: {go_on}. Roll back: {back}"),
+        );
+    }
+
+    fn show_stopped_at(&self, stop_at: &StopAt) {
+        let service = self.service();
+        let at = match stop_at {
+            StopAt::Stage(stage) => format!("stage {stage}"),
+            StopAt::Paused => "a pause".to_string(),
+        };
+        self.report.progress(format!(
+            "stopped waiting at {at} (--wait-until); the deployment goes on. Follow it with: \
+             ecs-deploy -c {} -n {} --wait-only",
+            service.cluster, service.name
+        ));
     }
 
     /// The service deployment, when it is followed. One that cannot be read for good
@@ -683,6 +783,28 @@ impl<'a> Watch<'a> {
             self.report_stopped_tasks(self.settings.side.from_now(), LogsRead::Now);
         }
         let seconds = self.settings.timing.timeout.as_secs_f64();
+        if let (Stop::Timeout, Some((hook, stage, since))) = (&stop, self.paused.clone()) {
+            if phase == Phase::NewTaskRunning {
+                self.report.fact(Fact::NotRunningWithin(seconds));
+            }
+            let why = format!(
+                "paused at {stage} by hook {} since {}; nothing was changed",
+                hook.id,
+                since.round(jiff::Unit::Second).unwrap_or(since)
+            );
+            self.report.progress(format!("ERROR: {why}"));
+            let [go_on, back] = self.pause_commands(&hook);
+            self.report.progress(format!("  continue it with: {go_on}"));
+            self.report.progress(format!("  roll it back with: {back}"));
+            self.report.fail(Status::TimedOut, why.clone());
+            return Failure {
+                stop,
+                why,
+                last: self.last.take().map(Box::new),
+                service_deployment: self.service_deployment.take().map(Box::new),
+                codedeploy: None,
+            };
+        }
         let (why, status) = match (&stop, phase) {
             (Stop::Timeout, Phase::NewTaskRunning) => {
                 self.report.fact(Fact::NotRunningWithin(seconds));

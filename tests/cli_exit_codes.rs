@@ -841,3 +841,104 @@ fn tag_env_var_empty_falls_back_to_latest_and_set_supplies_the_tag() {
         ]
     );
 }
+
+#[test]
+fn wait_until_and_continue_deployment_misuse_is_a_usage_error_before_any_call() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "-c",
+                "prod",
+                "-n",
+                "web",
+                "-i",
+                "repo/app:2",
+                "--wait-until",
+                "SOMEWHERE",
+            ],
+            "--wait-until takes paused",
+        ),
+        (
+            &["-d", "web", "-i", "repo/app:2", "--wait-until", "paused"],
+            "--wait-until needs a service",
+        ),
+        (
+            &[
+                "-c",
+                "prod",
+                "-n",
+                "web",
+                "-i",
+                "repo/app:2",
+                "--hook-id",
+                "h1",
+            ],
+            "--hook-id goes with --continue-deployment",
+        ),
+        (
+            &[
+                "-c",
+                "prod",
+                "-n",
+                "web",
+                "--wait-only",
+                "--action",
+                "rollback",
+            ],
+            "--action goes with --continue-deployment",
+        ),
+        (
+            &[
+                "-c",
+                "prod",
+                "-n",
+                "web",
+                "--continue-deployment",
+                "--action",
+                "later",
+            ],
+            "--action takes continue or rollback",
+        ),
+        (
+            &[
+                "-c",
+                "prod",
+                "-n",
+                "web",
+                "--continue-deployment",
+                "-i",
+                "repo/app:2",
+            ],
+            "does not go with -i",
+        ),
+        (
+            &[
+                "-c",
+                "prod",
+                "-n",
+                "web",
+                "--continue-deployment",
+                "--enable-rollback",
+            ],
+            "use --action rollback",
+        ),
+        (
+            &[
+                "-c",
+                "prod",
+                "-n",
+                "web",
+                "-n",
+                "api",
+                "--continue-deployment",
+                "--hook-id",
+                "h1",
+            ],
+            "--hook-id names the pause of one deployment",
+        ),
+    ];
+    for (args, reason) in cases {
+        let err = argument_error(args, 3);
+        assert!(err.contains(reason), "{args:?}: {err}");
+    }
+}

@@ -37,6 +37,8 @@ pub enum Event {
     /// Phase 2 begins: until the deployment Succeeded.
     WaitingToFinish,
     Done,
+    /// `--wait-until` reached this lifecycle event: the wait ends, the deployment goes on.
+    StoppedAt(String),
 }
 
 /// One step of the tracker.
@@ -58,6 +60,8 @@ pub struct Tracker {
     events: Vec<(String, EventStatus)>,
     replacement: Option<(String, i64, i64)>,
     reroute_said: bool,
+    /// The lifecycle event at which `--wait-until` ends the wait.
+    stop_at: Option<String>,
 }
 
 impl Tracker {
@@ -70,7 +74,23 @@ impl Tracker {
             events: Vec::new(),
             replacement: None,
             reroute_said: false,
+            stop_at: None,
         }
+    }
+
+    /// End the wait once the deployment has reached lifecycle event `event`.
+    pub fn stop_at(&mut self, event: &str) {
+        self.stop_at = Some(event.to_string());
+    }
+
+    /// Whether `--wait-until`'s event was reached: started or done, or a later one is.
+    fn stop_reached(&self) -> Option<String> {
+        let wanted = self.stop_at.as_ref()?;
+        let reached = self.events.iter().any(|(name, status)| {
+            order(name) >= order(wanted)
+                && matches!(status, EventStatus::InProgress | EventStatus::Succeeded)
+        });
+        reached.then(|| wanted.clone())
     }
 
     pub fn phase(&self) -> Phase {
@@ -124,6 +144,10 @@ impl Tracker {
         let next = match deployment.status {
             DeploymentStatus::Failed | DeploymentStatus::Stopped => {
                 Next::Failed(failed(deployment, target))
+            }
+            status if status != DeploymentStatus::Succeeded && self.stop_reached().is_some() => {
+                events.extend(self.stop_reached().map(Event::StoppedAt));
+                Next::Done
             }
             status => {
                 if status == DeploymentStatus::Ready && !self.reroute_said {

@@ -101,6 +101,14 @@ impl<'a> DeploymentWatch<'a> {
         }
     }
 
+    /// The same watch, ending the wait at lifecycle event `event` (`--wait-until`).
+    pub fn stopping_at(mut self, event: Option<&str>) -> DeploymentWatch<'a> {
+        if let Some(event) = event {
+            self.tracker.stop_at(event);
+        }
+        self
+    }
+
     /// The same watch, telling the replacement's stopped tasks (and their logs, as `tasks`
     /// is set up to read them) when it fails.
     pub fn with_tasks(mut self, tasks: Watch<'a>) -> DeploymentWatch<'a> {
@@ -181,6 +189,11 @@ impl<'a> DeploymentWatch<'a> {
                 Event::TrafficShifted => report.fact(Fact::NewTaskRunning),
                 Event::WaitingToFinish => report.fact(Fact::WaitingForSingleDeployment),
                 Event::Done => report.fact(Fact::DeploymentDone),
+                Event::StoppedAt(event) => report.progress(format!(
+                    "stopped waiting at lifecycle event {event} (--wait-until); the deployment goes on. \
+                     Follow it with: ecs-deploy -c {} -n {} --wait-only",
+                    self.rollout.service.cluster, self.rollout.service.name
+                )),
             }
         }
         let status = self.tracker.status().map(|s| s.as_str().to_string());

@@ -9,14 +9,17 @@ use serde_json::Value;
 
 use super::{Deploy, base_name, stop_if_interrupted};
 use crate::codedeploy::watch::{DeploymentWatch, Rollout as CodeDeployRollout};
-use crate::ecs::{NewRevision, Service, ServiceRef, ServiceUpdate, Updated};
+use crate::controller::Controller;
+use crate::ecs::{
+    HookAction, HookStatus, NewRevision, Service, ServiceRef, ServiceUpdate, Updated,
+};
 use crate::error::{Error, Result};
 use crate::options::Revision;
 use crate::poll::Stop;
 use crate::record::{Fact, Stage};
 use crate::report::{Report, RollbackOutcome, Status};
 use crate::rollback::{self, Begun};
-use crate::watch::{self, Ended, Failure, Follow, Goal, Reads, Rollout, Watch};
+use crate::watch::{self, Ended, Failure, Follow, Goal, Reads, Rollout, StopAt, Watch};
 use crate::{console, taskdef};
 
 /// A service of the release, as it was before anything changed.
@@ -117,6 +120,18 @@ impl Deploy<'_> {
         for (service, asked) in found.iter_mut().zip(names) {
             if service.name.is_empty() {
                 service.name = asked.clone();
+            }
+        }
+        if let Some(stop_at) = &self.options.wait_until {
+            let refused: Vec<String> = found
+                .iter()
+                .filter_map(|service| cannot_stop_at(service, stop_at))
+                .collect();
+            if !refused.is_empty() {
+                return Err(Error::Usage(format!(
+                    "{}; nothing was changed",
+                    refused.join("; ")
+                )));
             }
         }
         let problems: Vec<String> = found
@@ -432,7 +447,8 @@ impl Deploy<'_> {
                     rollout.clone(),
                     one.seen.clone(),
                 )
-                .following(goal);
+                .following(goal)
+                .stopping_at(self.options.wait_until.clone());
                 Box::new(with_logs(watch))
             }
             Driven::CodeDeploy(rollout) => {
@@ -447,12 +463,17 @@ impl Deploy<'_> {
                     strategy: crate::ecs::Strategy::Rolling,
                 };
                 let tasks = with_logs(Watch::new(self.ecs, report, self.watch, tasks, []));
+                let event = match &self.options.wait_until {
+                    Some(StopAt::Stage(event)) => Some(event.as_str()),
+                    _ => None,
+                };
                 let watch = DeploymentWatch::new(
                     self.clients.codedeploy,
                     report,
                     self.watch,
                     rollout.clone(),
-                );
+                )
+                .stopping_at(event);
                 Box::new(watch.with_tasks(tasks))
             }
         }
@@ -706,6 +727,117 @@ impl Deploy<'_> {
         self.conclude(targets, launched, ended)
     }
 
+    /// `--continue-deployment`: release the pause holding each service's deployment (all
+    /// found before any is released), then follow them: to their end, or with `--action
+    /// rollback` until ECS's rollback is over (exit 0 once it succeeded).
+    pub(super) fn continue_deployments(
+        &self,
+        targets: &[Target],
+        hook_id: Option<&str>,
+        action: HookAction,
+    ) -> Result<()> {
+        let mut paused = Vec::new();
+        for target in targets {
+            paused.push(self.pause_of(target, hook_id)?);
+        }
+        for (target, (arn, hook)) in targets.iter().zip(&paused) {
+            stop_if_interrupted("continue-service-deployment")?;
+            self.ecs.continue_service_deployment(arn, hook, action)?;
+            target.report.progress(format!(
+                "released hook {hook} of {} with {}",
+                target.name(),
+                action.as_str()
+            ));
+            target.report.record(|o| o.stage.reach(Stage::Updated));
+        }
+        if action == HookAction::Continue {
+            return self.wait_only(targets);
+        }
+        let started = targets
+            .iter()
+            .zip(&paused)
+            .map(|(target, (arn, _))| {
+                rollback::Started::asked_of_ecs(
+                    self.ecs,
+                    target.report,
+                    self.watch,
+                    service_ref(target),
+                    arn,
+                )
+            })
+            .collect();
+        rollback::finish_all(self.ecs, self.report, self.watch.timing, started);
+        let back = |t: &Target| {
+            t.report
+                .outcome()
+                .rollback
+                .is_some_and(|r| r.outcome == RollbackOutcome::Succeeded)
+        };
+        let not_back: Vec<&str> = targets
+            .iter()
+            .filter(|t| !back(t))
+            .map(|t| t.name())
+            .collect();
+        if !not_back.is_empty() {
+            return Err(Error::Failed(format!(
+                "the rollback of {} did not complete",
+                not_back.join(", ")
+            )));
+        }
+        for target in targets {
+            // Asked for and done: the run did what it was told.
+            target.report.record(|o| o.status = Status::RolledBack);
+        }
+        Ok(())
+    }
+
+    /// The service deployment of `target` and the pause hook to release (`hook_id`, or the
+    /// one awaiting action); an error naming what was found when there is not one.
+    fn pause_of(&self, target: &Target, hook_id: Option<&str>) -> Result<(String, String)> {
+        let name = target.name();
+        let Some(arn) = target.current.service_deployment.clone() else {
+            return Err(Error::Failed(format!(
+                "service '{name}' has no service deployment to continue"
+            )));
+        };
+        let until = Instant::now() + self.watch.side.per_call;
+        let sd = self.ecs.poll_service_deployment(&arn, until)?;
+        let at = sd
+            .lifecycle_stage
+            .as_deref()
+            .map_or_else(String::new, |stage| format!(" at {stage}"));
+        let hooks: Vec<String> = sd
+            .hooks
+            .iter()
+            .map(|h| format!("{} ({}) {}", h.id, h.what(), h.status.as_str()))
+            .collect();
+        let listed = match hooks.as_slice() {
+            [] => "no hooks".to_string(),
+            _ => format!("hooks: {}", hooks.join(", ")),
+        };
+        let awaiting: Vec<&str> = sd
+            .hooks
+            .iter()
+            .filter(|h| h.status == HookStatus::AwaitingAction)
+            .map(|h| h.id.as_str())
+            .filter(|id| hook_id.is_none_or(|wanted| wanted == *id))
+            .collect();
+        match awaiting.as_slice() {
+            [one] => Ok((arn, one.to_string())),
+            [] => Err(Error::Failed(format!(
+                "no paused deployment to continue: service '{name}''s deployment is {}{at}, {}{listed}",
+                sd.status.as_str(),
+                hook_id.map_or_else(String::new, |id| format!(
+                    "hook {id} is not awaiting action; "
+                )),
+            ))),
+            several => Err(Error::Failed(format!(
+                "service '{name}''s deployment is held by several pauses ({}); name one with --hook-id",
+                several.join(", ")
+            ))),
+        }
+    }
+
     /// Step 5 failed: roll back when asked, else end with the failure's own error.
     fn after_failure(&self, failure: Failure, target: &Target, driven: &Driven) -> Error {
         let rollout = match driven {
@@ -763,6 +895,32 @@ pub(super) fn service_ref(target: &Target) -> ServiceRef {
     ServiceRef {
         cluster: target.cluster.clone(),
         name: target.name().to_string(),
+    }
+}
+
+/// Why `--wait-until` cannot end the wait on `service`, if it cannot: a stage needs a
+/// service deployment with stages (or a CodeDeploy lifecycle event), a pause a hook.
+fn cannot_stop_at(service: &Service, stop_at: &StopAt) -> Option<String> {
+    let name = &service.name;
+    let is_event = |stage: &str| crate::codedeploy::LIFECYCLE_EVENTS.contains(&stage);
+    match (service.controller(), stop_at) {
+        (Controller::CodeDeploy, StopAt::Stage(event)) if is_event(event) => None,
+        (Controller::CodeDeploy, StopAt::Stage(stage)) => Some(format!(
+            "--wait-until {stage}: service '{name}' is deployed by CodeDeploy, whose lifecycle events are {}",
+            crate::codedeploy::LIFECYCLE_EVENTS.join(", ")
+        )),
+        (Controller::CodeDeploy, StopAt::Paused) => Some(format!(
+            "--wait-until paused: service '{name}' is deployed by CodeDeploy, which has no pause hooks \
+             (wait for a lifecycle event instead)"
+        )),
+        (Controller::Ecs(strategy), _) if !strategy.is_managed() => Some(format!(
+            "--wait-until: service '{name}' uses the {} strategy, whose deployments have no lifecycle stages or hooks",
+            strategy.as_str()
+        )),
+        (Controller::Ecs(_), StopAt::Stage(stage)) if is_event(stage) => Some(format!(
+            "--wait-until {stage}: that is a CodeDeploy lifecycle event, and service '{name}' is deployed by ECS"
+        )),
+        _ => None,
     }
 }
 

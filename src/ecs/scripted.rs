@@ -134,6 +134,22 @@ impl Ecs for ScriptedEcs {
         }
     }
 
+    fn continue_service_deployment(
+        &self,
+        arn: &str,
+        hook_id: &str,
+        action: super::HookAction,
+    ) -> Result<()> {
+        self.called(format!(
+            "continue-service-deployment {arn} {hook_id} {}",
+            action.as_str()
+        ));
+        match &self.rollback_refused {
+            Some(why) => Err(Error::Failed(why.clone())),
+            None => Ok(()),
+        }
+    }
+
     fn poll_service_deployment(&self, arn: &str, _: Instant) -> Polled<ServiceDeployment> {
         self.called(format!("describe-service-deployments {arn}"));
         next(&self.service_deployments).expect("no service deployment scripted")
@@ -346,6 +362,7 @@ pub fn service_deployment_of(
         lifecycle_stage: Some(stage.into()),
         triggered_alarms: vec![],
         rollback_reason: None,
+        hooks: vec![],
     }
 }
 

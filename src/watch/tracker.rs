@@ -5,7 +5,10 @@
 use std::collections::HashSet;
 
 use super::{Goal, Rollout};
-use crate::ecs::{RolloutState, ServiceDeployment, ServiceDeploymentStatus, Snapshot};
+use crate::ecs::{
+    Hook, HookStatus, LIFECYCLE_STAGES, RolloutState, ServiceDeployment, ServiceDeploymentStatus,
+    Snapshot,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -57,6 +60,34 @@ pub enum Event {
     Stage(String),
     /// ECS counted more failed tasks of our deployment: worth a look at the stopped ones.
     TasksFailed,
+    /// A lifecycle hook's status changed (at the stage the deployment was in).
+    Hook { hook: Hook, stage: Option<String> },
+    /// A PAUSE hook holds the deployment, waiting for someone to continue or roll back.
+    Paused { hook: Hook, stage: Option<String> },
+    /// `--wait-until` was reached: the wait ends here, the deployment goes on.
+    StoppedAt(StopAt),
+}
+
+/// Where `--wait-until` ends the wait: at a lifecycle stage, or at a pause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopAt {
+    Stage(String),
+    Paused,
+}
+
+impl StopAt {
+    /// Whether the service deployment as seen has come this far.
+    fn reached(&self, sd: &ServiceDeployment) -> bool {
+        match self {
+            StopAt::Paused => sd.awaiting().is_some(),
+            StopAt::Stage(stage) => {
+                let at = |name: &str| LIFECYCLE_STAGES.iter().position(|s| *s == name);
+                let current = sd.lifecycle_stage.as_deref().and_then(at);
+                sd.status == ServiceDeploymentStatus::Successful
+                    || matches!((current, at(stage)), (Some(now), Some(wanted)) if now >= wanted)
+            }
+        }
+    }
 }
 
 /// Where the rollout stands after a look.
@@ -91,6 +122,18 @@ pub fn given_up(service_deployment: &ServiceDeployment) -> String {
     );
     if let Some(reason) = &service_deployment.status_reason {
         why.push_str(&format!(": {reason}"));
+    }
+    for hook in service_deployment
+        .hooks
+        .iter()
+        .filter(|h| h.status.is_failure())
+    {
+        why.push_str(&format!(
+            " (hook {} ({}) {})",
+            hook.id,
+            hook.what(),
+            hook.status.as_str()
+        ));
     }
     if !service_deployment.triggered_alarms.is_empty() {
         why.push_str(&format!(
@@ -155,6 +198,10 @@ pub struct Tracker {
     counts: Option<(i64, i64, i64)>,
     failed_tasks: i64,
     stage: Option<String>,
+    /// Each hook's status as last seen.
+    hooks: Vec<(String, HookStatus)>,
+    /// Where `--wait-until` ends the wait, if it was given.
+    stop_at: Option<StopAt>,
 }
 
 impl Tracker {
@@ -174,7 +221,14 @@ impl Tracker {
             counts: None,
             failed_tasks: 0,
             stage: None,
+            hooks: Vec::new(),
+            stop_at: None,
         }
+    }
+
+    /// End the wait at `stop_at` (`--wait-until`), before the deployment's end.
+    pub fn stop_at(&mut self, stop_at: StopAt) {
+        self.stop_at = Some(stop_at);
     }
 
     pub fn rollout(&self) -> &Rollout {
@@ -262,7 +316,60 @@ impl Tracker {
             self.stage = Some(stage.clone());
             events.push(Event::Stage(stage.clone()));
         }
+        if let Seen::Read(sd) = seen {
+            self.see_hooks(sd, &mut events);
+            if let Some(stop_at) = self.stop_at.as_ref().filter(|s| s.reached(sd))
+                && !sd.status.is_given_up()
+            {
+                events.push(Event::StoppedAt(stop_at.clone()));
+                return Step {
+                    events,
+                    next: Next::Done,
+                    entered: None,
+                };
+            }
+        }
         self.judge(snapshot, seen, events, false)
+    }
+
+    /// A line for each hook whose status changed; a pause announced once.
+    fn see_hooks(&mut self, sd: &ServiceDeployment, events: &mut Vec<Event>) {
+        for hook in &sd.hooks {
+            let known = self.hooks.iter_mut().find(|(id, _)| *id == hook.id);
+            let changed = match known {
+                Some((_, status)) if *status == hook.status => false,
+                Some((_, status)) => {
+                    *status = hook.status;
+                    true
+                }
+                None => {
+                    self.hooks.push((hook.id.clone(), hook.status));
+                    true
+                }
+            };
+            if !changed {
+                continue;
+            }
+            let stage = sd.lifecycle_stage.clone();
+            events.push(Event::Hook {
+                hook: hook.clone(),
+                stage: stage.clone(),
+            });
+            if hook.status == HookStatus::AwaitingAction {
+                events.push(Event::Paused {
+                    hook: hook.clone(),
+                    stage,
+                });
+            }
+        }
+    }
+
+    /// The hook holding the deployment, as last seen, if one is.
+    pub fn paused_by(&self) -> Option<&str> {
+        self.hooks
+            .iter()
+            .find(|(_, status)| *status == HookStatus::AwaitingAction)
+            .map(|(id, _)| id.as_str())
     }
 
     /// The look at the tasks that `Next::CheckHealth` asked for found a healthy one.
@@ -560,6 +667,130 @@ mod tests {
         assert_eq!(
             (settle.events.len(), settle.entered),
             (0, Some(Phase::SingleDeployment))
+        );
+    }
+
+    fn hooked(stage: &str, hooks: &[(&str, &str, HookStatus)]) -> ServiceDeployment {
+        let mut sd = scripted::service_deployment(ServiceDeploymentStatus::InProgress, stage);
+        sd.hooks = hooks
+            .iter()
+            .map(|(id, kind, status)| Hook {
+                id: id.to_string(),
+                target_type: kind.to_string(),
+                target_arn: None,
+                status: *status,
+                expires_at: None,
+                timeout_action: None,
+            })
+            .collect();
+        sd
+    }
+
+    fn hook_events(step: &Step) -> Vec<String> {
+        step.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Hook { hook, stage } => {
+                    Some(format!("{} {} {:?}", hook.id, hook.status.as_str(), stage))
+                }
+                Event::Paused { hook, .. } => Some(format!("paused by {}", hook.id)),
+                Event::StoppedAt(at) => Some(format!("stopped at {at:?}")),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_hook_change_is_one_event_and_a_pause_is_announced_once() {
+        let mut tracker = Tracker::new(
+            rollout(false, Strategy::BlueGreen),
+            Goal::NewRevision,
+            false,
+            [],
+        );
+        tracker.start();
+        let s = snap(2, 0, false);
+        let lambda = hooked(
+            "POST_SCALE_UP",
+            &[("h1", "AWS_LAMBDA", HookStatus::InProgress)],
+        );
+        assert_eq!(
+            hook_events(&tracker.observe(&s, Seen::Read(&lambda))),
+            ["h1 IN_PROGRESS Some(\"POST_SCALE_UP\")"]
+        );
+        assert!(hook_events(&tracker.observe(&s, Seen::Read(&lambda))).is_empty());
+        let paused = hooked(
+            "POST_TEST_TRAFFIC_SHIFT",
+            &[
+                ("h1", "AWS_LAMBDA", HookStatus::Succeeded),
+                ("p1", "PAUSE", HookStatus::AwaitingAction),
+            ],
+        );
+        assert_eq!(
+            hook_events(&tracker.observe(&s, Seen::Read(&paused))),
+            [
+                "h1 SUCCEEDED Some(\"POST_TEST_TRAFFIC_SHIFT\")",
+                "p1 AWAITING_ACTION Some(\"POST_TEST_TRAFFIC_SHIFT\")",
+                "paused by p1",
+            ]
+        );
+        assert_eq!(tracker.paused_by(), Some("p1"));
+        assert!(hook_events(&tracker.observe(&s, Seen::Read(&paused))).is_empty());
+    }
+
+    #[test]
+    fn wait_until_ends_at_the_stage_or_a_later_one_or_at_a_pause() {
+        let s = snap(2, 0, false);
+        let mut tracker = Tracker::new(
+            rollout(false, Strategy::BlueGreen),
+            Goal::NewRevision,
+            false,
+            [],
+        );
+        tracker.stop_at(StopAt::Stage("TEST_TRAFFIC_SHIFT".into()));
+        tracker.start();
+        assert_eq!(
+            tracker
+                .observe(&s, Seen::Read(&hooked("SCALE_UP", &[])))
+                .next,
+            Next::Waiting
+        );
+        // A look may miss the stage itself: a later one ends the wait too.
+        let step = tracker.observe(&s, Seen::Read(&hooked("PRODUCTION_TRAFFIC_SHIFT", &[])));
+        assert_eq!(step.next, Next::Done);
+        assert_eq!(
+            hook_events(&step),
+            ["stopped at Stage(\"TEST_TRAFFIC_SHIFT\")"]
+        );
+
+        let mut tracker = Tracker::new(
+            rollout(false, Strategy::BlueGreen),
+            Goal::NewRevision,
+            false,
+            [],
+        );
+        tracker.stop_at(StopAt::Paused);
+        tracker.start();
+        assert_eq!(
+            tracker
+                .observe(&s, Seen::Read(&hooked("BAKE_TIME", &[])))
+                .next,
+            Next::Waiting
+        );
+        let paused = hooked("BAKE_TIME", &[("p1", "PAUSE", HookStatus::AwaitingAction)]);
+        assert_eq!(tracker.observe(&s, Seen::Read(&paused)).next, Next::Done);
+    }
+
+    #[test]
+    fn a_failed_hook_is_named_in_the_reason() {
+        let mut sd = hooked(
+            "POST_TEST_TRAFFIC_SHIFT",
+            &[("h1", "AWS_LAMBDA", HookStatus::TimedOut)],
+        );
+        sd.status = ServiceDeploymentStatus::RollbackInProgress;
+        assert_eq!(
+            given_up(&sd),
+            "service deployment sd1 is ROLLBACK_IN_PROGRESS (hook h1 (AWS_LAMBDA) TIMED_OUT); ECS is rolling the service back"
         );
     }
 }
