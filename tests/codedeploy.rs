@@ -714,3 +714,17 @@ fn a_target_that_cannot_be_read_leaves_the_status_to_decide_with_one_note() {
         "{stderr}"
     );
 }
+
+#[test]
+fn wait_until_a_lifecycle_event_ends_the_wait_there() {
+    let fake = codedeploy(json!({
+        "deploy batch-get-deployments": [deployments(&[deployment(ID, "InProgress")])],
+        "deploy get-deployment-target": [target(&progress(2), 2), target(&progress(4), 2)],
+    }));
+    let assert = deploy(&fake, &["--wait-until", "AfterAllowTestTraffic"]).success();
+    let stderr = stderr_of(&assert);
+    assert!(stderr.contains("stopped waiting at lifecycle event AfterAllowTestTraffic (--wait-until)"), "{stderr}");
+    assert_eq!(fake.calls_of("deploy get-deployment-target").len(), 2, "{stderr}");
+    let refused = deploy(&codedeploy(json!({})), &["--wait-until", "paused"]).code(3);
+    assert!(stderr_of(&refused).contains("no pause hooks"));
+}
