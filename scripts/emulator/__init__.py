@@ -1,0 +1,148 @@
+"""A local Amazon ECS emulator for trying `ecs-deploy` without an AWS account.
+
+It is moto's ECS backend, served by moto's own werkzeug application on 127.0.0.1,
+with the parts that a deployment tool watches filled in: services really run tasks,
+`update-service` starts a rolling update (a new PRIMARY deployment whose tasks go
+PENDING -> RUNNING [-> HEALTHY], then the old deployment is drained and removed) or,
+with a BLUE_GREEN / LINEAR / CANARY strategy, a staged deployment that walks ECS's
+lifecycle stages with bake time; every deployment is also an ECS "service deployment"
+(describe-service-deployments, list-service-deployments, stop-service-deployment).
+One-off tasks started by `run-task` run and stop with exit codes, and failures, the
+deployment circuit breaker (with rollback) and CloudWatch alarms can be injected.
+The same port answers CloudWatch Logs for the containers' awslogs streams (with lines a
+test sets) and ECR's DescribeImages for images made known to it.
+
+Point the real AWS CLI at it:
+
+    python3 scripts/ecs_emulator.py --port 0 --port-file /tmp/ecs.port &
+    export AWS_ENDPOINT_URL=http://127.0.0.1:$(cat /tmp/ecs.port)
+    export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
+    aws ecs create-cluster --cluster-name demo
+
+Timeline of a service (all delays are command-line flags, in seconds):
+
+* create-service: the first deployment's tasks are RUNNING (and HEALTHY) at once and the
+  deployment is COMPLETED at once, so a fresh service is steady immediately (only
+  --fail-image applies to these tasks, not --fail-share), whatever its strategy. Its
+  service deployment is SUCCESSFUL at once, with no source revision.
+* update-service with a different task definition, or --force-new-deployment, on a
+  ROLLING service (the default strategy): a new PRIMARY deployment (rolloutState
+  IN_PROGRESS), the previous ones become ACTIVE. Its tasks are PENDING for
+  --task-start-delay, then RUNNING; if an essential container has a healthCheck, the
+  task is UNKNOWN for --healthy-delay more, then HEALTHY. Once all of them are up,
+  --drain-delay later the tasks of every other deployment are STOPPED, those
+  deployments are removed and the PRIMARY becomes COMPLETED.
+* The same on a BLUE_GREEN, LINEAR or CANARY service (deploymentConfiguration.strategy):
+  the new PRIMARY starts no task at first. Its service deployment stays in each
+  lifecycleStage for --stage-seconds: RECONCILE_SERVICE, PRE_SCALE_UP, then SCALE_UP
+  (the new tasks start and come up as above; the stage lasts until all are up),
+  POST_SCALE_UP, TEST_TRAFFIC_SHIFT, POST_TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT
+  (BLUE_GREEN: one step to 100%; LINEAR: steps of linearConfiguration.stepPercent, each
+  held --stage-seconds plus stepBakeTimeInMinutes; CANARY: canaryPercent held
+  --stage-seconds plus canaryBakeTimeInMinutes, then 100%), POST_PRODUCTION_TRAFFIC_SHIFT,
+  BAKE_TIME (bakeTimeInMinutes), CLEAN_UP (the old tasks are stopped as it starts); at
+  its end the old deployments are removed, the PRIMARY becomes COMPLETED and the service
+  deployment SUCCESSFUL. The old deployment's tasks run until CLEAN_UP, so `deployments`
+  lists two entries through bake time. Every minute of configuration (bake times) lasts
+  --seconds-per-minute seconds.
+* Tasks that fail (see --fail-share / --fail-image) go from PENDING straight to STOPPED
+  (stopCode EssentialContainerExited, exit code 1) and are replaced by new tasks, like
+  the ECS scheduler does. With the circuit breaker on, --failure-threshold failed tasks
+  turn the deployment FAILED and no more of its tasks are launched (the previous
+  deployment keeps running; the service deployment is STOPPED); with rollback on, the
+  failed deployment is scaled to 0 and the service goes back to the task definition of
+  the last COMPLETED deployment through a new PRIMARY deployment (the service deployment
+  is ROLLBACK_IN_PROGRESS, then ROLLBACK_SUCCESSFUL when that deployment COMPLETED, or
+  ROLLBACK_FAILED if it fails too). Rollback deployments are exempt from --fail-share
+  (the old revision is assumed good) and are never rolled back themselves. --fail-share F
+  makes the k-th task of a deployment (k = 1, 2, ...) fail when
+  floor(k*F) > floor((k-1)*F): 0.5 fails every second task, 1 fails them all; the choice
+  is deterministic.
+* --trigger-alarm NAME: a service deployment whose deploymentConfiguration.alarms has
+  enable=true and lists NAME sees it fire half-way through BAKE_TIME (rolling services:
+  as soon as all the new tasks are up). Its alarms.status becomes TRIGGERED
+  (triggeredAlarmNames [NAME]) and the deployment FAILED (rolloutStateReason naming the
+  alarm). With alarms.rollback: ROLLBACK_REQUESTED, --stage-seconds later
+  ROLLBACK_IN_PROGRESS (the new tasks are stopped and the source revision's task
+  definition comes back through a new PRIMARY deployment, rolled out as a rolling
+  update), then ROLLBACK_SUCCESSFUL once it COMPLETED. Without: STOPPED, and the
+  previous deployment keeps running.
+* stop-service-deployment on a PENDING or IN_PROGRESS service deployment: --stop-type
+  ROLLBACK (the default) goes the same way as an alarm with rollback; ABORT turns the
+  deployment FAILED (no more tasks, the previous one keeps running) and the service
+  deployment STOP_REQUESTED, then STOPPED --stage-seconds later. On one that is already
+  being stopped or rolled back the call changes nothing; on a finished one it fails
+  with InvalidParameterException; an unknown ARN gives ServiceDeploymentNotFoundException.
+* A newer update-service deployment stops the service deployment it supersedes
+  (STOPPED). update-service --desired-count alone scales the PRIMARY deployment (no new
+  deployment, no new service deployment); --deployment-configuration is checked
+  (strategy, bake and step ranges), stored (merged into the current one) and shown, and
+  applies from the next deployment on.
+* run-task: PROVISIONING, PENDING (after a quarter of --task-start-delay), RUNNING
+  (after --task-start-delay), STOPPED (--run-task-duration later). Every container exits
+  0, or N when its environment (or the run-task override) sets EMULATOR_EXIT_CODE=N, or 1
+  when its image contains --fail-image.
+
+Container logs (CloudWatch Logs, served on the same port: `aws logs get-log-events`):
+a container whose logConfiguration uses the awslogs driver with awslogs-group and
+awslogs-stream-prefix logs to stream PREFIX/CONTAINER/TASK_ID of that group, in the
+region of awslogs-region (else the cluster's) and the emulator's account. The group
+exists once a task using it was started; the stream once the container started. Its
+lines are those given with --log-lines KEY=LINE|LINE... (repeatable; KEY is the
+container's name or, when no name matches, text contained in its image; "KEY=" gives an
+empty stream), or by default a start line and then "Ready" (a service container),
+"Done" and "Exiting with code 0", or, for a container that fails (--fail-image,
+--fail-share, EMULATOR_EXIT_CODE), an "Error: simulated failure: ..." line naming the
+cause and "Exiting with code N". A run-task container writes its lines spread over its
+running time (the last before it stops); a service container all of them as it starts;
+a crashing one all of them at its crash; a task stopped from outside writes no more.
+GetLogEvents pages with forward (f/N) and backward (b/N) tokens that are positions in
+the stream: the forward token at the end comes back unchanged until newer lines arrive;
+--limit N without --start-from-head gives the last N lines. A missing group or stream
+is a ResourceNotFoundException ("The specified log group does not exist." / "The
+specified log stream does not exist.").
+
+ECR images (`aws ecr describe-images`, same port): --ecr-image REF (repeatable) or
+POST /_emulator/ecr-images with a JSON list of REFs makes images known, REF being
+[ACCOUNT.dkr.ecr.REGION.amazonaws.com/]REPO[:TAG][@sha256:DIGEST] (ACCOUNT must be the
+emulator's, 123456789012 unless MOTO_ACCOUNT_ID says otherwise; REGION defaults to
+us-east-1; no tag and no digest means :latest). The repository is created and an image
+pushed with a made-up manifest; its digest is DIGEST or one derived from the reference.
+DescribeImages then finds it by tag or digest; an unknown tag or digest is an
+ImageNotFoundException, an unknown repository a RepositoryNotFoundException. Anything
+else of ECR (and of CloudWatch Logs) is moto's own.
+
+Service deployments: ARNs are arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/
+SERVICE/ID; each deployment in `deployments` runs a service revision
+arn:aws:ecs:REGION:ACCOUNT:service-revision/CLUSTER/SERVICE/N, where N is the number of
+its id ecs-svc/N (a rollback deployment runs the source revision again). describe-services
+and the create-service / update-service answers carry currentServiceDeployment and
+currentServiceRevisions. describe-service-deployments (up to 20 ARNs; unknown ones come
+back in failures with reason MISSING) returns the ServiceDeployment shape: createdAt,
+startedAt, finishedAt (SUCCESSFUL and ROLLBACK_*) or stoppedAt (STOPPED), updatedAt,
+sourceServiceRevisions and targetServiceRevision (task counts; for the staged strategies
+also the requested test and production traffic weights), status, statusReason,
+lifecycleStage (staged strategies only), the deploymentConfiguration it started with,
+rollback {reason, startedAt, serviceRevisionArn}, deploymentCircuitBreaker {status,
+failureCount, threshold} (status DISABLED alone when off) and alarms {status,
+alarmNames, triggeredAlarmNames} (status DISABLED alone when off).
+list-service-deployments lists ServiceDeploymentBrief entries, newest first (status and
+createdAt filters, maxResults / nextToken).
+
+`list-tasks` returns tasks whose desiredStatus is RUNNING unless --desired-status is
+given, like ECS. State changes are computed from the clock on every request and by a
+background ticker (every 0.1 s), under one lock that also serialises the requests.
+
+Extra HTTP endpoints: GET /_emulator/health (readiness), GET /_emulator/config and
+POST /_emulator/config with a JSON object to change the failure settings at run time
+(the keys are the flags' names with underscores: fail_share, fail_image,
+circuit_breaker, trigger_alarm, stage_seconds, ...; log_lines takes an object of KEY ->
+list of lines and replaces the whole table, for containers that start from then on),
+GET /_emulator/ecr-images (the references made known) and POST /_emulator/ecr-images.
+
+The package, by concern: config (settings, the lock, the clock's tickers, shared
+helpers), tasks (a task's schedule, crashes and log lines), ecs (services, deployments,
+service deployments, run-task, ECS request handlers), logs (awslogs targets and
+GetLogEvents paging), ecr (known images), http (the WSGI wrapper and /_emulator/*) and
+cli (flags, start-up, shut-down). scripts/ecs_emulator.py is the entry point.
+"""
