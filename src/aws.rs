@@ -299,6 +299,11 @@ impl Aws {
     }
 
     /// How many times `aws` has been run so far.
+    /// The longest any one call may take (`--call-timeout`).
+    pub fn call_timeout(&self) -> Duration {
+        self.call_timeout
+    }
+
     pub fn call_count(&self) -> u32 {
         self.calls.load(Ordering::Relaxed)
     }

@@ -863,9 +863,46 @@ impl Ecs for AwsEcs<'_> {
             action.as_str(),
         ]);
         // What the service runs hangs on this call: let it finish, within its limit.
-        self.aws
-            .ecs("continue-service-deployment", &argv, Interrupt::Finish)?;
-        Ok(())
+        let e = match self
+            .aws
+            .ecs("continue-service-deployment", &argv, Interrupt::Finish)
+        {
+            Ok(_) => return Ok(()),
+            Err(e) if e.outcome_unknown() => e,
+            Err(e) => return Err(e.into()),
+        };
+        // The answer was lost: the pause, read once, says whether it was released.
+        let step = "describe-service-deployments";
+        let read = args(["--service-deployment-arns", arn]);
+        let until =
+            Instant::now() + std::time::Duration::from_secs(10).min(self.aws.call_timeout());
+        let released = self
+            .aws
+            .ecs_settling_read(step, &read, until)
+            .ok()
+            .and_then(|answer| {
+                read_polled::<Option<ServiceDeployment>>(
+                    step,
+                    &filters::SERVICE_DEPLOYMENT,
+                    &answer,
+                )
+                .ok()
+            })
+            .flatten()
+            .and_then(|sd| sd.hooks.into_iter().find(|h| h.id == hook_id))
+            .is_some_and(|hook| hook.status != HookStatus::AwaitingAction);
+        if released {
+            return Ok(());
+        }
+        Err(Error::Aws {
+            step: "continue-service-deployment".into(),
+            code: e.code,
+            message: format!(
+                "{}; whether hook {hook_id} was released is unknown. Check with: \
+                 aws ecs describe-service-deployments --service-deployment-arns {arn}",
+                e.message
+            ),
+        })
     }
 
     fn poll_service_deployment(&self, arn: &str, deadline: Instant) -> Polled<ServiceDeployment> {

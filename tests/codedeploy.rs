@@ -723,8 +723,15 @@ fn wait_until_a_lifecycle_event_ends_the_wait_there() {
     }));
     let assert = deploy(&fake, &["--wait-until", "AfterAllowTestTraffic"]).success();
     let stderr = stderr_of(&assert);
-    assert!(stderr.contains("stopped waiting at lifecycle event AfterAllowTestTraffic (--wait-until)"), "{stderr}");
-    assert_eq!(fake.calls_of("deploy get-deployment-target").len(), 2, "{stderr}");
+    assert!(
+        stderr.contains("stopped waiting at lifecycle event AfterAllowTestTraffic (--wait-until)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        fake.calls_of("deploy get-deployment-target").len(),
+        2,
+        "{stderr}"
+    );
     let refused = deploy(&codedeploy(json!({})), &["--wait-until", "paused"]).code(3);
     assert!(stderr_of(&refused).contains("no pause hooks"));
 }

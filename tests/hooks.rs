@@ -273,14 +273,18 @@ fn wait_until_is_refused_for_a_rolling_service_before_any_change() {
 /// A blue/green service whose current service deployment is SD, on web:2 (the deployment
 /// a pause holds), with `stages` as describe-service-deployments' answers.
 fn paused_service(stages: Vec<Value>) -> FakeAws {
+    scenario(paused_ops(stages))
+}
+
+fn paused_ops(stages: Vec<Value>) -> Value {
     let mut service = fixture("describe-services/web-rolling.json");
     service["services"][0]["currentServiceDeployment"] = json!(SD);
     service["services"][0]["deploymentConfiguration"]["strategy"] = json!("BLUE_GREEN");
-    scenario(json!({
+    json!({
         "describe-services": [answer(service)],
         "describe-task-definition": [file("describe-task-definition/web-2.json")],
         "describe-service-deployments": stages,
-    }))
+    })
 }
 
 fn continue_cmd(fake: &FakeAws, extra: &[&str]) -> assert_cmd::assert::Assert {
@@ -444,4 +448,46 @@ fn enable_rollback_rolls_a_paused_deployment_back_through_its_pause() {
     );
     let result: Value = serde_json::from_str(&stdout_of(&assert)).unwrap();
     assert_eq!(result["status"], "rolled_back", "{stderr}");
+}
+
+#[test]
+fn a_lost_continue_answer_is_read_back_from_the_pause() {
+    let paused = sd(
+        "IN_PROGRESS",
+        "POST_TEST_TRAFFIC_SHIFT",
+        &[hook("p-1", "PAUSE", "AWAITING_ACTION")],
+    );
+    let released = sd(
+        "SUCCESSFUL",
+        "CLEAN_UP",
+        &[hook("p-1", "PAUSE", "SUCCEEDED")],
+    );
+    let mut ops = paused_ops(vec![
+        json!({"json": paused["json"]}),
+        json!({"json": released["json"], "after": {"continue-service-deployment": 1}}),
+    ]);
+    ops["continue-service-deployment"] = json!([{"hang": true}]);
+    let fake = scenario(ops.clone());
+    let assert = continue_cmd(&fake, &["--call-timeout", "1"]).success();
+    let stderr = stderr_of(&assert);
+    assert!(
+        stderr.contains("released hook p-1 of web with CONTINUE"),
+        "{stderr}"
+    );
+
+    // Still paused when read back: unknown, and how to check.
+    ops["describe-service-deployments"] = json!([paused]);
+    let fake = scenario(ops);
+    let assert = continue_cmd(&fake, &["--call-timeout", "1"]).failure();
+    let stderr = stderr_of(&assert);
+    assert!(
+        stderr.contains("whether hook p-1 was released is unknown"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "aws ecs describe-service-deployments --service-deployment-arns {SD}"
+        )),
+        "{stderr}"
+    );
 }
