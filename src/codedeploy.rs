@@ -619,9 +619,43 @@ impl CodeDeploy for AwsCodeDeploy<'_> {
         }
         // What the service runs hangs on this call, and a rollback asked for must go
         // through even after a signal: let it finish, within its limit.
-        self.aws
-            .deploy("stop-deployment", &argv, Interrupt::Finish)?;
-        Ok(())
+        let e = match self.aws.deploy("stop-deployment", &argv, Interrupt::Finish) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.outcome_unknown() => e,
+            Err(e) => return Err(e.into()),
+        };
+        // The answer was lost: the deployment, read once, says whether it was stopped.
+        let op = "batch-get-deployments";
+        let read = args(["--deployment-ids", id]);
+        let until =
+            Instant::now() + std::time::Duration::from_secs(10).min(self.aws.call_timeout());
+        let stopped = self
+            .aws
+            .deploy_settling_read(op, &read, until)
+            .ok()
+            .and_then(|answer| {
+                read_polled::<Vec<Deployment>>(
+                    &step_of(op),
+                    &filters::CODEDEPLOY_DEPLOYMENTS,
+                    &answer,
+                )
+                .ok()
+            })
+            .and_then(|found| found.into_iter().find(|d| d.id == id))
+            .is_some_and(|d| {
+                d.status == DeploymentStatus::Stopped || (roll_back && d.rolled_back_by().is_some())
+            });
+        if stopped {
+            return Ok(());
+        }
+        Err(Error::Aws {
+            step: step_of("stop-deployment"),
+            code: e.code,
+            message: format!(
+                "{}; whether deployment {id} was stopped is unknown. Check with: aws deploy get-deployment --deployment-id {id}",
+                e.message
+            ),
+        })
     }
 
     fn poll_deployments(

@@ -735,3 +735,48 @@ fn wait_until_a_lifecycle_event_ends_the_wait_there() {
     let refused = deploy(&codedeploy(json!({})), &["--wait-until", "paused"]).code(3);
     assert!(stderr_of(&refused).contains("no pause hooks"));
 }
+
+#[test]
+fn a_lost_stop_deployment_answer_is_read_back() {
+    let mut stopped = deployment(ID, "Stopped");
+    stopped["rollbackInfo"] = json!({"rollbackDeploymentId": "d-ROLLBACK1"});
+    let fake = codedeploy(json!({
+        "deploy stop-deployment": [{"hang": true}],
+        "deploy batch-get-deployments": [
+            {"json": {"deploymentsInfo": [deployment(ID, "InProgress")]}, "when": {"--deployment-ids": ID}},
+            {"json": {"deploymentsInfo": [stopped]}, "when": {"--deployment-ids": ID}, "after": {"deploy stop-deployment": 1}},
+            {"json": {"deploymentsInfo": [deployment("d-ROLLBACK1", "Succeeded")]}, "when": {"--deployment-ids": "d-ROLLBACK1"}},
+        ],
+        "deploy get-deployment-target": [target(&progress(1), 0)],
+        "list-tasks": [answer(json!({"taskArns": []}))],
+    }));
+    let assert = fake
+        .cmd()
+        .args([
+            "-c",
+            "prod",
+            "-n",
+            "web",
+            "-i",
+            NEW_IMAGE,
+            "--poll-interval",
+            "0.05",
+            "-t",
+            "2",
+            "--call-timeout",
+            "1",
+            "--enable-rollback",
+            "--output",
+            "json",
+        ])
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(1);
+    let stderr = stderr_of(&assert);
+    let result: Value = serde_json::from_str(&stdout_of(&assert)).unwrap();
+    assert_eq!(result["status"], "rolled_back", "{stderr}");
+    assert!(
+        fake.calls_of("deploy create-deployment").len() == 1,
+        "no second deployment: {stderr}"
+    );
+}

@@ -89,10 +89,19 @@ pub fn begin<'a>(
                     How::RollbackOf(rollout.deployment_id.clone()),
                 ));
             }
-            Err(e) => report.progress(format!(
-                "note: CodeDeploy did not stop deployment {} ({e}); deploying {previous} instead",
-                rollout.deployment_id
-            )),
+            // Over after all (the last look was older): a new deployment puts it back.
+            Err(e) if e.to_string().contains("DeploymentAlreadyCompleted") => {
+                report.progress(format!(
+                    "note: deployment {} is already over ({e}); deploying {previous} instead",
+                    rollout.deployment_id
+                ))
+            }
+            Err(e) => {
+                report.progress(format!("ERROR: the rollback failed: {e}"));
+                return Err(Error::Failed(format!(
+                    "{why} (and the rollback to {previous} failed: {e})"
+                )));
+            }
         }
     }
     match redeploy(previous) {
