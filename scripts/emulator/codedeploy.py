@@ -819,7 +819,7 @@ class EmuCodeDeployBackend(cd_models.CodeDeployBackend):
                 due = self._installed_at(d, d.step_at + stage)
                 if not d.active:
                     return
-            elif name == "AllowTraffic":
+            elif name == "AllowTraffic" and not d.is_rollback:
                 due = self._shift(d, service, now)
             else:
                 due = d.step_at + stage
