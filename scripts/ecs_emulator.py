@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A local Amazon ECS emulator for trying `ecs-deploy` without an AWS account.
+"""A local Amazon ECS (and CodeDeploy) emulator for trying `ecs-deploy` without an AWS account.
 
     python3 scripts/ecs_emulator.py --port 0 --port-file /tmp/ecs.port [flags]
 

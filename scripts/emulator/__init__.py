@@ -1,4 +1,4 @@
-"""A local Amazon ECS emulator for trying `ecs-deploy` without an AWS account.
+"""A local Amazon ECS (and CodeDeploy) emulator for trying `ecs-deploy` without an AWS account.
 
 It is moto's ECS backend, served by moto's own werkzeug application on 127.0.0.1,
 with the parts that a deployment tool watches filled in: services really run tasks,
@@ -10,7 +10,10 @@ lifecycle stages with bake time; every deployment is also an ECS "service deploy
 One-off tasks started by `run-task` run and stop with exit codes, and failures, the
 deployment circuit breaker (with rollback) and CloudWatch alarms can be injected.
 The same port answers CloudWatch Logs for the containers' awslogs streams (with lines a
-test sets) and ECR's DescribeImages for images made known to it.
+test sets), ECR's DescribeImages for images made known to it, and CodeDeploy (`aws
+deploy`) for services whose deployment controller is CODE_DEPLOY: blue/green
+deployments that walk CodeDeploy's ECS lifecycle events, swapping the service's task
+sets, with hooks that can be made to fail, Ready waits, stops and automatic rollbacks.
 
 Point the real AWS CLI at it:
 
@@ -129,6 +132,152 @@ alarmNames, triggeredAlarmNames} (status DISABLED alone when off).
 list-service-deployments lists ServiceDeploymentBrief entries, newest first (status and
 createdAt filters, maxResults / nextToken).
 
+Services whose deployment controller is CODE_DEPLOY (`create-service
+--deployment-controller type=CODE_DEPLOY`, normally with --load-balancers) have task
+sets instead of deployments: `deployments` is an empty list, as ECS shows it for them,
+and `taskSets` (describe-services, describe-task-sets) holds ECS's TaskSet shape: id
+ecs-svc/N, taskSetArn ...:task-set/CLUSTER/SERVICE/ecs-svc/N, status PRIMARY (serves
+production; the service's taskDefinition is always the PRIMARY's), ACTIVE or DRAINING,
+taskDefinition, computedDesiredCount (the service's desiredCount times scale, 100
+PERCENT), pendingCount, runningCount, createdAt / updatedAt, launchType,
+platformVersion, networkConfiguration, loadBalancers, scale, stabilityStatus
+(STEADY_STATE once every task is up, else STABILIZING) and stabilityStatusAt; the task
+sets CodeDeploy creates also have startedBy "CodeDeploy" and externalId the deployment's
+id. create-service makes one PRIMARY task set of the service's task definition whose
+tasks are RUNNING (and HEALTHY) at once, like a new ECS service's (the emulator does not
+insist on a load balancer; the target group of the first one names the task set's).
+Task-set tasks are service tasks (group service:NAME, runningCount / pendingCount of the
+service) whose startedBy is the task set's id; they start, crash (--fail-image, and
+--fail-share for a CodeDeploy replacement), stop and are replaced like a deployment's,
+with the same stop codes, reasons, exit codes and awslogs lines; service events name
+them "(service S, taskSet ecs-svc/N) has started 2 tasks: ...", "... updated state to
+STEADY_STATE." and "(service S) has reached a steady state.". A DRAINING task set's tasks
+are stopped at once and the task set is gone --stage-seconds later. update-service
+--desired-count rescales every task set; update-service --task-definition (or
+--force-new-deployment) fails with InvalidParameterException "Unable to update task
+definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to
+trigger a new deployment." (other settings are stored as for any service).
+
+CodeDeploy (`aws deploy`, same port; moto's codedeploy keeps applications and groups, the
+rest is the emulator's, answering in the shapes of the CodeDeploy API reference; times
+are epoch seconds):
+
+* create-application --compute-platform ECS; create-deployment-group for it checks that
+  --ecs-services names one ACTIVE CODE_DEPLOY service (else InvalidECSServiceException),
+  that --load-balancer-info has targetGroupPairInfoList with one pair of two target
+  groups and a prodTrafficRoute (else InvalidLoadBalancerInfoException), that the style
+  (if given) is BLUE_GREEN WITH_TRAFFIC_CONTROL and that a deployment config is one of
+  the predefined ECS ones; left out, deploymentConfigName is CodeDeployDefault.ECSAllAtOnce
+  and blueGreenDeploymentConfiguration terminates the original at once and continues
+  without a Ready wait. list-applications (sorted) and list-deployment-groups page
+  --codedeploy-page-size names at a time (opaque nextToken, none on the last page; a
+  bad one is an InvalidNextTokenException), as do list-deployments and
+  list-deployment-targets. get-deployment-group / batch-get-deployment-groups (up to 100
+  names) give DeploymentGroupInfo: computePlatform, ecsServices, loadBalancerInfo,
+  blueGreenDeploymentConfiguration, autoRollbackConfiguration, deploymentStyle,
+  alarmConfiguration, lastSuccessfulDeployment / lastAttemptedDeployment once there are
+  deployments; names that do not exist are left out and listed in errorMessage
+  ("Deployment groups do not exist: [a, b]").
+* create-deployment --revision
+  '{"revisionType":"AppSpecContent","appSpecContent":{"content":"...","sha256":"..."}}'
+  [--description D] [--deployment-config-name C] [--auto-rollback-configuration ...]
+  answers {deploymentId: d-XXXXXXXXX}. The content is an AppSpec in JSON or YAML; the
+  request is refused with InvalidRevisionException when the sha256 given does not match
+  the content, when Resources[0] is not of Type AWS::ECS::Service, when
+  Properties.TaskDefinition is not the full ARN of a registered task definition, when
+  LoadBalancerInfo.ContainerName / ContainerPort do not name a container of it and one
+  of its portMappings' containerPort, or when Hooks names an event other than
+  BeforeInstall, AfterInstall, AfterAllowTestTraffic, BeforeAllowTraffic and
+  AfterAllowTraffic; another revision type is refused too (no S3 bundles here). While the
+  group has a deployment that is not over, a new one is a
+  DeploymentLimitExceededException "The Deployment Group 'G' already has an active
+  Deployment 'd-...'". Hooks are kept (the revision comes back as sent, with its
+  sha256) and each hook's function is the scriptName of its event's diagnostics.
+* A deployment starts InProgress at once (there is no Created / Queued phase) and walks
+  the lifecycle events of its one target, CLUSTER:SERVICE, in CodeDeploy's order, each
+  lasting --stage-seconds from the end of the one before: BeforeInstall; Install (the
+  replacement task set is created ACTIVE at scale 100% with 0% of the traffic, on the
+  group's other target group, and its tasks start; the event lasts until they are all
+  up as well); AfterInstall; AllowTestTraffic (the test listener is moved to the
+  replacement) and AfterAllowTestTraffic, both Skipped (taking no time) when the pair
+  has no testTrafficRoute; then, when deploymentReadyOption.actionOnTimeout is
+  STOP_DEPLOYMENT, the deployment and its target are Ready until continue-deployment
+  (READY_WAIT) or until waitTimeInMinutes have passed (then the deployment is Stopped
+  with errorInformation TIMEOUT "The deployment timed out while waiting for a
+  notification to continue. This time out period is N minutes."); BeforeAllowTraffic;
+  AllowTraffic (production traffic moves to the replacement: ECSAllAtOnce in one step;
+  ECSLinear10PercentEvery{1,3}Minutes by 10% steps, ECSCanary10Percent{5,15}Minutes 10%
+  then the rest, each step held --stage-seconds plus its minutes; when it has 100% the
+  replacement becomes PRIMARY and the original ACTIVE, and the service's taskDefinition
+  is the replacement's); AfterAllowTraffic. The target is then Succeeded; when
+  terminateBlueInstancesOnDeploymentSuccess is TERMINATE with
+  terminationWaitTimeInMinutes > 0 the original task set is kept that long (the
+  deployment stays InProgress with instanceTerminationWaitTimeStarted true) unless
+  continue-deployment --deployment-wait-type TERMINATION_WAIT ends the wait; then the
+  original task set is DRAINING (KEEP_ALIVE keeps it ACTIVE) and the deployment
+  Succeeded. Minutes (waits, linear and canary steps) last --seconds-per-minute seconds.
+* get-deployment / batch-get-deployments (1 to 25 ids, more is a
+  BatchLimitExceededException; malformed ids an InvalidDeploymentIdException; unknown
+  ones are left out, and an unknown one is a DeploymentDoesNotExistException for
+  get-deployment) give DeploymentInfo: applicationName, deploymentGroupName,
+  deploymentConfigName, deploymentId, previousRevision (the group's last successful
+  revision; for a rollback, the revision rolled back), revision, status, errorInformation
+  {code, message}, createTime / startTime / completeTime, deploymentOverview (the
+  target's status counted), description, creator (user, or codeDeployRollback),
+  autoRollbackConfiguration, rollbackInfo, deploymentStyle,
+  instanceTerminationWaitTimeStarted, blueGreenDeploymentConfiguration,
+  loadBalancerInfo, computePlatform ECS. list-deployments (--application-name with
+  --deployment-group-name, or neither) lists ids newest first, with
+  --include-only-statuses and --create-time-range. list-deployment-targets gives
+  ["CLUSTER:SERVICE"]; get-deployment-target and batch-get-deployment-targets (exactly
+  one id, else DeploymentTargetListSizeExceededException) give deploymentTargetType
+  ECSTarget and ecsTarget {deploymentId, targetId, targetArn (the service's ARN),
+  lastUpdatedAt, lifecycleEvents [{lifecycleEventName, diagnostics, startTime, endTime,
+  status}], status, taskSetsInfo [{identifer, desiredCount, pendingCount, runningCount,
+  status, trafficWeight, targetGroup {name}, taskSetLabel}]}: the original task set is
+  Blue, the replacement Green. A lifecycle event is Pending, InProgress, Succeeded
+  (diagnostics errorCode Success, message Succeeded), Failed or Skipped (no diagnostics;
+  Pending ones have no times); another target id is a
+  DeploymentTargetDoesNotExistException.
+* Failures. --codedeploy-fail-hook EVENT (one of the five hook events; config key
+  codedeploy_fail_hook, "" for none) makes that event Failed at its end when the AppSpec
+  names a hook for it, with diagnostics {errorCode ScriptFailed, scriptName the hook's
+  function as written, message, logTail}; the deployment is Failed with errorInformation
+  HOOK_EXECUTION_FAILURE "The deployment failed because one or more of the lifecycle
+  event validation functions failed.". A replacement whose tasks keep failing
+  (--fail-image, --fail-share) launches no more once --failure-threshold of them failed,
+  and Install is Failed when the task that reached the threshold stopped (diagnostics
+  errorCode UnknownError),
+  the deployment Failed with errorInformation ECS_UPDATE_ERROR and a message naming the
+  task set, its task definition, the number of failed tasks and their stop reason. The
+  events after a failed one are Skipped and the target Failed.
+* stop-deployment on a deployment that is not over answers {status Pending,
+  statusMessage "Stopping Pending. Stopping to schedule commands in the deployment
+  instances"} and the deployment is Stopped at once, errorInformation MANUAL_STOP "The
+  deployment was stopped by a user." (the event in progress and the later ones
+  Skipped, the target Skipped unless it had Succeeded); on a finished one it is a
+  DeploymentAlreadyCompletedException. A deployment stopped without rollback, or
+  Stopped by its Ready timeout, or Failed without rollback, leaves the task sets as they
+  are (a frozen replacement launches no more tasks); the group's next deployment first
+  drains any task set that is neither PRIMARY nor DRAINING.
+* Rollbacks: a deployment that fails with DEPLOYMENT_FAILURE in the
+  autoRollbackConfiguration in force (the group's, or create-deployment's), or that is
+  stopped with --auto-rollback-enabled (or without the flag when DEPLOYMENT_STOP_ON_REQUEST
+  is in force; --no-auto-rollback-enabled never rolls back), gets rollbackInfo
+  {rollbackDeploymentId, rollbackMessage} and CodeDeploy starts a rollback deployment at
+  once: creator codeDeployRollback, rollbackInfo {rollbackTriggeringDeploymentId,
+  rollbackMessage}, the revision of the group's last successful deployment (or an
+  AppSpec naming the original task set's task definition), the same target. Its
+  AllowTraffic puts production traffic back on the original task set (PRIMARY again, the
+  service on its task definition) and, --stage-seconds later, drains the replacement;
+  every other event is Skipped; it is then Succeeded. Rollbacks are never rolled back
+  and no hook fails in them.
+* continue-deployment [--deployment-wait-type READY_WAIT|TERMINATION_WAIT] (READY_WAIT
+  by default) ends a Ready wait or the wait before the original task set is terminated;
+  a deployment not in that wait gives DeploymentIsNotInReadyStateException, a finished
+  one DeploymentAlreadyCompletedException, another wait type
+  InvalidDeploymentWaitTypeException.
+
 `list-tasks` returns tasks whose desiredStatus is RUNNING unless --desired-status is
 given, like ECS. State changes are computed from the clock on every request and by a
 background ticker (every 0.1 s), under one lock that also serialises the requests.
@@ -136,13 +285,18 @@ background ticker (every 0.1 s), under one lock that also serialises the request
 Extra HTTP endpoints: GET /_emulator/health (readiness), GET /_emulator/config and
 POST /_emulator/config with a JSON object to change the failure settings at run time
 (the keys are the flags' names with underscores: fail_share, fail_image,
-circuit_breaker, trigger_alarm, stage_seconds, ...; log_lines takes an object of KEY ->
-list of lines and replaces the whole table, for containers that start from then on),
-GET /_emulator/ecr-images (the references made known) and POST /_emulator/ecr-images.
+circuit_breaker, trigger_alarm, stage_seconds, codedeploy_fail_hook,
+codedeploy_page_size, ...; log_lines takes an object of KEY -> list of lines and
+replaces the whole table, for containers that start from then on), GET
+/_emulator/ecr-images (the references made known) and POST /_emulator/ecr-images.
+--codedeploy-page-size N (config codedeploy_page_size, default 100) is the page size of
+CodeDeploy's lists, so that tests can make them page.
 
 The package, by concern: config (settings, the lock, the clock's tickers, shared
 helpers), tasks (a task's schedule, crashes and log lines), ecs (services, deployments,
-service deployments, run-task, ECS request handlers), logs (awslogs targets and
-GetLogEvents paging), ecr (known images), http (the WSGI wrapper and /_emulator/*) and
-cli (flags, start-up, shut-down). scripts/ecs_emulator.py is the entry point.
+service deployments, task sets, run-task, ECS request handlers), codedeploy
+(applications, groups, deployments and their walk, CodeDeploy request handlers), logs
+(awslogs targets and GetLogEvents paging), ecr (known images), http (the WSGI wrapper
+and /_emulator/*) and cli (flags, start-up, shut-down). scripts/ecs_emulator.py is the
+entry point.
 """

@@ -13,8 +13,18 @@ import threading
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
-from . import ecs, logs
-from .config import CONFIG, CONFIG_KEYS, STOP, parse_log_lines, request_stop, tick_all
+from . import codedeploy, ecs, logs
+from .config import (
+    CONFIG,
+    CONFIG_KEYS,
+    HOOK_EVENTS,
+    STOP,
+    parse_hook_event,
+    parse_log_lines,
+    parse_page_size,
+    request_stop,
+    tick_all,
+)
 from .ecr import add_ecr_image, parse_ecr_image
 from .http import EmulatorApp, warm_up
 
@@ -23,6 +33,7 @@ def install() -> None:
     """Swap the emulator into moto (before the first request creates a backend)."""
     logs.install()
     ecs.install()
+    codedeploy.install()
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -51,6 +62,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--ecr-image", action="append", default=[], metavar="[ACCOUNT.dkr.ecr.REGION.amazonaws.com/]REPO[:TAG][@sha256:D]",
         help="an image ECR's DescribeImages finds (default region us-east-1); repeatable",
     )
+    parser.add_argument(
+        "--codedeploy-fail-hook", default="", metavar="EVENT",
+        help=f"the hook of this CodeDeploy lifecycle event fails ({', '.join(HOOK_EVENTS)})",
+    )
+    parser.add_argument(
+        "--codedeploy-page-size", default=100, metavar="N",
+        help="items per page of CodeDeploy's list answers (list-applications, list-deployment-groups, ...)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log requests and service events to stderr")
     args = parser.parse_args(argv)
     try:
@@ -62,6 +81,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
             parse_ecr_image(reference)
         except ValueError as exc:
             parser.error(f"--ecr-image: {exc}")
+    try:
+        args.codedeploy_fail_hook = parse_hook_event(args.codedeploy_fail_hook)
+    except ValueError as exc:
+        parser.error(f"--codedeploy-fail-hook: {exc}")
+    try:
+        args.codedeploy_page_size = parse_page_size(args.codedeploy_page_size)
+    except ValueError as exc:
+        parser.error(f"--codedeploy-page-size: {exc}")
     if not 0.0 <= args.fail_share <= 1.0:
         parser.error("--fail-share must be between 0 and 1")
     if args.failure_threshold < 1:

@@ -38,6 +38,9 @@ CONFIG: dict[str, Any] = {
     "stage_seconds": 0.5,
     "seconds_per_minute": 1.0,
     "trigger_alarm": "",
+    # CodeDeploy: the lifecycle event whose hook fails, and the page size of its lists
+    "codedeploy_fail_hook": "",
+    "codedeploy_page_size": 100,
     # container name (or text of its image) -> the lines its awslogs stream gets
     "log_lines": {},
     "verbose": False,
@@ -73,6 +76,8 @@ FINISHED_STATUSES = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_F
 # ECS's defaults for the traffic-shifting strategies
 LINEAR_DEFAULTS = {"stepPercent": 10.0, "stepBakeTimeInMinutes": 6}
 CANARY_DEFAULTS = {"canaryPercent": 5.0, "canaryBakeTimeInMinutes": 10}
+# CodeDeploy's ECS lifecycle events that run hooks
+HOOK_EVENTS = ("BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic")
 ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
 
@@ -142,6 +147,24 @@ def parse_log_lines(entries: Any) -> dict[str, list[str]]:
     return table
 
 
+def parse_hook_event(value: Any) -> str:
+    """--codedeploy-fail-hook: a lifecycle event that runs a hook, or "" for none."""
+    text = str(value or "").strip()
+    if text and text not in HOOK_EVENTS:
+        raise ValueError(f"{text!r} is not a lifecycle event with a hook (one of {', '.join(HOOK_EVENTS)})")
+    return text
+
+
+def parse_page_size(value: Any) -> int:
+    """--codedeploy-page-size: at least 1."""
+    if isinstance(value, bool):
+        raise ValueError("the CodeDeploy page size must be a number")
+    size = int(value)
+    if size < 1:
+        raise ValueError("the CodeDeploy page size must be at least 1")
+    return size
+
+
 # --------------------------------------------------------------------------------------
 # The clock: every service's state is computed from it, under LOCK
 # --------------------------------------------------------------------------------------
@@ -172,4 +195,6 @@ CONFIG_KEYS = {
     "seconds_per_minute": float,
     "trigger_alarm": str,
     "log_lines": parse_log_lines,
+    "codedeploy_fail_hook": parse_hook_event,
+    "codedeploy_page_size": parse_page_size,
 }

@@ -301,9 +301,95 @@ class EmuServiceDeployment:
         return answer
 
 
+def subject_of(service: Any, task_set: Any = None) -> str:
+    """How ECS's service events name a service, or one of its task sets."""
+    if isinstance(task_set, EmuTaskSet):
+        return f"(service {service.name}, taskSet {task_set.id})"
+    return f"(service {service.name})"
+
+
+def target_group_name(arn: str | None) -> str | None:
+    """The name in arn:...:targetgroup/NAME/ID."""
+    parts = (arn or "").split(":targetgroup/", 1)
+    if len(parts) != 2 or not parts[1]:
+        return None
+    return parts[1].split("/")[0] or None
+
+
+class EmuTaskSet:
+    """A task set of a CODE_DEPLOY service: the tasks of one task definition that one
+    target group serves (rendered as ECS's TaskSet shape). The first comes with
+    create-service; CodeDeploy deployments add a replacement and remove the original."""
+
+    def __init__(
+        self,
+        service: Any,
+        task_definition_arn: str,
+        now: float,
+        *,
+        kind: str,
+        status: str,
+        started_by: str | None = None,
+        external_id: str | None = None,
+        load_balancers: list[dict[str, Any]] | None = None,
+        target_group: str | None = None,
+    ):
+        self.id = new_deployment_id()
+        self.task_set_arn = service_arn_prefix(service) + (
+            f"task-set/{service.cluster_name}/{service.name}/{self.id}"
+        )
+        self.service_arn = service.arn
+        self.cluster_arn = service.cluster_arn
+        self.started_by = started_by
+        self.external_id = external_id
+        self.status = status
+        self.task_definition = task_definition_arn
+        self.computed_desired_count = 0
+        self.pending_count = 0
+        self.running_count = 0
+        self.created_at = as_datetime(now)
+        self.updated_at = as_datetime(now)
+        self.launch_type = service.launch_type
+        fargate = service.launch_type == "FARGATE"
+        self.platform_version = "1.4.0" if fargate else None
+        self.platform_family = "Linux" if fargate else None
+        self.network_configuration = service.network_configuration or None
+        self.capacity_provider_strategy = getattr(service, "capacity_provider_strategy", None)
+        self.load_balancers = list(load_balancers if load_balancers is not None else service.load_balancers or [])
+        self.service_registries = list(service.service_registries or [])
+        self.scale = {"value": 100.0, "unit": "PERCENT"}
+        self.stability_status = "STABILIZING"
+        self.stability_status_at = as_datetime(now)
+        self.tags: list[dict[str, str]] = []
+        # -- the emulator's bookkeeping (not part of the TaskSet shape) ---------------
+        # "initial" (create-service), "replacement" (a CodeDeploy deployment)
+        self.kind = kind
+        self.launched = 0
+        self.failed_tasks = 0
+        # True once its tasks failed --failure-threshold times: it launches no more
+        self.frozen = False
+        # the share of production / test traffic its target group gets (CodeDeploy)
+        self.traffic_weight = 100.0 if status == "PRIMARY" else 0.0
+        self.test_traffic_weight = 0.0
+        self.target_group = target_group
+        # a DRAINING task set is removed from the service at this time
+        self.remove_at: float | None = None
+
+    @property
+    def desired_count(self) -> int:
+        """The number of tasks it keeps (the name _launch reads)."""
+        return self.computed_desired_count
+
+    def touch(self, now: float) -> None:
+        self.updated_at = as_datetime(now)
+
+
 # --------------------------------------------------------------------------------------
 # The backend
 # --------------------------------------------------------------------------------------
+
+# describe-services lists the task sets in this order
+TASK_SET_ORDER = {"PRIMARY": 0, "ACTIVE": 1, "DRAINING": 2}
 
 DEFAULT_DEPLOYMENT_CONFIGURATION = {
     "deploymentCircuitBreaker": {"enable": False, "rollback": False},
@@ -407,6 +493,19 @@ class EmulatorBackend(ecs_models.EC2ContainerServiceBackend):
             self._start_service_deployment(service, deployment, [], now)
             self._launch(service, deployment, service.desired_count, now, immediate=True)
             self._reconcile(service, now)
+        elif service.deployment_controller.get("type") == "CODE_DEPLOY" and service.task_definition:
+            # one PRIMARY task set whose tasks are up at once, like a new ECS service's
+            service.task_sets = []
+            target_group = None
+            for balancer in service.load_balancers or []:
+                target_group = target_group_name(balancer.get("targetGroupArn")) or target_group
+            task_set = EmuTaskSet(
+                service, service.task_definition, now, kind="initial", status="PRIMARY", target_group=target_group
+            )
+            task_set.computed_desired_count = service.desired_count
+            service.task_sets.append(task_set)
+            self._launch(service, task_set, service.desired_count, now, immediate=True)
+            self._reconcile(service, now)
         return service
 
     def update_service(self, service_properties: dict[str, Any]) -> Any:
@@ -428,6 +527,11 @@ class EmulatorBackend(ecs_models.EC2ContainerServiceBackend):
             new_arn = task_definition.arn
         changes_revision = bool(new_arn) and new_arn != service.task_definition
         controller = service.deployment_controller.get("type", "ECS")
+        if controller == "CODE_DEPLOY" and (changes_revision or force):
+            raise InvalidParameterException(
+                "Unable to update task definition on services with a CODE_DEPLOY deployment controller. "
+                "Use AWS CodeDeploy to trigger a new deployment."
+            )
         if controller != "ECS" and (changes_revision or force):
             raise InvalidParameterException(
                 f"Unable to update task definition on services with a {controller} deployment controller."
@@ -469,6 +573,7 @@ class EmulatorBackend(ecs_models.EC2ContainerServiceBackend):
                 task.stop(now, "ServiceSchedulerInitiated", "Service deleted")
         service.desired_count = 0
         service.deployments = []
+        service.task_sets = [ts for ts in service.task_sets if not isinstance(ts, EmuTaskSet)]
         for service_deployment in self._service_deployments_of(service):
             if service_deployment.active:
                 service_deployment.finish("STOPPED", now, "The service was deleted.")
@@ -900,7 +1005,9 @@ class EmulatorBackend(ecs_models.EC2ContainerServiceBackend):
         rollback = bool(config.get("rollback")) or CONFIG["circuit_breaker_rollback"]
         return enable, rollback
 
-    def _launch(self, service: Any, deployment: EmuDeployment, count: int, now: float, immediate: bool = False) -> None:
+    def _launch(
+        self, service: Any, deployment: EmuDeployment | EmuTaskSet, count: int, now: float, immediate: bool = False
+    ) -> None:
         if count <= 0:
             return
         cluster = self.clusters[service.cluster_name]
@@ -916,7 +1023,8 @@ class EmulatorBackend(ecs_models.EC2ContainerServiceBackend):
             start = now + max(CONFIG["task_start_delay"], MIN_RELAUNCH_DELAY)  # a replacement
         else:
             start = now + CONFIG["task_start_delay"]
-        share = CONFIG["fail_share"] if deployment.kind == "update" else 0.0
+        # --fail-share: update deployments and CodeDeploy's replacement task sets
+        share = CONFIG["fail_share"] if deployment.kind in ("update", "replacement") else 0.0
         started = []
         for _ in range(count):
             index = deployment.launched
@@ -948,17 +1056,163 @@ class EmulatorBackend(ecs_models.EC2ContainerServiceBackend):
             started.append(task)
         listed = " ".join(f"(task {t.id})" for t in started)
         noun = "task" if len(started) == 1 else "tasks"
-        self._event(service, now, f"(service {service.name}) has started {len(started)} {noun}: {listed}.")
+        self._event(service, now, f"{subject_of(service, deployment)} has started {len(started)} {noun}: {listed}.")
 
-    def _stop_tasks(self, service: Any, tasks: list[EmuTask], now: float, deployment_id: str) -> None:
+    def _stop_tasks(
+        self, service: Any, tasks: list[EmuTask], now: float, deployment_id: str, task_set: EmuTaskSet | None = None
+    ) -> None:
         if not tasks:
             return
         for task in tasks:
             task.stop(now, "ServiceSchedulerInitiated", f"Scaling activity initiated by (deployment {deployment_id})")
         listed = " ".join(f"(task {t.id})" for t in tasks)
-        self._event(service, now, f"(service {service.name}) has stopped {len(tasks)} running tasks: {listed}.")
+        self._event(service, now, f"{subject_of(service, task_set)} has stopped {len(tasks)} running tasks: {listed}.")
+
+    # -- task sets (CODE_DEPLOY services) ------------------------------------------
+    def _reconcile_task_sets(self, service: Any, now: float) -> None:
+        """Keep each task set at its computed desired count (its scale of the service's
+        desired count; none while DRAINING), replace failed tasks unless it is frozen,
+        remove DRAINING ones when their time is up, and keep counts and stability."""
+        by_set: dict[str, list[EmuTask]] = {}
+        for task in self._service_tasks(service):
+            by_set.setdefault(task.started_by or "", []).append(task)
+        kept = []
+        for task_set in service.task_sets:
+            if not isinstance(task_set, EmuTaskSet):
+                kept.append(task_set)
+                continue
+            mine = by_set.get(task_set.id, [])
+            live = [t for t in mine if t.live]
+            if task_set.status == "DRAINING":
+                self._stop_tasks(service, live, now, task_set.id, task_set)
+                if task_set.remove_at is not None and now >= task_set.remove_at:
+                    log(f"service {service.name}: task set {task_set.id} removed")
+                    continue
+                live = []
+            task_set.failed_tasks = sum(1 for t in mine if t.failed)
+            if (
+                task_set.kind == "replacement"
+                and not task_set.frozen
+                and task_set.failed_tasks >= CONFIG["failure_threshold"]
+            ):
+                task_set.frozen = True
+                task_set.touch(now)
+                log(f"service {service.name}: task set {task_set.id} frozen after {task_set.failed_tasks} failed tasks")
+            wanted = 0
+            if task_set.status != "DRAINING":
+                wanted = math.ceil(service.desired_count * float(task_set.scale.get("value", 100.0)) / 100.0 - 1e-9)
+            if wanted != task_set.computed_desired_count:
+                task_set.computed_desired_count = wanted
+                task_set.touch(now)
+            if not task_set.frozen and task_set.status != "DRAINING":
+                if len(live) < wanted:
+                    self._launch(service, task_set, wanted - len(live), now)
+                elif len(live) > wanted:
+                    extra = sorted(live, key=lambda t: (t.last_status == "RUNNING", t.t_start))
+                    self._stop_tasks(service, extra[: len(live) - wanted], now, task_set.id, task_set)
+            kept.append(task_set)
+        service.task_sets = sorted(kept, key=lambda ts: TASK_SET_ORDER.get(getattr(ts, "status", ""), 3))
+        self._refresh_task_sets(service, now)
+
+    def _refresh_task_sets(self, service: Any, now: float) -> None:
+        tasks = self._service_tasks(service)
+        for task_set in service.task_sets:
+            if not isinstance(task_set, EmuTaskSet):
+                continue
+            mine = [t for t in tasks if t.started_by == task_set.id and t.live]
+            running = sum(1 for t in mine if t.last_status == "RUNNING")
+            pending = sum(1 for t in mine if t.last_status in ("PROVISIONING", "PENDING"))
+            if (running, pending) != (task_set.running_count, task_set.pending_count):
+                task_set.running_count = running
+                task_set.pending_count = pending
+                task_set.touch(now)
+            up = sum(1 for t in mine if t.up)
+            steady = task_set.status != "DRAINING" and up == task_set.computed_desired_count == len(mine)
+            stability = "STEADY_STATE" if steady else "STABILIZING"
+            if stability != task_set.stability_status:
+                task_set.stability_status = stability
+                task_set.stability_status_at = as_datetime(now)
+                task_set.touch(now)
+                if steady:
+                    self._event(service, now, f"{subject_of(service, task_set)} updated state to STEADY_STATE.")
+        everything = all(
+            ts.stability_status == "STEADY_STATE" for ts in service.task_sets if isinstance(ts, EmuTaskSet)
+        )
+        if everything and not getattr(service, "emu_steady", False):
+            self._event(service, now, f"(service {service.name}) has reached a steady state.")
+        service.emu_steady = everything
+
+    def code_deploy_service(self, cluster_name: str, service_name: str) -> Any:
+        """The ACTIVE CODE_DEPLOY service CLUSTER:SERVICE, or None."""
+        service = self.services.get(f"{cluster_name}:{service_name}")
+        if service is None or service.status != "ACTIVE":
+            return None
+        if service.deployment_controller.get("type") != "CODE_DEPLOY":
+            return None
+        return service
+
+    def primary_task_set(self, service: Any) -> EmuTaskSet | None:
+        for task_set in service.task_sets:
+            if isinstance(task_set, EmuTaskSet) and task_set.status == "PRIMARY":
+                return task_set
+        return None
+
+    def add_replacement_task_set(
+        self,
+        service: Any,
+        task_definition_arn: str,
+        now: float,
+        *,
+        external_id: str,
+        load_balancers: list[dict[str, Any]],
+        target_group: str | None,
+    ) -> EmuTaskSet:
+        """CodeDeploy's Install: a new ACTIVE task set at scale 100% whose tasks start now."""
+        task_set = EmuTaskSet(
+            service,
+            task_definition_arn,
+            now,
+            kind="replacement",
+            status="ACTIVE",
+            started_by="CodeDeploy",
+            external_id=external_id,
+            load_balancers=load_balancers,
+            target_group=target_group,
+        )
+        service.task_sets.append(task_set)
+        log(f"service {service.name}: replacement task set {task_set.id} -> {task_definition_arn}")
+        self._reconcile(service, now)
+        return task_set
+
+    def make_primary(self, service: Any, task_set: EmuTaskSet, now: float) -> None:
+        """The task set serves production: PRIMARY (the service runs its task definition);
+        the other live task sets become ACTIVE."""
+        for other in service.task_sets:
+            if isinstance(other, EmuTaskSet) and other is not task_set and other.status == "PRIMARY":
+                other.status = "ACTIVE"
+                other.touch(now)
+        if task_set.status != "PRIMARY":
+            task_set.status = "PRIMARY"
+            task_set.touch(now)
+        service.task_definition = task_set.task_definition
+        self._reconcile(service, now)
+
+    def drain_task_set(self, service: Any, task_set: EmuTaskSet, now: float) -> None:
+        """The task set is DRAINING: its tasks are stopped now, and it is removed from the
+        service --stage-seconds later."""
+        if task_set.status == "DRAINING" or task_set not in service.task_sets:
+            return
+        task_set.status = "DRAINING"
+        task_set.traffic_weight = 0.0
+        task_set.test_traffic_weight = 0.0
+        task_set.remove_at = now + CONFIG["stage_seconds"]
+        task_set.touch(now)
+        self._reconcile(service, now)
+
 
     def _reconcile(self, service: Any, now: float) -> None:
+        if service.status == "ACTIVE" and any(isinstance(ts, EmuTaskSet) for ts in service.task_sets):
+            self._reconcile_task_sets(service, now)
         if service.status != "ACTIVE" or not service.deployments:
             self._refresh_counts(service, now)
             return
