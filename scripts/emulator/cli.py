@@ -13,8 +13,8 @@ import threading
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
-from . import ecs, logs
-from .config import CONFIG, CONFIG_KEYS, STOP, parse_log_lines, request_stop, tick_all
+from . import ecs, hooks, logs
+from .config import CONFIG, CONFIG_KEYS, STOP, parse_hook_results, parse_log_lines, request_stop, tick_all
 from .ecr import add_ecr_image, parse_ecr_image
 from .http import EmulatorApp, warm_up
 
@@ -23,6 +23,7 @@ def install() -> None:
     """Swap the emulator into moto (before the first request creates a backend)."""
     logs.install()
     ecs.install()
+    hooks.install()
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -48,6 +49,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="the awslogs lines of containers named KEY (or, failing that, whose image contains KEY); repeatable",
     )
     parser.add_argument(
+        "--hook-result", action="append", default=[], dest="hook_results", metavar="FUNCTION=SUCCEEDED|FAILED|TIMED_OUT",
+        help="what the lifecycle hooks of the Lambda function FUNCTION (name or ARN) return; repeatable",
+    )
+    parser.add_argument(
         "--ecr-image", action="append", default=[], metavar="[ACCOUNT.dkr.ecr.REGION.amazonaws.com/]REPO[:TAG][@sha256:D]",
         help="an image ECR's DescribeImages finds (default region us-east-1); repeatable",
     )
@@ -57,6 +62,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.log_lines = parse_log_lines(args.log_lines)
     except ValueError as exc:
         parser.error(f"--log-lines: {exc}")
+    try:
+        args.hook_results = parse_hook_results(args.hook_results)
+    except ValueError as exc:
+        parser.error(f"--hook-result: {exc}")
     for reference in args.ecr_image:
         try:
             parse_ecr_image(reference)
