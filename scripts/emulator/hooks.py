@@ -5,10 +5,10 @@ PAUSE hooks that wait for ContinueServiceDeployment or their timeout), the
 lifecycleHookDetails of DescribeServiceDeployments and the ContinueServiceDeployment
 handler.
 
-ecs.py calls in at four places: validate_lifecycle_hooks (with the rest of a
+ecs.py calls in at a few places: validate_lifecycle_hooks (with the rest of a
 deploymentConfiguration), gate (the end of a hookable stage), production_shift (the
-steps of PRODUCTION_TRAFFIC_SHIFT, with PRE_PRODUCTION_TRAFFIC_SHIFT before each) and
-rollback_runs / describe_into (the rollback's hook runs and the describe answer)."""
+steps of PRODUCTION_TRAFFIC_SHIFT, with PRE_PRODUCTION_TRAFFIC_SHIFT before each),
+rollback_runs (the hook runs of a rollback) and describe_into (the describe answer)."""
 
 from __future__ import annotations
 
