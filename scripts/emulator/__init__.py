@@ -6,9 +6,11 @@ with the parts that a deployment tool watches filled in: services really run tas
 PENDING -> RUNNING [-> HEALTHY], then the old deployment is drained and removed) or,
 with a BLUE_GREEN / LINEAR / CANARY strategy, a staged deployment that walks ECS's
 lifecycle stages with bake time; every deployment is also an ECS "service deployment"
-(describe-service-deployments, list-service-deployments, stop-service-deployment).
-One-off tasks started by `run-task` run and stop with exit codes, and failures, the
-deployment circuit breaker (with rollback) and CloudWatch alarms can be injected.
+(describe-service-deployments, list-service-deployments, stop-service-deployment), with
+the deployment lifecycle hooks of the staged strategies (Lambda hooks, pause hooks and
+continue-service-deployment). One-off tasks started by `run-task` run and stop with exit
+codes, and failures, the deployment circuit breaker (with rollback), CloudWatch alarms
+and the answers of lifecycle hooks' Lambda functions can be injected.
 The same port answers CloudWatch Logs for the containers' awslogs streams (with lines a
 test sets), ECR's DescribeImages for images made known to it, and CodeDeploy (`aws
 deploy`) for services whose deployment controller is CODE_DEPLOY: blue/green
@@ -76,6 +78,59 @@ Timeline of a service (all delays are command-line flags, in seconds):
   deployment STOP_REQUESTED, then STOPPED --stage-seconds later. On one that is already
   being stopped or rolled back the call changes nothing; on a finished one it fails
   with InvalidParameterException; an unknown ARN gives ServiceDeploymentNotFoundException.
+* Lifecycle hooks (deploymentConfiguration.lifecycleHooks, on create-service and
+  update-service): each is {targetType AWS_LAMBDA (the default) | PAUSE, hookTargetArn,
+  roleArn, lifecycleStages, hookDetails, timeoutConfiguration {timeoutInMinutes, action
+  ROLLBACK (the default) | CONTINUE}}. They are checked as ECS checks them
+  (InvalidParameterException otherwise): stages among RECONCILE_SERVICE, PRE_SCALE_UP,
+  POST_SCALE_UP, TEST_TRAFFIC_SHIFT, POST_TEST_TRAFFIC_SHIFT,
+  PRE_PRODUCTION_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT, POST_PRODUCTION_TRAFFIC_SHIFT,
+  at least one, none twice; no PAUSE hook at TEST_TRAFFIC_SHIFT or
+  PRODUCTION_TRAFFIC_SHIFT; an AWS_LAMBDA hook needs a Lambda function ARN as
+  hookTargetArn, a PAUSE hook takes neither hookTargetArn nor roleArn; timeoutInMinutes
+  1..1440 (Lambda) or 1..20160 (pause); at most 10 hooks of each type. They are stored
+  and shown as given (describe-services, the service deployment's
+  deploymentConfiguration); update-service replaces the whole list, and a service
+  deployment runs the hooks it started with. Only the update deployments of BLUE_GREEN,
+  LINEAR and CANARY services run them (a ROLLING service keeps them but never runs
+  them). As a service deployment enters a stage, every hook of that stage starts (all
+  together); the stage then lasts --stage-seconds and until all of them are done. Each
+  start is a hook run in lifecycleHookDetails (describe-service-deployments, oldest
+  first): hookId (new for every run: ecs-pause-... or ecs-lambda-... and 43 characters),
+  targetType, targetArn (Lambda only), status, expiresAt (the start + timeoutInMinutes,
+  default 1440, in emulated minutes of --seconds-per-minute) and timeoutAction. An
+  AWS_LAMBDA run is IN_PROGRESS for --stage-seconds, then SUCCEEDED; --hook-result
+  FUNCTION=FAILED makes that function's runs FAILED instead, --hook-result
+  FUNCTION=TIMED_OUT makes them stay IN_PROGRESS until expiresAt, then TIMED_OUT
+  (FUNCTION is the function's name, NAME:QUALIFIER or its ARN; the result is read when
+  the run starts). A PAUSE run is AWAITING_ACTION until continue-service-deployment or
+  its expiresAt (then TIMED_OUT). PRE_PRODUCTION_TRAFFIC_SHIFT is not a lifecycleStage
+  of its own: its hooks run inside PRODUCTION_TRAFFIC_SHIFT before every traffic step
+  (the step's weight applies once they are done), and the PRODUCTION_TRAFFIC_SHIFT hooks
+  run at every step (the step is held while they run): LINEAR and CANARY deployments run
+  them once per step. A run that is FAILED, or TIMED_OUT with timeoutAction ROLLBACK,
+  rolls the service deployment back whatever the circuit breaker and alarms say, as an
+  alarm with rollback does: ROLLBACK_REQUESTED, --stage-seconds later
+  ROLLBACK_IN_PROGRESS (the previous revision back through a new deployment), then
+  ROLLBACK_SUCCESSFUL; lifecycleStage stays the stage of the hook, statusReason and
+  rollback.reason say "Service deployment rolled back because the lifecycle hook ARN
+  failed at STAGE." (or "... the pause hook ID at STAGE was continued with action
+  ROLLBACK." / "... timed out at STAGE (timeout action ROLLBACK).") and the failed
+  deployment's rolloutStateReason names the hook too. TIMED_OUT with CONTINUE lets the
+  stage end. When one hook of a stage rolls the deployment back, the others of the stage
+  keep their state (a pause stays AWAITING_ACTION, a Lambda run still answers). As the
+  rollback starts, the Lambda hooks of TEST_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT
+  get one more run each, if the deployment had shifted that traffic (ECS calls them
+  again to shift it back): they succeed after --stage-seconds and the rollback does not
+  wait for them.
+* continue-service-deployment --service-deployment-arn ARN --hook-id ID [--action
+  CONTINUE|ROLLBACK] (default CONTINUE) answers {serviceDeploymentArn}. CONTINUE: the
+  pause run is SUCCEEDED and the stage ends once its other hooks are done (and its
+  --stage-seconds passed); ROLLBACK: the run is FAILED and the service deployment rolls
+  back as above. An unknown ARN is a ServiceDeploymentNotFoundException; a service
+  deployment that is not IN_PROGRESS (finished, or being stopped or rolled back), a hook
+  id it does not have, a hook that is not a PAUSE run AWAITING_ACTION, or an action other
+  than CONTINUE and ROLLBACK are InvalidParameterException.
 * A newer update-service deployment stops the service deployment it supersedes
   (STOPPED). update-service --desired-count alone scales the PRIMARY deployment (no new
   deployment, no new service deployment); --deployment-configuration is checked
@@ -125,7 +180,8 @@ back in failures with reason MISSING) returns the ServiceDeployment shape: creat
 startedAt, finishedAt (SUCCESSFUL and ROLLBACK_*) or stoppedAt (STOPPED), updatedAt,
 sourceServiceRevisions and targetServiceRevision (task counts; for the staged strategies
 also the requested test and production traffic weights), status, statusReason,
-lifecycleStage (staged strategies only), the deploymentConfiguration it started with,
+lifecycleStage (staged strategies only), lifecycleHookDetails (once a hook ran), the
+deploymentConfiguration it started with,
 rollback {reason, startedAt, serviceRevisionArn}, deploymentCircuitBreaker {status,
 failureCount, threshold} (status DISABLED alone when off) and alarms {status,
 alarmNames, triggeredAlarmNames} (status DISABLED alone when off).
@@ -287,14 +343,17 @@ POST /_emulator/config with a JSON object to change the failure settings at run 
 (the keys are the flags' names with underscores: fail_share, fail_image,
 circuit_breaker, trigger_alarm, stage_seconds, codedeploy_fail_hook,
 codedeploy_page_size, ...; log_lines takes an object of KEY -> list of lines and
-replaces the whole table, for containers that start from then on), GET
+replaces the whole table, for containers that start from then on; hook_results an object
+of FUNCTION -> SUCCEEDED | FAILED | TIMED_OUT, replacing the table of --hook-result for
+hook runs that start from then on), GET
 /_emulator/ecr-images (the references made known) and POST /_emulator/ecr-images.
 --codedeploy-page-size N (config codedeploy_page_size, default 100) is the page size of
 CodeDeploy's lists, so that tests can make them page.
 
 The package, by concern: config (settings, the lock, the clock's tickers, shared
 helpers), tasks (a task's schedule, crashes and log lines), ecs (services, deployments,
-service deployments, task sets, run-task, ECS request handlers), codedeploy
+service deployments, task sets, run-task, ECS request handlers), hooks (lifecycle
+hooks: their checks, hook runs, ContinueServiceDeployment), codedeploy
 (applications, groups, deployments and their walk, CodeDeploy request handlers), logs
 (awslogs targets and GetLogEvents paging), ecr (known images), http (the WSGI wrapper
 and /_emulator/*) and cli (flags, start-up, shut-down). scripts/ecs_emulator.py is the

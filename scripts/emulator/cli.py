@@ -22,9 +22,11 @@ from .config import (
     parse_hook_event,
     parse_log_lines,
     parse_page_size,
+    parse_hook_results,
     request_stop,
     tick_all,
 )
+from . import hooks
 from .ecr import add_ecr_image, parse_ecr_image
 from .http import EmulatorApp, warm_up
 
@@ -34,6 +36,7 @@ def install() -> None:
     logs.install()
     ecs.install()
     codedeploy.install()
+    hooks.install()
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -59,6 +62,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="the awslogs lines of containers named KEY (or, failing that, whose image contains KEY); repeatable",
     )
     parser.add_argument(
+        "--hook-result", action="append", default=[], dest="hook_results", metavar="FUNCTION=SUCCEEDED|FAILED|TIMED_OUT",
+        help="what the lifecycle hooks of the Lambda function FUNCTION (name or ARN) return; repeatable",
+    )
+    parser.add_argument(
         "--ecr-image", action="append", default=[], metavar="[ACCOUNT.dkr.ecr.REGION.amazonaws.com/]REPO[:TAG][@sha256:D]",
         help="an image ECR's DescribeImages finds (default region us-east-1); repeatable",
     )
@@ -76,6 +83,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.log_lines = parse_log_lines(args.log_lines)
     except ValueError as exc:
         parser.error(f"--log-lines: {exc}")
+    try:
+        args.hook_results = parse_hook_results(args.hook_results)
+    except ValueError as exc:
+        parser.error(f"--hook-result: {exc}")
     for reference in args.ecr_image:
         try:
             parse_ecr_image(reference)

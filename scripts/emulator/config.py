@@ -43,6 +43,8 @@ CONFIG: dict[str, Any] = {
     "codedeploy_page_size": 100,
     # container name (or text of its image) -> the lines its awslogs stream gets
     "log_lines": {},
+    # Lambda function (name, NAME:QUALIFIER or ARN) -> what its lifecycle hook runs return
+    "hook_results": {},
     "verbose": False,
 }
 
@@ -163,6 +165,27 @@ def parse_page_size(value: Any) -> int:
     if size < 1:
         raise ValueError("the CodeDeploy page size must be at least 1")
     return size
+HOOK_RESULT_VALUES = ("SUCCEEDED", "FAILED", "TIMED_OUT")
+
+
+def parse_hook_results(entries: Any) -> dict[str, str]:
+    """FUNCTION=RESULT entries, or a JSON object of FUNCTION -> RESULT (SUCCEEDED, FAILED or
+    TIMED_OUT); FUNCTION is a Lambda function's name, NAME:QUALIFIER or its ARN."""
+    if isinstance(entries, dict):
+        items = list(entries.items())
+    else:
+        items = []
+        for entry in entries or []:
+            if not isinstance(entry, str) or "=" not in entry:
+                raise ValueError(f"hook result {entry!r}: expected FUNCTION=SUCCEEDED|FAILED|TIMED_OUT")
+            items.append(tuple(entry.rsplit("=", 1)))
+    table: dict[str, str] = {}
+    for key, value in items:
+        result = str(value).upper()
+        if not key or result not in HOOK_RESULT_VALUES:
+            raise ValueError(f"hook result {key}={value}: expected FUNCTION=SUCCEEDED|FAILED|TIMED_OUT")
+        table[str(key)] = result
+    return table
 
 
 # --------------------------------------------------------------------------------------
@@ -197,4 +220,5 @@ CONFIG_KEYS = {
     "log_lines": parse_log_lines,
     "codedeploy_fail_hook": parse_hook_event,
     "codedeploy_page_size": parse_page_size,
+    "hook_results": parse_hook_results,
 }

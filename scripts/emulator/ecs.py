@@ -39,6 +39,7 @@ from .config import (
     new_deployment_id,
     new_service_deployment_id,
 )
+from . import hooks
 from .tasks import EmuTask
 
 
@@ -140,6 +141,9 @@ class EmuServiceDeployment:
         self.stage_at = now
         self.scaled_at: float | None = None
         self.steps: list[tuple[float, float]] = []
+        # lifecycle hooks: every run so far, and where the production traffic shift is
+        self.hook_runs: list[hooks.HookRun] = []
+        self.shift: dict[str, Any] | None = None
         self.production_weight = 0.0
         self.test_weight = 0.0
         self.rollback: dict[str, Any] | None = None
@@ -265,6 +269,7 @@ class EmuServiceDeployment:
             answer["statusReason"] = self.status_reason
         if self.stage:
             answer["lifecycleStage"] = self.stage
+        hooks.describe_into(self, answer)
         answer["deploymentConfiguration"] = self.configuration
         if self.rollback:
             answer["rollback"] = dict(self.rollback, startedAt=as_datetime(self.rollback["startedAt"]))
@@ -418,6 +423,7 @@ def validate_deployment_configuration(config: dict[str, Any]) -> None:
     alarms = config.get("alarms")
     if alarms is not None and not isinstance(alarms.get("alarmNames", []), list):
         raise InvalidParameterException("alarms.alarmNames must be a list.")
+    hooks.validate_lifecycle_hooks(config.get("lifecycleHooks"))
 
 
 class EmulatorBackend(ecs_models.EC2ContainerServiceBackend):
@@ -729,6 +735,7 @@ class EmulatorBackend(ecs_models.EC2ContainerServiceBackend):
             "startedAt": now,
             "serviceRevisionArn": restore.revision_arn,
         }
+        hooks.rollback_runs(service_deployment, now)
         service_deployment.production_weight = 0.0
         service_deployment.test_weight = 0.0
         service_deployment.action_at = None
@@ -788,14 +795,8 @@ class EmulatorBackend(ecs_models.EC2ContainerServiceBackend):
                     sd.scaled_at = now
                 due = max(sd.stage_at + stage_seconds, sd.scaled_at)
             elif stage == "PRODUCTION_TRAFFIC_SHIFT":
-                offset = sd.stage_at
-                for weight, held in sd.steps:
-                    if now >= offset and weight != sd.production_weight:
-                        sd.production_weight = weight
-                        sd.touch(offset)
-                        log(f"service {service.name}: production traffic {weight:g}% on {target.id}")
-                    offset += held
-                due = offset
+                # its traffic steps, with the PRE_ / PRODUCTION_TRAFFIC_SHIFT hooks of each
+                due = hooks.production_shift(self, sd, now)
             elif stage == "BAKE_TIME":
                 bake = float(sd.configuration.get("bakeTimeInMinutes") or 0) * CONFIG["seconds_per_minute"]
                 due = sd.stage_at + bake
@@ -805,7 +806,8 @@ class EmulatorBackend(ecs_models.EC2ContainerServiceBackend):
                         self._alarm(service, sd, now)
                         return
             else:
-                due = sd.stage_at + stage_seconds
+                # the stage lasts --stage-seconds and until its lifecycle hooks are done
+                due = max(sd.stage_at + stage_seconds, hooks.gate(self, sd, stage, sd.stage_at, now))
             if now < due:
                 return
             if stage == "CLEAN_UP":
