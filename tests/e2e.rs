@@ -239,6 +239,26 @@ impl Emulator {
         serde_json::from_slice(&out.stdout).expect("aws printed JSON")
     }
 
+    /// `aws deploy ARGS...` (CodeDeploy) against the emulator; its JSON answer.
+    fn deploy(&self, args: &[&str]) -> Value {
+        let mut command = Command::new("aws");
+        command.args(["--output", "json", "deploy"]).args(args);
+        self.environ(&mut command);
+        let out = command.output().expect("run aws");
+        assert!(
+            out.status.success(),
+            "aws deploy {} failed ({}):\n{}\nemulator log:\n{}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        if out.stdout.iter().all(u8::is_ascii_whitespace) {
+            return Value::Null;
+        }
+        serde_json::from_slice(&out.stdout).expect("aws printed JSON")
+    }
+
     /// Write `value` to a file of the test's temp dir; its `file://` URL.
     fn json_file(&self, name: &str, value: &Value) -> String {
         let path = self.dir.path().join(name);
@@ -1617,4 +1637,149 @@ fn a_failing_one_off_task_streams_its_log() {
         run.stderr.lines().any(|line| line == console),
         "no console link to the task\n{run}"
     );
+}
+
+/// Service web of cluster prod on the CODE_DEPLOY controller (container app:8080), and the
+/// CodeDeploy application web-app with group web-dg deploying it, auto rollback on
+/// failure; the ARN of web:1.
+fn codedeploy_service(emu: &Emulator) -> String {
+    emu.create_cluster("prod");
+    let mut definition = web_definition("nginx:1.26", false);
+    definition["containerDefinitions"][0]["portMappings"] = json!([{"containerPort": 8080}]);
+    let old = emu.register(&definition);
+    let tg = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg-web-blue/6d0ecf831eec9f09";
+    let container = text(&definition["containerDefinitions"][0]["name"]);
+    emu.aws(&[
+        "create-service",
+        "--cluster",
+        "prod",
+        "--service-name",
+        "web",
+        "--task-definition",
+        &old,
+        "--desired-count",
+        "2",
+        "--deployment-controller",
+        "type=CODE_DEPLOY",
+        "--load-balancers",
+        &format!("targetGroupArn={tg},containerName={container},containerPort=8080"),
+    ]);
+    emu.deploy(&[
+        "create-application",
+        "--application-name",
+        "web-app",
+        "--compute-platform",
+        "ECS",
+    ]);
+    let lb = json!({"targetGroupPairInfoList": [{"targetGroups": [{"name": "tg-web-blue"}, {"name": "tg-web-green"}],
+        "prodTrafficRoute": {"listenerArns": ["arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/5f2e1d0c9b8a7f6e/1a2b3c4d5e6f7a8b"]}}]});
+    let bg = json!({"terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 0},
+        "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT", "waitTimeInMinutes": 0}});
+    emu.deploy(&[
+        "create-deployment-group",
+        "--application-name",
+        "web-app",
+        "--deployment-group-name",
+        "web-dg",
+        "--service-role-arn",
+        "arn:aws:iam::123456789012:role/ecsCodeDeployRole",
+        "--ecs-services",
+        "serviceName=web,clusterName=prod",
+        "--deployment-style",
+        "deploymentType=BLUE_GREEN,deploymentOption=WITH_TRAFFIC_CONTROL",
+        "--blue-green-deployment-configuration",
+        &bg.to_string(),
+        "--auto-rollback-configuration",
+        "enabled=true,events=DEPLOYMENT_FAILURE",
+        "--load-balancer-info",
+        &lb.to_string(),
+    ]);
+    old
+}
+
+#[test]
+fn a_codedeploy_blue_green_deploy_succeeds_through_the_real_cli() {
+    let Some(emu) = Emulator::start(&["--stage-seconds", "0.3"]) else {
+        return;
+    };
+    let old = codedeploy_service(&emu);
+    let run = emu.ecs_deploy(&[
+        "-c",
+        "prod",
+        "-n",
+        "web",
+        "-i",
+        "nginx:1.27",
+        "--output",
+        "json",
+    ]);
+    run.assert_code(0);
+    assert!(
+        run.stderr
+            .contains("CodeDeploy deployment group of web: web-app/web-dg"),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("Service deployment successful."),
+        "{run}"
+    );
+    let result: Value = serde_json::from_str(&run.stdout).expect("JSON result");
+    assert_eq!(result["controller"], "CODE_DEPLOY", "{run}");
+    assert_eq!(result["codedeploy"]["status"], "Succeeded", "{run}");
+    let service = emu.service("prod", "web");
+    assert_eq!(
+        service["taskDefinition"],
+        revision(&old, 2).as_str(),
+        "{service:#}"
+    );
+}
+
+#[test]
+fn a_codedeploy_deploy_with_a_failed_hook_is_rolled_back_by_codedeploy_through_the_real_cli() {
+    let Some(emu) = Emulator::start(&[
+        "--stage-seconds",
+        "0.3",
+        "--codedeploy-fail-hook",
+        "AfterInstall",
+    ]) else {
+        return;
+    };
+    let old = codedeploy_service(&emu);
+    let appspec = emu.dir.path().join("appspec.yaml");
+    fs::write(
+        &appspec,
+        "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: <TASK_DEFINITION>\n        LoadBalancerInfo:\n          ContainerName: web\n          ContainerPort: 8080\nHooks:\n  - AfterInstall: CodeDeployHook_web_smoke\n",
+    )
+    .expect("write the AppSpec");
+    let path = appspec.display().to_string();
+    let run = emu.ecs_deploy(&[
+        "-c",
+        "prod",
+        "-n",
+        "web",
+        "-i",
+        "nginx:1.27",
+        "--codedeploy-appspec",
+        &path,
+        "--enable-rollback",
+        "--output",
+        "json",
+    ]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("HOOK_EXECUTION_FAILURE"), "{run}");
+    assert!(run.stderr.contains("not rolling back twice"), "{run}");
+    let result: Value = serde_json::from_str(&run.stdout).expect("JSON result");
+    assert_eq!(result["rollback"]["by"], "codedeploy", "{run}");
+    // CodeDeploy's rollback puts traffic back on the original task set, which runs web:1.
+    let service = emu.service("prod", "web");
+    let primary: Vec<&Value> = service["taskSets"]
+        .as_array()
+        .map(|sets| {
+            sets.iter()
+                .filter(|set| set["status"] == "PRIMARY")
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(primary.len(), 1, "{service:#}");
+    assert_eq!(primary[0]["taskDefinition"], old.as_str(), "{service:#}");
 }
