@@ -1783,3 +1783,46 @@ fn a_codedeploy_deploy_with_a_failed_hook_is_rolled_back_by_codedeploy_through_t
     assert_eq!(primary.len(), 1, "{service:#}");
     assert_eq!(primary[0]["taskDefinition"], old.as_str(), "{service:#}");
 }
+
+#[test]
+fn a_deploy_to_a_pause_then_continued_through_the_real_cli() {
+    let Some(emu) = Emulator::start(&["--stage-seconds", "0.3", "--seconds-per-minute", "1"])
+    else {
+        return;
+    };
+    emu.create_cluster("demo");
+    let old = emu.register(&web_definition("nginx:1.26", false));
+    let input = json!({
+        "cluster": "demo", "serviceName": "web", "taskDefinition": old, "desiredCount": 2,
+        "deploymentConfiguration": {
+            "strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1,
+            "lifecycleHooks": [{"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+                                "timeoutConfiguration": {"timeoutInMinutes": 60, "action": "ROLLBACK"}}],
+        },
+    });
+    let url = emu.json_file("service.json", &input);
+    emu.aws(&["create-service", "--cli-input-json", &url]);
+
+    let run = deploy_web(&emu, "nginx:1.27", &["--wait-until", "paused"]);
+    run.assert_code(0);
+    assert!(
+        run.stderr
+            .contains("the deployment is paused at POST_TEST_TRAFFIC_SHIFT by hook"),
+        "{run}"
+    );
+    assert!(
+        run.stderr
+            .contains("stopped waiting at a pause (--wait-until)"),
+        "{run}"
+    );
+
+    let run = emu.ecs_deploy(&["-c", "demo", "-n", "web", "--continue-deployment"]);
+    run.assert_code(0);
+    assert!(run.stderr.contains("released hook"), "{run}");
+    let service = emu.settled_service("demo", "web");
+    assert_eq!(
+        service["taskDefinition"],
+        revision(&old, 2).as_str(),
+        "{service:#}"
+    );
+}
