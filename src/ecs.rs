@@ -1036,6 +1036,25 @@ mod tests {
     }
 
     #[test]
+    fn a_pauses_expiry_reads_as_a_date_whether_the_cli_gave_a_number_or_a_string() {
+        for (given, shown) in [
+            (json!(1796416362.686), "2026-12-04T"),
+            (
+                json!("2026-12-04T12:00:00+00:00"),
+                "2026-12-04T12:00:00+00:00",
+            ),
+        ] {
+            let answer = json!({"serviceDeployments": [{"serviceDeploymentArn": "a", "status": "IN_PROGRESS",
+                "lifecycleHookDetails": [{"hookId": "p1", "targetType": "PAUSE", "status": "AWAITING_ACTION",
+                                          "expiresAt": given, "timeoutAction": "ROLLBACK"}]}]});
+            let sd: Option<ServiceDeployment> =
+                read("d", &filters::SERVICE_DEPLOYMENT, &answer, &[]).unwrap();
+            let expires = sd.unwrap().hooks[0].expires_at.clone().unwrap();
+            assert!(expires.starts_with(shown), "{expires}");
+        }
+    }
+
+    #[test]
     fn a_service_deployment_is_read() {
         let answer = json!({"serviceDeployments": [{
             "serviceDeploymentArn": "arn:aws:ecs:us-east-1:1:service-deployment/prod/web/abc",

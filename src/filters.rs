@@ -126,7 +126,8 @@ pub const SERVICE_DEPLOYMENT: Jq = jq(
         hooks: [(.lifecycleHookDetails // [])[] | {
             id: (.hookId // ""), targetType: (.targetType // ""), targetArn,
             status: (.status // ""), timeoutAction,
-            expiresAt: (if .expiresAt == null then null else (.expiresAt | tostring) end)}]
+            expiresAt: (.expiresAt | if . == null then null
+                         elif type == "number" then (floor | todate) else tostring end)}]
     } end"#,
 );
 
@@ -148,7 +149,8 @@ pub const SERVICE_DEPLOYMENTS: Jq = jq(
         hooks: [(.lifecycleHookDetails // [])[] | {
             id: (.hookId // ""), targetType: (.targetType // ""), targetArn,
             status: (.status // ""), timeoutAction,
-            expiresAt: (if .expiresAt == null then null else (.expiresAt | tostring) end)}]
+            expiresAt: (.expiresAt | if . == null then null
+                         elif type == "number" then (floor | todate) else tostring end)}]
     }]"#,
 );
 

@@ -221,33 +221,24 @@ impl Emulator {
 
     /// `aws --output json ecs ARGS...`, which must succeed; its JSON answer.
     fn aws(&self, args: &[&str]) -> Value {
-        let mut command = Command::new("aws");
-        command.args(["--output", "json", "ecs"]).args(args);
-        self.environ(&mut command);
-        let out = command.output().expect("run aws");
-        assert!(
-            out.status.success(),
-            "aws ecs {} failed ({}):\n{}\nemulator log:\n{}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr),
-            self.log()
-        );
-        if out.stdout.iter().all(u8::is_ascii_whitespace) {
-            return Value::Null;
-        }
-        serde_json::from_slice(&out.stdout).expect("aws printed JSON")
+        self.cli("ecs", args)
     }
 
     /// `aws deploy ARGS...` (CodeDeploy) against the emulator; its JSON answer.
     fn deploy(&self, args: &[&str]) -> Value {
+        self.cli("deploy", args)
+    }
+
+    /// `aws SERVICE ARGS...` against the emulator; its JSON answer (null when it printed
+    /// nothing). A failure fails the test, with the emulator's log.
+    fn cli(&self, service: &str, args: &[&str]) -> Value {
         let mut command = Command::new("aws");
-        command.args(["--output", "json", "deploy"]).args(args);
+        command.args(["--output", "json", service]).args(args);
         self.environ(&mut command);
         let out = command.output().expect("run aws");
         assert!(
             out.status.success(),
-            "aws deploy {} failed ({}):\n{}\nemulator log:\n{}",
+            "aws {service} {} failed ({}):\n{}\nemulator log:\n{}",
             args.join(" "),
             out.status,
             String::from_utf8_lossy(&out.stderr),
