@@ -395,6 +395,9 @@ pub struct Event {
 pub struct Snapshot {
     pub deployments: Vec<Deployment>,
     pub events: Vec<Event>,
+    /// Whether ECS's deployment circuit breaker watches the service's rollouts.
+    #[serde(default, rename = "circuitBreaker")]
+    pub circuit_breaker: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -165,7 +165,8 @@ pub const ROLLOUT_SNAPSHOTS: Jq = jq(
             desiredCount: (.desiredCount // 0), pendingCount: (.pendingCount // 0),
             runningCount: (.runningCount // 0), failedTasks: (.failedTasks // 0),
             rolloutState, rolloutStateReason}],
-        events: [(.events // [])[] | {id: (.id // ""), message: (.message // "")}] | reverse
+        events: [(.events // [])[] | {id: (.id // ""), message: (.message // "")}] | reverse,
+        circuitBreaker: (.deploymentConfiguration.deploymentCircuitBreaker.enable == true)
     }]"#,
 );
 

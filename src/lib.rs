@@ -8,6 +8,7 @@
 pub mod appspec;
 pub mod arn;
 pub mod aws;
+pub mod cadence;
 pub mod cli;
 pub mod codedeploy;
 pub mod console;

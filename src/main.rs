@@ -128,6 +128,9 @@ fn run(cli: &Cli, report: &Report) -> Result<()> {
     // The script looks for aws before it checks the arguments (exit 4 comes first).
     let program = aws::find_program()?;
     let options = Options::from_cli(cli, &|name| std::env::var(name).ok())?;
+    if options.verbose {
+        output::enable_trace();
+    }
     let mut aws = Aws::new(
         program,
         &options.credentials,

@@ -10,8 +10,24 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 static WINDOW: Mutex<Option<String>> = Mutex::new(None);
+
+/// Whether `--verbose` asked for the trace of calls and waits.
+static TRACE: AtomicBool = AtomicBool::new(false);
+
+/// Turn the `--verbose` trace on.
+pub fn enable_trace() {
+    TRACE.store(true, Ordering::Relaxed);
+}
+
+/// A line of the `--verbose` trace, when it is on.
+pub fn trace(text: &str) {
+    if TRACE.load(Ordering::Relaxed) {
+        stderr(text);
+    }
+}
 
 /// Control characters (C0, DEL, C1), the line and paragraph separators and the bidi
 /// controls as visible escapes (`\n`, `\r`, `\t`, `\u{1b}`, `\u{202e}`): a line stays

@@ -1,11 +1,14 @@
 //! The one polling loop behind every wait (a rollout, a rollback, a one-off task): a
-//! deadline on a monotonic clock, a poll every interval (the time of the call included),
+//! deadline on a monotonic clock, polls at the cadence of what they see (the time of the
+//! call included; see `cadence.rs`),
 //! a growing pause after failed polls, SIGINT/SIGTERM checked before each poll and during
 //! each pause, and the one place where a failed call is judged worth another try or not.
 
 use std::time::{Duration, Instant};
 
 use crate::aws::{CallError, Failure};
+use crate::cadence::{Cadence, Pace};
+use crate::output;
 use crate::report::Report;
 use crate::signals;
 
@@ -77,20 +80,57 @@ pub fn retry_line(e: &CallError) -> String {
     format!("{} failed (transient), will retry: {}", e.step, e.message)
 }
 
-/// Polls at a steady cadence, across several waits (the phases of one rollout).
+/// What one poll found: the value waited for, or not yet, and how things moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome<T> {
+    Done(T),
+    Waiting(Pace),
+}
+
+impl<T> Outcome<T> {
+    /// The value when there is one, else a quiet wait.
+    pub fn quiet_unless(value: Option<T>) -> Outcome<T> {
+        value.map_or(Outcome::Waiting(Pace::Quiet), Outcome::Done)
+    }
+}
+
+/// When the first poll of a wait comes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// At once: the state may already be what is waited for (`--wait-only`).
+    Now,
+    /// Soon after the change just made (update-service, run-task), which a poll at once
+    /// would not yet show.
+    AfterChange,
+}
+
+/// Polls at the cadence of what it sees, across several waits (the phases of one
+/// rollout): see [`Cadence`].
 pub struct Poller<'a> {
     report: &'a Report,
+    /// The ceiling of the cadence, and the base of the pauses after failed polls.
     interval: Duration,
-    /// When the last poll started: the next wait keeps the cadence from there.
-    last_poll: Option<Instant>,
+    cadence: Cadence,
+    /// When the next poll is due (none: at once).
+    next_at: Option<Instant>,
 }
 
 impl<'a> Poller<'a> {
-    pub fn new(report: &'a Report, interval: Duration) -> Poller<'a> {
+    pub fn new(report: &'a Report, interval: Duration, start: Start) -> Poller<'a> {
+        let mut cadence = Cadence::new(interval);
+        let next_at = match start {
+            Start::Now => None,
+            Start::AfterChange => {
+                let wait = cadence.after_change();
+                trace_wait(wait, "first poll");
+                Some(Instant::now() + wait)
+            }
+        };
         Poller {
             report,
             interval,
-            last_poll: None,
+            cadence,
+            next_at,
         }
     }
 
@@ -99,10 +139,10 @@ impl<'a> Poller<'a> {
     pub fn until<T>(
         &mut self,
         deadline: Instant,
-        mut poll: impl FnMut() -> Result<Option<T>, PollError>,
+        mut poll: impl FnMut() -> Result<Outcome<T>, PollError>,
     ) -> Result<T, Stop> {
-        if let Some(previous) = self.last_poll {
-            signals::sleep_until((previous + self.interval).min(deadline))?;
+        if let Some(at) = self.next_at {
+            signals::sleep_until(at.min(deadline))?;
         }
         let mut failures = 0;
         loop {
@@ -110,12 +150,17 @@ impl<'a> Poller<'a> {
                 return Err(Stop::Interrupted);
             }
             let started = Instant::now();
-            self.last_poll = Some(started);
             let wait = match poll() {
-                Ok(Some(done)) => return Ok(done),
-                Ok(None) => {
+                Ok(Outcome::Done(done)) => {
+                    // What comes next (another phase, the other services) follows a change.
+                    self.next_at = Some(started + self.cadence.next(Pace::Moving));
+                    return Ok(done);
+                }
+                Ok(Outcome::Waiting(pace)) => {
                     failures = 0;
-                    self.interval
+                    let wait = self.cadence.next(pace);
+                    trace_wait(wait, pace.as_str());
+                    wait
                 }
                 Err(PollError::Retry(e)) => {
                     failures += 1;
@@ -128,12 +173,18 @@ impl<'a> Poller<'a> {
                 }
                 Err(PollError::Stop(stop)) => return Err(stop),
             };
+            self.next_at = Some(started + wait);
             if Instant::now() >= deadline {
                 return Err(Stop::Timeout);
             }
             signals::sleep_until((started + wait).min(deadline))?;
         }
     }
+}
+
+/// The `--verbose` trace of the cadence: the wait before the next poll, and why.
+fn trace_wait(wait: Duration, why: &str) {
+    output::trace(&format!("[next poll in {:.2}s: {why}]", wait.as_secs_f64()));
 }
 
 #[cfg(test)]
@@ -162,11 +213,11 @@ mod tests {
     #[test]
     fn a_value_ends_the_wait() {
         let report = Report::captured();
-        let mut poller = Poller::new(&report, Duration::ZERO);
+        let mut poller = Poller::new(&report, Duration::ZERO, Start::Now);
         let mut polls = 0;
         let got = poller.until(Instant::now() + Duration::from_secs(5), || {
             polls += 1;
-            Ok((polls == 3).then_some("done"))
+            Ok(Outcome::quiet_unless((polls == 3).then_some("done")))
         });
         assert_eq!(got.unwrap(), "done");
         assert_eq!(polls, 3);
@@ -175,14 +226,14 @@ mod tests {
     #[test]
     fn transient_failures_are_reported_and_retried() {
         let report = Report::captured();
-        let mut poller = Poller::new(&report, Duration::ZERO);
+        let mut poller = Poller::new(&report, Duration::ZERO, Start::Now);
         let mut polls = 0;
         let got = poller.until(Instant::now() + Duration::from_secs(5), || {
             polls += 1;
             if polls < 3 {
                 return Err(transient().into());
             }
-            Ok(Some(polls))
+            Ok(Outcome::Done(polls))
         });
         assert_eq!(got.unwrap(), 3);
         assert_eq!(
@@ -197,7 +248,7 @@ mod tests {
     #[test]
     fn a_fatal_failure_ends_the_wait_at_once() {
         let report = Report::captured();
-        let mut poller = Poller::new(&report, Duration::ZERO);
+        let mut poller = Poller::new(&report, Duration::ZERO, Start::Now);
         let mut polls = 0;
         let got: Result<(), Stop> = poller.until(Instant::now() + Duration::from_secs(5), || {
             polls += 1;
@@ -210,12 +261,12 @@ mod tests {
     #[test]
     fn the_deadline_ends_the_wait_after_the_poll_that_crossed_it() {
         let report = Report::captured();
-        let mut poller = Poller::new(&report, Duration::from_millis(5));
+        let mut poller = Poller::new(&report, Duration::from_millis(5), Start::Now);
         let mut polls = 0;
         let got: Result<(), Stop> =
             poller.until(Instant::now() + Duration::from_millis(30), || {
                 polls += 1;
-                Ok(None)
+                Ok(Outcome::Waiting(Pace::Quiet))
             });
         assert!(matches!(got, Err(Stop::Timeout)));
         assert!((2..=7).contains(&polls), "{polls} polls");
@@ -224,8 +275,8 @@ mod tests {
     #[test]
     fn a_past_deadline_still_allows_one_poll() {
         let report = Report::captured();
-        let mut poller = Poller::new(&report, Duration::from_secs(3));
-        let got = poller.until(Instant::now(), || Ok(Some(1)));
+        let mut poller = Poller::new(&report, Duration::from_secs(3), Start::Now);
+        let got = poller.until(Instant::now(), || Ok(Outcome::Done(1)));
         assert_eq!(got.unwrap(), 1);
     }
 }

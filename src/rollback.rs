@@ -6,12 +6,13 @@
 use std::time::Instant;
 
 use crate::aws::{CallError, Failure as CallFailure};
+use crate::cadence::Pace;
 use crate::ecs::{
     DESCRIBE_SERVICE_DEPLOYMENTS_LIMIT, Deployment, Ecs, HookAction, NewRevision,
     ServiceDeployment, ServiceDeploymentStatus, ServiceRef, ServiceUpdate, Snapshot,
 };
 use crate::error::Error;
-use crate::poll::{PollError, Poller, Stop, Timing, retry_line};
+use crate::poll::{Outcome, PollError, Poller, Start, Stop, Timing, retry_line};
 use crate::record::{Fact, Stage};
 use crate::report::{Report, Rollback, RollbackOutcome, RolledBackBy};
 use crate::watch::{self, Failure, Goal, Progress, Rollout, Watch};
@@ -343,16 +344,16 @@ fn wait_all(ecs: &dyn Ecs, report: &Report, timing: Timing, started: Vec<Started
             ended: None,
         })
         .collect();
-    let mut poller = Poller::new(report, timing.poll_interval);
+    let mut poller = Poller::new(report, timing.poll_interval, Start::AfterChange);
     let polled = poller.until(deadline, || {
-        let settling = poll_settling(ecs, report, deadline, &mut waited);
+        let (settling, pace) = poll_settling(ecs, report, deadline, &mut waited);
         let by_ecs = poll_rolled_back_by_ecs(ecs, report, deadline, &mut waited);
         if waited.iter().all(|w| w.ended.is_some()) {
-            Ok(Some(()))
+            Ok(Outcome::Done(()))
         } else if settling == Look::Retry || by_ecs == Look::Retry {
             Err(PollError::Backoff)
         } else {
-            Ok(None)
+            Ok(Outcome::Waiting(pace))
         }
     });
     let unfinished = polled.err().unwrap_or(Stop::Timeout);
@@ -376,13 +377,18 @@ enum Look {
 }
 
 /// One describe-services for every service still settling back: each watch takes its
-/// snapshot from it.
-fn poll_settling(ecs: &dyn Ecs, report: &Report, deadline: Instant, waited: &mut [Waited]) -> Look {
+/// snapshot from it. How the look went, and how the rollbacks moved.
+fn poll_settling(
+    ecs: &dyn Ecs,
+    report: &Report,
+    deadline: Instant,
+    waited: &mut [Waited],
+) -> (Look, Pace) {
     let pending: Vec<usize> = (0..waited.len())
         .filter(|&i| waited[i].ended.is_none() && matches!(waited[i].follow, Follow::Settle(_)))
         .collect();
     let Some(&first) = pending.first() else {
-        return Look::Seen;
+        return (Look::Seen, Pace::Quiet);
     };
     let cluster = waited[first].one.service.cluster.clone();
     let names: Vec<String> = pending
@@ -391,9 +397,10 @@ fn poll_settling(ecs: &dyn Ecs, report: &Report, deadline: Instant, waited: &mut
         .collect();
     let snapshots = match ecs.poll_services(&cluster, &names, deadline) {
         Ok(snapshots) => snapshots,
-        Err(e) => return call_failed(report, e, &pending, waited),
+        Err(e) => return (call_failed(report, e, &pending, waited), Pace::Quiet),
     };
     let mut look = Look::Seen;
+    let mut pace = Pace::Quiet;
     for (&i, snapshot) in pending.iter().zip(snapshots) {
         let Waited { one, follow, ended } = &mut waited[i];
         let Follow::Settle(watch) = follow else {
@@ -407,6 +414,7 @@ fn poll_settling(ecs: &dyn Ecs, report: &Report, deadline: Instant, waited: &mut
             )
             .into()),
         };
+        pace = pace.max(watch.pace_seen());
         match step {
             Ok(Progress::Done) => *ended = Some(Ok(())),
             Ok(Progress::Waiting) => {}
@@ -418,7 +426,7 @@ fn poll_settling(ecs: &dyn Ecs, report: &Report, deadline: Instant, waited: &mut
             Err(PollError::Stop(stop)) => *ended = Some(Err(stop)),
         }
     }
-    look
+    (look, pace)
 }
 
 /// One describe-service-deployments (per [`DESCRIBE_SERVICE_DEPLOYMENTS_LIMIT`]) for
@@ -578,6 +586,7 @@ mod tests {
         Snapshot {
             deployments,
             events: vec![],
+            circuit_breaker: false,
         }
     }
 

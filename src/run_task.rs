@@ -9,11 +9,12 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+use crate::cadence::Pace;
 use crate::ecs::{Ecs, RunFailure, RunTaskRequest};
 use crate::error::{Error, Result};
 use crate::logs::{self, Follower, LogReader};
 use crate::options::RunTask;
-use crate::poll::{Poller, Stop, Timing};
+use crate::poll::{Outcome, Poller, Start, Stop, Timing};
 use crate::record::Fact;
 use crate::report::{Report, Status};
 use crate::signals;
@@ -208,9 +209,10 @@ impl OneOff<'_> {
         }
     }
 
-    fn observe_status(&mut self, status: &str) {
+    /// Show a new status of the task; how it moved the task on.
+    fn observe_status(&mut self, status: &str) -> Pace {
         if status.is_empty() || status == self.last_status {
-            return;
+            return Pace::Quiet;
         }
         if self.last_status.is_empty() {
             self.report.progress(format!("Task status: {status}"));
@@ -219,11 +221,15 @@ impl OneOff<'_> {
                 .progress(format!("Task status: {} -> {status}", self.last_status));
         }
         self.last_status = status.to_string();
+        match status {
+            "DEACTIVATING" | "STOPPING" | "DEPROVISIONING" => Pace::Near,
+            _ => Pace::Moving,
+        }
     }
 
     fn wait_until_stopped(&mut self) -> std::result::Result<Task, Stop> {
         let deadline = Instant::now() + self.settings.timeout;
-        let mut poller = Poller::new(self.report, self.settings.poll_interval);
+        let mut poller = Poller::new(self.report, self.settings.poll_interval, Start::AfterChange);
         poller.until(deadline, || {
             let arns = [self.task_arn.clone()];
             let described = self.ecs.describe_tasks(self.cluster, &arns, deadline)?;
@@ -243,16 +249,19 @@ impl OneOff<'_> {
                             .map_or("no task in the answer", String::as_str)
                     ));
                 }
-                return Ok(None);
+                return Ok(Outcome::Waiting(Pace::Quiet));
             };
-            self.observe_status(&task.last_status);
+            let pace = self.observe_status(&task.last_status);
             // Containers log once they run: no log is read while the task is still starting.
             let starting =
                 ["PROVISIONING", "PENDING", "ACTIVATING"].contains(&task.last_status.as_str());
             if !task.is_stopped() && !starting {
                 self.stream_logs(deadline, None);
             }
-            Ok(task.is_stopped().then_some(task))
+            Ok(match task.is_stopped() {
+                true => Outcome::Done(task),
+                false => Outcome::Waiting(pace),
+            })
         })
     }
 

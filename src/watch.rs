@@ -11,13 +11,16 @@ use std::time::Instant;
 use serde_json::Value;
 
 mod follow;
+mod motion;
 mod together;
 mod tracker;
 
 pub use follow::{Answer, Decisive, Follow, Reads, stopped};
+use motion::Motion;
 pub use together::{Ended, watch as together};
 pub use tracker::{Event, Next, Phase, Seen, Step, StopAt, Tracker, Verdict, given_up, verdict};
 
+use crate::cadence::Pace;
 use crate::ecs::{
     DESCRIBE_TASKS_LIMIT, Deployment, DesiredStatus, Ecs, Hook, Polled, RolloutState,
     ServiceDeployment, ServiceDeploymentStatus, ServiceRef, Snapshot, Strategy, TaskFilter,
@@ -25,7 +28,7 @@ use crate::ecs::{
 };
 use crate::error::Error;
 use crate::logs::{self, ContainerLogs, LogReader, LogTarget, Note};
-use crate::poll::{PollError, Stop, Timing};
+use crate::poll::{PollError, Start, Stop, Timing};
 use crate::record::Fact;
 use crate::report::{HookRecord, Report, Rollback, RollbackOutcome, RolledBackBy, Status};
 use crate::side::{self, Budget};
@@ -198,6 +201,9 @@ pub struct Watch<'a> {
     side_work_done: bool,
     /// The PAUSE hook holding the deployment, at which stage, and since when it was seen.
     paused: Option<(Hook, String, jiff::Timestamp)>,
+    /// How the rollout moved at each look.
+    motion: Motion,
+    pace: Pace,
 }
 
 /// The last lines of some crashed containers of one stopped task, shown under its line.
@@ -258,6 +264,8 @@ impl<'a> Watch<'a> {
             unreadable_in_a_row: 0,
             side_work_done: false,
             paused: None,
+            motion: Motion::default(),
+            pace: Pace::Quiet,
         }
     }
 
@@ -315,6 +323,7 @@ impl<'a> Watch<'a> {
             Reads::ecs(ecs),
             report,
             interval,
+            Start::AfterChange,
             vec![Box::new(self)],
             false,
         );
@@ -322,6 +331,11 @@ impl<'a> Watch<'a> {
             Some(Ended::Failed(failure)) => Err(*failure),
             _ => Ok(()),
         }
+    }
+
+    /// How the last look saw the rollout move.
+    pub fn pace_seen(&self) -> Pace {
+        self.pace
     }
 
     /// Begin the first phase; done at once when no phase applies.
@@ -359,6 +373,9 @@ impl<'a> Watch<'a> {
             (None, Some(_)) => Seen::Unread,
             (None, None) => Seen::NotFollowed,
         };
+        self.pace = self
+            .motion
+            .pace(self.tracker.rollout(), &snapshot, read.as_ref());
         let mut step = self.tracker.observe(&snapshot, seen);
         if step.next == Next::CheckHealth {
             self.show(&step.events);
@@ -896,6 +913,10 @@ impl<'a> Follow<'a> for Watch<'a> {
         }
     }
 
+    fn pace(&self) -> Pace {
+        self.pace_seen()
+    }
+
     fn did_side_work(&self) -> bool {
         self.side_work_done
     }
@@ -1034,6 +1055,7 @@ mod tests {
         Snapshot {
             deployments,
             events: vec![],
+            circuit_breaker: false,
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::watch::Rollout;
 use super::{CodeDeploy, Deployment, DeploymentStatus};
 use crate::error::{Error, Result};
-use crate::poll::{PollError, Poller, Stop, Timing, retry_line};
+use crate::poll::{Outcome, PollError, Poller, Start, Stop, Timing, retry_line};
 use crate::record::{Fact, Stage};
 use crate::report::{Report, Rollback, RollbackOutcome, RolledBackBy};
 use crate::watch::Failure;
@@ -220,7 +220,7 @@ pub fn wait_all(
 ) -> Vec<Error> {
     let deadline = Instant::now() + timing.timeout;
     let mut ended: Vec<Option<std::result::Result<(), Stop>>> = vec![None; started.len()];
-    let mut poller = Poller::new(report, timing.poll_interval);
+    let mut poller = Poller::new(report, timing.poll_interval, Start::AfterChange);
     let polled = poller.until(deadline, || {
         let waiting: Vec<usize> = (0..started.len()).filter(|&i| ended[i].is_none()).collect();
         let ids: Vec<String> = waiting
@@ -247,7 +247,9 @@ pub fn wait_all(
                 ended[i] = started[i].look(&deployment);
             }
         }
-        Ok(ended.iter().all(Option::is_some).then_some(()))
+        Ok(Outcome::quiet_unless(
+            ended.iter().all(Option::is_some).then_some(()),
+        ))
     });
     let unfinished = polled.err().unwrap_or(Stop::Timeout);
     started

@@ -9,6 +9,7 @@ use std::time::Instant;
 use super::tracker::{Event, Phase, Step, Tracker};
 use super::{CodeDeploy, Deployment, DeploymentStatus, EventStatus, Target, target_id};
 use crate::aws::{CallError, Failure as CallFailure};
+use crate::cadence::Pace;
 use crate::ecs::ServiceRef;
 use crate::poll::{PollError, Stop};
 use crate::record::Fact;
@@ -69,6 +70,8 @@ pub struct DeploymentWatch<'a> {
     deadline: Instant,
     /// Reports the replacement's stopped tasks, with their logs, when a failure is explained.
     tasks: Option<Watch<'a>>,
+    /// Moving while lifecycle events change.
+    pace: Pace,
 }
 
 impl<'a> DeploymentWatch<'a> {
@@ -97,6 +100,7 @@ impl<'a> DeploymentWatch<'a> {
             last_target: None,
             deadline: Instant::now(),
             tasks: None,
+            pace: Pace::Quiet,
             rollout,
         }
     }
@@ -263,6 +267,10 @@ impl<'a> Follow<'a> for DeploymentWatch<'a> {
         self.deadline
     }
 
+    fn pace(&self) -> Pace {
+        self.pace
+    }
+
     fn advance(&mut self, answer: Answer) -> Result<Progress, PollError> {
         let Answer::Deployment(deployment) = answer else {
             return Err(PollError::Retry(CallError::new(
@@ -286,6 +294,10 @@ impl<'a> Follow<'a> for DeploymentWatch<'a> {
             self.last_target = target;
         }
         self.last = Some(deployment);
+        self.pace = match step.events.is_empty() {
+            true => Pace::Quiet,
+            false => Pace::Moving,
+        };
         self.show(&step);
         if step.entered == Some(Phase::Finish) {
             self.deadline = Instant::now() + self.settings.timing.timeout;

@@ -15,7 +15,7 @@ use crate::ecs::{
 };
 use crate::error::{Error, Result};
 use crate::options::Revision;
-use crate::poll::Stop;
+use crate::poll::{Start, Stop};
 use crate::record::{Fact, Stage};
 use crate::report::{Report, RollbackOutcome, Status};
 use crate::rollback::{self, Begun};
@@ -246,7 +246,7 @@ impl Deploy<'_> {
             }
         }
         launched.sort_by_key(|l| l.target);
-        let ended = self.watch_all(targets, &launched, Goal::NewRevision);
+        let ended = self.watch_all(targets, &launched, Goal::NewRevision, Start::AfterChange);
         self.conclude(targets, launched, ended)?;
         for new in &registered {
             self.prune_old_revisions(&new.arn);
@@ -408,7 +408,13 @@ impl Deploy<'_> {
     }
 
     /// Step 5 for every launched service at once.
-    fn watch_all(&self, targets: &[Target], launched: &[Launched], goal: Goal) -> Vec<Ended> {
+    fn watch_all(
+        &self,
+        targets: &[Target],
+        launched: &[Launched],
+        goal: Goal,
+        start: Start,
+    ) -> Vec<Ended> {
         let watches = launched
             .iter()
             .map(|one| self.follower(targets[one.target].report, one, goal))
@@ -422,6 +428,7 @@ impl Deploy<'_> {
             reads,
             self.report,
             self.watch.timing.poll_interval,
+            start,
             watches,
             fail_fast,
         )
@@ -655,7 +662,7 @@ impl Deploy<'_> {
                 Err(e) => return Err(self.after_partial_update(targets, launched, e)),
             }
         }
-        let ended = self.watch_all(targets, &launched, Goal::Redeploy);
+        let ended = self.watch_all(targets, &launched, Goal::Redeploy, Start::AfterChange);
         self.conclude(targets, launched, ended)
     }
 
@@ -723,7 +730,7 @@ impl Deploy<'_> {
                 o.controller = Some(target.current.controller().as_str().to_string());
             });
         }
-        let ended = self.watch_all(targets, &launched, Goal::NewRevision);
+        let ended = self.watch_all(targets, &launched, Goal::NewRevision, Start::Now);
         self.conclude(targets, launched, ended)
     }
 

@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use super::{Failure, Progress};
+use crate::cadence::Pace;
 use crate::codedeploy::{BATCH_GET_DEPLOYMENTS_LIMIT, CodeDeploy, Deployment};
 use crate::ecs::{DESCRIBE_SERVICES_LIMIT, Ecs, Polled, Snapshot};
 use crate::poll::{PollError, Stop};
@@ -41,6 +42,8 @@ pub trait Follow<'a> {
     fn deadline(&self) -> Instant;
     /// One step on the answer of its decisive read.
     fn advance(&mut self, answer: Answer) -> Result<Progress, PollError>;
+    /// How the last step saw things move, for the timing of the next poll.
+    fn pace(&self) -> Pace;
     /// Whether the last step did side work after its decisive read.
     fn did_side_work(&self) -> bool;
     /// Reads the last step asked for, to run beside the poll loop, each with what to show

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use super::follow::{Decisive, Follow, Reads};
 use super::{Failure, Progress};
 use crate::aws::{CallError, Failure as CallFailure};
-use crate::poll::{PollError, Poller, Stop, retry_line};
+use crate::cadence::Pace;
+use crate::poll::{Outcome, PollError, Poller, Start, Stop, retry_line};
 use crate::report::Report;
 use crate::side::Jobs;
 
@@ -32,12 +33,14 @@ pub fn watch<'a>(
     reads: Reads,
     report: &Report,
     interval: Duration,
+    start: Start,
     mut watches: Vec<Box<dyn Follow<'a> + 'a>>,
     fail_fast: bool,
 ) -> Vec<Ended> {
     std::thread::scope(|scope| {
         let mut jobs = Jobs::new(scope);
-        let ended = watch_beside(reads, report, interval, &mut watches, fail_fast, &mut jobs);
+        let poller = Poller::new(report, interval, start);
+        let ended = watch_beside(reads, poller, &mut watches, fail_fast, &mut jobs);
         show(&watches, jobs.grace(interval.max(SUCCESS_GRACE)));
         show(&watches, jobs.abandon());
         ended
@@ -66,8 +69,7 @@ fn start_side_work<'a>(watch: &mut dyn Follow<'a>, i: usize, jobs: &mut Jobs<'_,
 
 fn watch_beside<'a>(
     reads: Reads,
-    report: &Report,
-    interval: Duration,
+    mut poller: Poller,
     watches: &mut [Box<dyn Follow<'a> + 'a>],
     fail_fast: bool,
     jobs: &mut Jobs<'_, 'a>,
@@ -76,7 +78,6 @@ fn watch_beside<'a>(
         .iter_mut()
         .map(|watch| (watch.start() == Progress::Done).then_some(Ended::Succeeded))
         .collect();
-    let mut poller = Poller::new(report, interval);
     // Watches whose phase deadline passed during side work: one more decisive read decides.
     let mut last_look: Vec<bool> = vec![false; watches.len()];
     loop {
@@ -101,6 +102,7 @@ fn watch_beside<'a>(
             show(watches, jobs.finished());
             let mut changed = false;
             let mut retried = false;
+            let mut pace = Pace::Quiet;
             for ((&i, answer), read) in pending.iter().zip(answers).zip(&wanted) {
                 let watch = &mut watches[i];
                 let phase_deadline = watch.deadline();
@@ -108,6 +110,7 @@ fn watch_beside<'a>(
                     Some(answer) => watch.advance(answer),
                     None => Err(PollError::Retry(not_in_answer(read))),
                 };
+                pace = pace.max(watch.pace());
                 start_side_work(watch.as_mut(), i, jobs);
                 let step = match step {
                     Err(PollError::Stop(stop)) => Err(stop),
@@ -152,11 +155,11 @@ fn watch_beside<'a>(
                 changed = true;
             }
             if changed {
-                Ok(Some(()))
+                Ok(Outcome::Done(()))
             } else if retried {
                 Err(PollError::Backoff)
             } else {
-                Ok(None)
+                Ok(Outcome::Waiting(pace))
             }
         });
         if let Err(stop) = polled {
@@ -245,6 +248,7 @@ mod tests {
         Snapshot {
             deployments,
             events: vec![],
+            circuit_breaker: false,
         }
     }
 
@@ -271,7 +275,14 @@ mod tests {
             .zip(&reports)
             .map(|(name, report)| boxed(Watch::new(ecs, report, settings(), rollout(name), [])))
             .collect();
-        watch(Reads::ecs(ecs), report, Duration::ZERO, watches, fail_fast)
+        watch(
+            Reads::ecs(ecs),
+            report,
+            Duration::ZERO,
+            Start::Now,
+            watches,
+            fail_fast,
+        )
     }
 
     fn outcome(ended: &[Ended]) -> Vec<&'static str> {
@@ -383,7 +394,14 @@ mod tests {
             boxed(Watch::new(&ecs, &reports[1], short, gone, [])),
         ];
         // "gone" has no scripted answer: the scripted ECS leaves it out of the poll.
-        let ended = watch(Reads::ecs(&ecs), &report, Duration::ZERO, watches, false);
+        let ended = watch(
+            Reads::ecs(&ecs),
+            &report,
+            Duration::ZERO,
+            Start::Now,
+            watches,
+            false,
+        );
         assert_eq!(outcome(&ended), ["succeeded", "failed"]);
         assert!(report.lines().iter().any(|line| line
             == "> [gone] describe-services failed (transient), will retry: the answer does not include service 'gone'"));

@@ -460,6 +460,7 @@ mod tests {
         Snapshot {
             deployments,
             events: vec![],
+            circuit_breaker: false,
         }
     }
 
