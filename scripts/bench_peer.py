@@ -49,6 +49,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -79,7 +80,8 @@ SCENARIOS = {
     "failing-no-cb": (("--fail-image", "web-app:2.0.0"), 120),
 }
 HUNG_GRACE = 60  # a tool still running T + this many seconds after its start is killed
-TIMEOUT_WORDS = ("timed out", "due to timeout")
+# How each tool says that it gave up waiting (ours: "... not running within 120 seconds").
+TIMEOUT_WORDS = re.compile(r"timed out|due to timeout|within \d+ seconds")
 
 # Process groups started here that are still running; killed on any way out.
 LIVE: dict[int, subprocess.Popen] = {}
@@ -304,7 +306,7 @@ def verdict(code: int | None, output: str) -> str:
         return "hung"
     if code == 0:
         return "ok"
-    if any(word in output for word in TIMEOUT_WORDS):
+    if TIMEOUT_WORDS.search(output):
         return "timeout"
     return "failed"
 
