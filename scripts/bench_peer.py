@@ -469,7 +469,9 @@ def main(argv: list[str]) -> int:
     if args.keep:
         os.makedirs(args.keep, exist_ok=True)
 
+    # Both, explicitly: a shell starts a background job with SIGINT ignored.
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         subprocess.run([os.path.join(ROOT, "scripts", "ensure-moto")], check=True)
         python3 = system_python()
