@@ -350,6 +350,19 @@ hook runs that start from then on), GET
 --codedeploy-page-size N (config codedeploy_page_size, default 100) is the page size of
 CodeDeploy's lists, so that tests can make them page.
 
+Request log: --request-log FILE appends one JSON object per line to FILE for every AWS
+request the emulator answers (not the /_emulator/* endpoints, nor the emulator's own
+warm-up call), written and flushed as the answer is ready, whichever thread served it:
+{"t": 1712345678.123456, "service": "ecs", "action": "DescribeServices", "status":
+200, "ms": 3.1}. t is the request's arrival in epoch seconds; service is the signing
+name in the SigV4 credential scope of its Authorization header (ecs, codedeploy, logs,
+ecr, ...), else the one its X-Amz-Target prefix stands for, else the first label of its
+Host; action is the part of X-Amz-Target after the last dot, else the Action parameter
+(query string or form body); status is the HTTP status of the answer and ms the time
+taken to give it (the lock included). Lines follow the order in which answers were
+ready, so a tool's calls can be counted by the time window it ran in (scripts/bench
+--peer does).
+
 The package, by concern: config (settings, the lock, the clock's tickers, shared
 helpers), tasks (a task's schedule, crashes and log lines), ecs (services, deployments,
 service deployments, task sets, run-task, ECS request handlers), hooks (lifecycle

@@ -28,7 +28,7 @@ from .config import (
 )
 from . import hooks
 from .ecr import add_ecr_image, parse_ecr_image
-from .http import EmulatorApp, warm_up
+from .http import EmulatorApp, RequestLog, warm_up
 
 
 def install() -> None:
@@ -78,6 +78,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="items per page of CodeDeploy's list answers (list-applications, list-deployment-groups, ...)",
     )
     parser.add_argument("--verbose", action="store_true", help="log requests and service events to stderr")
+    parser.add_argument(
+        "--request-log", metavar="FILE",
+        help="append one JSON line per AWS request answered to FILE: "
+        '{"t": epoch seconds, "service": "ecs"|"codedeploy"|"logs"|"ecr"|..., "action": "DescribeServices"|..., '
+        '"status": HTTP status, "ms": time to answer} (not the /_emulator endpoints)',
+    )
     args = parser.parse_args(argv)
     try:
         args.log_lines = parse_log_lines(args.log_lines)
@@ -152,6 +158,14 @@ def main(argv: list[str] | None = None) -> int:
         warm_up(port)
     except Exception as exc:
         sys.stderr.write(f"[ecs-emulator] warm-up request failed: {exc!r}\n")
+    if args.request_log:
+        try:
+            app.request_log = RequestLog(args.request_log)
+        except OSError as exc:
+            sys.stderr.write(f"ecs_emulator: --request-log {args.request_log}: {exc}\n")
+            server.shutdown()
+            server.server_close()
+            return 2
 
     if args.port_file:
         temporary = f"{args.port_file}.tmp{os.getpid()}"
@@ -164,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         pass
     server.shutdown()
     server.server_close()
+    if app.request_log is not None:
+        app.request_log.close()
     if args.port_file:
         try:
             os.remove(args.port_file)
