@@ -8,15 +8,17 @@ use std::cell::RefCell;
 use std::io::Write;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::filters;
 use crate::output;
+use crate::profile::{self, Exported, Plan};
 use crate::secrets;
 use crate::signals;
 
@@ -57,6 +59,18 @@ pub struct Credentials {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub assume_role: Option<String>,
+}
+
+impl Credentials {
+    /// What these say to the choice of exporting the profile's credentials.
+    pub fn given(&self) -> profile::Given<'_> {
+        profile::Given {
+            keys: self.access_key.is_some() || self.secret_key.is_some(),
+            assume_role: self.assume_role.is_some(),
+            profile: self.profile.as_deref(),
+            region: self.region.is_some(),
+        }
+    }
 }
 
 /// The CLI's command for ECS: its steps are named by the operation alone.
@@ -148,6 +162,9 @@ struct Limits {
     attempts: u32,
     /// A poll's wait ends here: the call is killed then, and the wait has timed out.
     deadline: Option<Instant>,
+    /// Made the way every call was before any export: with the profile, resolving
+    /// credentials itself (the export call itself).
+    own_credentials: bool,
 }
 
 impl Limits {
@@ -157,6 +174,7 @@ impl Limits {
             interrupt,
             attempts: 1,
             deadline: Some(deadline),
+            own_credentials: false,
         }
     }
 
@@ -166,6 +184,7 @@ impl Limits {
             interrupt,
             attempts: THROTTLE_ATTEMPTS,
             deadline: None,
+            own_credentials: false,
         }
     }
 
@@ -190,6 +209,18 @@ pub struct Aws {
     /// The longest any one call may run.
     call_timeout: Duration,
     calls: AtomicU32,
+    /// Credentials exported once from the profile, given to every child in its place;
+    /// `None` when every call resolves them itself.
+    exported: Mutex<Option<Export>>,
+}
+
+/// Credentials exported from the profile, and what the children need besides them.
+#[derive(Debug, Clone)]
+struct Export {
+    credentials: Exported,
+    fetched: Timestamp,
+    /// The profile's region, for children that would have taken it from the profile.
+    default_region: Option<String>,
 }
 
 // A read may run on another thread while the main flow calls ECS through the same `Aws`.
@@ -295,7 +326,81 @@ impl Aws {
             verbose,
             call_timeout,
             calls: AtomicU32::new(0),
+            exported: Mutex::new(None),
         }
+    }
+
+    /// `aws configure export-credentials` once, as `plan` allows: from now on every call
+    /// gets the profile's credentials through its environment instead of resolving them
+    /// itself. When the CLI has no such command (v1), fails, or answers something else,
+    /// every call goes on resolving them, and no export is tried again.
+    pub fn export_credentials(&self, plan: Plan) {
+        let limits = Limits::step(Interrupt::Abandon);
+        let export = self.export(plan.default_region, limits);
+        if self.verbose {
+            output::stderr(&match &export {
+                Some(export) => format!(
+                    "[aws] credentials exported from the profile once, handed to every call{}",
+                    export
+                        .credentials
+                        .expires
+                        .map_or(String::new(), |at| format!(" (they expire at {at})"))
+                ),
+                None => "[aws] no credentials exported: every call resolves the profile itself"
+                    .to_string(),
+            });
+        }
+        *self.exported.lock().unwrap_or_else(PoisonError::into_inner) = export;
+    }
+
+    /// One `aws configure export-credentials --format process`, made like any call of
+    /// today (with the profile) and bounded like the call that needs it.
+    fn export(&self, default_region: Option<String>, limits: Limits) -> Option<Export> {
+        let limits = Limits {
+            attempts: 1,
+            own_credentials: true,
+            ..limits
+        };
+        let fetched = Timestamp::now();
+        let args = ["--format", "process"].map(String::from);
+        let answer = self
+            .call("configure", "export-credentials", &args, None, None, limits)
+            .ok()?;
+        let credentials = profile::parse_export(&answer)?;
+        secrets::add(&credentials.secret_key);
+        if let Some(token) = &credentials.session_token {
+            secrets::add(token);
+        }
+        Some(Export {
+            credentials,
+            fetched,
+            default_region,
+        })
+    }
+
+    /// The exported credentials for the next call, refreshed first when they are close to
+    /// expiry; `None` when the call resolves them itself. A refresh that fails, or brings
+    /// credentials that are due again at once, ends the export for the rest of the run.
+    fn exported_credentials(&self, limits: Limits) -> Option<Export> {
+        let mut current = self.exported.lock().unwrap_or_else(PoisonError::into_inner);
+        let export = current.as_ref()?;
+        let due = |export: &Export| {
+            let expires = export.credentials.expires;
+            profile::refresh_due(Timestamp::now(), export.fetched, expires)
+        };
+        if due(export) {
+            let fresh = self
+                .export(export.default_region.clone(), limits)
+                .filter(|fresh| !due(fresh));
+            if fresh.is_none() && self.verbose {
+                output::stderr(
+                    "[aws] the exported credentials could not be refreshed: every call \
+                     resolves the profile itself from now on",
+                );
+            }
+            *current = fresh;
+        }
+        current.clone()
     }
 
     /// How many times `aws` has been run so far.
@@ -452,6 +557,7 @@ impl Aws {
             interrupt: Interrupt::Abandon,
             attempts: THROTTLE_ATTEMPTS,
             deadline: Some(deadline),
+            own_credentials: false,
         };
         self.call("ecr", op, args, region, None, limits)
     }
@@ -557,6 +663,8 @@ impl Aws {
         }
     }
 
+    /// The child's argv; `with_profile` false leaves `--profile` out (a profile named on
+    /// the command line would win over credentials given through the environment).
     fn argv(
         &self,
         service: &str,
@@ -564,12 +672,13 @@ impl Aws {
         args: &[String],
         region: Option<&str>,
         input_path: Option<&str>,
+        with_profile: bool,
     ) -> Vec<String> {
         let mut argv = vec!["--output".to_string(), "json".to_string()];
         if let Some(region) = region.or(self.region.as_deref()) {
             argv.extend(["--region".to_string(), region.to_string()]);
         }
-        if let Some(profile) = &self.profile {
+        if let Some(profile) = self.profile.as_ref().filter(|_| with_profile) {
             argv.extend(["--profile".to_string(), profile.clone()]);
         }
         argv.extend([service.to_string(), op.to_string()]);
@@ -633,7 +742,19 @@ impl Aws {
         let input_path = input_file
             .as_ref()
             .map(|f| f.path().to_string_lossy().into_owned());
-        let argv = self.argv(service, op, args, region, input_path.as_deref());
+        let exported = if limits.own_credentials {
+            None
+        } else {
+            self.exported_credentials(limits)
+        };
+        let argv = self.argv(
+            service,
+            op,
+            args,
+            region,
+            input_path.as_deref(),
+            exported.is_none(),
+        );
         let mut expression = duct::cmd(&self.program, &argv)
             .stdout_capture()
             .stderr_capture()
@@ -644,6 +765,21 @@ impl Aws {
         }
         for name in &self.env_remove {
             expression = expression.env_remove(name);
+        }
+        if let Some(export) = exported {
+            let credentials = export.credentials;
+            expression = expression
+                .env("AWS_ACCESS_KEY_ID", credentials.access_key)
+                .env("AWS_SECRET_ACCESS_KEY", credentials.secret_key)
+                .env_remove("AWS_PROFILE")
+                .env_remove("AWS_DEFAULT_PROFILE");
+            expression = match credentials.session_token {
+                Some(token) => expression.env("AWS_SESSION_TOKEN", token),
+                None => expression.env_remove("AWS_SESSION_TOKEN"),
+            };
+            if let Some(region) = export.default_region {
+                expression = expression.env("AWS_DEFAULT_REGION", region);
+            }
         }
         // Own process group: a Ctrl-C in the terminal reaches us, not the aws child, so a
         // rollback call can still be made after it; and the group can be killed whole.
@@ -869,7 +1005,14 @@ mod tests {
         let aws = Aws::new("aws".into(), &credentials, false, Duration::from_secs(1));
         let args = ["--repository-name".to_string(), "web".to_string()];
         assert_eq!(
-            aws.argv("ecr", "describe-images", &args, Some("us-east-1"), None),
+            aws.argv(
+                "ecr",
+                "describe-images",
+                &args,
+                Some("us-east-1"),
+                None,
+                true
+            ),
             [
                 "--output",
                 "json",
@@ -882,17 +1025,24 @@ mod tests {
             ]
         );
         assert_eq!(
-            aws.argv("ecs", "list-tasks", &[], None, None)[2..4],
+            aws.argv("ecs", "list-tasks", &[], None, None, true)[2..4],
             ["--region", "eu-west-1"]
         );
         let without = Aws::new("aws".into(), &Credentials::default(), false, Duration::ZERO);
         assert_eq!(
-            without.argv("logs", "get-log-events", &[], Some("ap-south-1"), None)[2..4],
+            without.argv(
+                "logs",
+                "get-log-events",
+                &[],
+                Some("ap-south-1"),
+                None,
+                true
+            )[2..4],
             ["--region", "ap-south-1"]
         );
         assert!(
             !without
-                .argv("ecs", "x", &[], None, None)
+                .argv("ecs", "x", &[], None, None, true)
                 .contains(&"--region".to_string())
         );
     }

@@ -25,6 +25,7 @@ pub mod logs;
 pub mod options;
 pub mod output;
 pub mod poll;
+pub mod profile;
 pub mod record;
 pub mod report;
 pub mod rollback;

@@ -13,6 +13,7 @@ use ecs_deploy::error::Error;
 use ecs_deploy::error::Result;
 use ecs_deploy::options::Options;
 use ecs_deploy::output::{self, Stream};
+use ecs_deploy::profile;
 use ecs_deploy::report::{self, Report, Status};
 use ecs_deploy::signals;
 
@@ -138,6 +139,10 @@ fn run(cli: &Cli, report: &Report) -> Result<()> {
         options.call_timeout,
     );
     signals::install();
+    let lookup = |name: &str| std::env::var(name).ok();
+    if let Some(plan) = profile::plan(options.credentials.given(), &lookup) {
+        aws.export_credentials(plan);
+    }
     let result = match &options.credentials.assume_role {
         Some(role) => aws.assume_role(role),
         None => Ok(()),

@@ -372,11 +372,17 @@ impl Emulator {
 
     /// Run ecs-deploy against this emulator: fast polling, 30 s per phase, then `args`.
     fn ecs_deploy(&self, args: &[&str]) -> Run {
+        self.ecs_deploy_with(args, |_| {})
+    }
+
+    /// [`Emulator::ecs_deploy`] with its environment changed by `edit`.
+    fn ecs_deploy_with(&self, args: &[&str], edit: impl FnOnce(&mut Command)) -> Run {
         let mut command = Command::new(BIN);
         command
             .args(["--poll-interval", "0.5", "-t", "30"])
             .args(args);
         self.environ(&mut command);
+        edit(&mut command);
         let Output {
             status,
             stdout,
@@ -1816,4 +1822,93 @@ fn a_deploy_to_a_pause_then_continued_through_the_real_cli() {
         revision(&old, 2).as_str(),
         "{service:#}"
     );
+}
+
+#[test]
+fn a_credential_process_profile_deploys_through_the_real_cli() {
+    let Some(emu) = Emulator::start(&[]) else {
+        return;
+    };
+    let Ok(python) = python() else {
+        return;
+    };
+    let old = demo_service(&emu, false, Breaker::WithRollback);
+    let new = revision(&old, 2);
+    // The process prints the emulator's dummy credentials and counts its runs.
+    let runs = emu.dir.path().join("process-runs");
+    let process = emu.dir.path().join("credential-process.py");
+    fs::write(
+        &process,
+        format!(
+            "import json\nopen({runs:?}, 'a').write('run\\n')\n\
+             print(json.dumps({{'Version': 1, 'AccessKeyId': 'testing', 'SecretAccessKey': 'testing'}}))\n"
+        ),
+    )
+    .expect("write the credential process");
+    let config = emu.dir.path().join("aws-config-ci");
+    fs::write(
+        &config,
+        format!(
+            "[profile ci]\nregion = us-east-1\ncredential_process = {} {}\n",
+            python.display(),
+            process.display()
+        ),
+    )
+    .expect("write the AWS config");
+
+    let args = [
+        "-c",
+        "demo",
+        "-n",
+        "web",
+        "-i",
+        "nginx:1.27",
+        "-p",
+        "ci",
+        "-v",
+    ];
+    let run = emu.ecs_deploy_with(&args, |command| {
+        command
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_DEFAULT_REGION")
+            .env("AWS_CONFIG_FILE", &config);
+    });
+
+    run.assert_code(0);
+    run.assert_stdout(&service_lines("nginx:1.27", &old, &new));
+    let traced: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with("[aws ") && line.contains("] aws "))
+        .collect();
+    assert!(
+        traced[0].ends_with(
+            "aws --output json --profile ci configure export-credentials --format process"
+        ),
+        "{run}"
+    );
+    let process_runs = fs::read_to_string(&runs)
+        .unwrap_or_default()
+        .lines()
+        .count();
+    if traced[0].contains(" exit 0]") {
+        // AWS CLI v2: the process ran once, for the export; no later call names the profile.
+        assert!(
+            traced[1..].iter().all(|line| !line.contains("--profile")),
+            "{run}"
+        );
+        assert_eq!(process_runs, 1, "{run}");
+    } else {
+        // AWS CLI v1 has no export: every call resolves the profile itself, as before.
+        assert!(
+            run.stderr.contains("[aws] no credentials exported"),
+            "{run}"
+        );
+        assert!(
+            traced[1..].iter().all(|line| line.contains("--profile ci")),
+            "{run}"
+        );
+        assert_eq!(process_runs, traced.len() - 1, "{run}");
+    }
 }

@@ -52,6 +52,7 @@ const SCRUBBED_ENV: &[&str] = &[
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
     "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
     "AWS_DEFAULT_REGION",
     "AWS_REGION",
     "AWS_ENDPOINT_URL",
@@ -59,6 +60,8 @@ const SCRUBBED_ENV: &[&str] = &[
     "AWS_CLI_AUTO_PROMPT",
     "FAKE_AWS_LATENCY",
     "FAKE_AWS_CLI_V2",
+    "FAKE_AWS_EXPORT_CREDENTIALS",
+    "FAKE_AWS_CREDENTIAL_PROCESS_DELAY",
 ];
 
 /// The repository root (where Cargo.toml lives).
@@ -213,13 +216,31 @@ impl FakeAws {
         for (name, value) in self.envs() {
             cmd.env(name, value);
         }
-        // Keep the CLI from reading the developer's ~/.aws if anything ever looks.
-        cmd.env("AWS_CONFIG_FILE", self.dir.path().join("no-aws-config"));
-        cmd.env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            self.dir.path().join("no-aws-credentials"),
-        );
+        // Keep the CLI from reading the developer's ~/.aws: these files exist only when a
+        // test writes them (`write_aws_config`, `write_aws_credentials`).
+        cmd.env("AWS_CONFIG_FILE", self.aws_config_path());
+        cmd.env("AWS_SHARED_CREDENTIALS_FILE", self.aws_credentials_path());
         cmd
+    }
+
+    /// Where the run's AWS config file is (absent unless written).
+    pub fn aws_config_path(&self) -> PathBuf {
+        self.dir.path().join("aws-config")
+    }
+
+    /// Where the run's AWS credentials file is (absent unless written).
+    pub fn aws_credentials_path(&self) -> PathBuf {
+        self.dir.path().join("aws-credentials")
+    }
+
+    /// Give the run this AWS config file (`[profile NAME]` sections).
+    pub fn write_aws_config(&self, text: &str) {
+        fs::write(self.aws_config_path(), text).expect("write the AWS config file");
+    }
+
+    /// Give the run this AWS credentials file (`[NAME]` sections).
+    pub fn write_aws_credentials(&self, text: &str) {
+        fs::write(self.aws_credentials_path(), text).expect("write the AWS credentials file");
     }
 
     /// Every logged call but the ECR image pre-flight, in order. The pre-flight runs next
