@@ -80,17 +80,20 @@ pub fn retry_line(e: &CallError) -> String {
     format!("{} failed (transient), will retry: {}", e.step, e.message)
 }
 
-/// What one poll found: the value waited for, or not yet, and how things moved.
+/// What one poll found: the value waited for, or not yet; and how things moved. A value
+/// found is a change, so a poll that comes after it (the next phase) comes soon.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome<T> {
-    Done(T),
+    Done(T, Pace),
     Waiting(Pace),
 }
 
 impl<T> Outcome<T> {
     /// The value when there is one, else a quiet wait.
     pub fn quiet_unless(value: Option<T>) -> Outcome<T> {
-        value.map_or(Outcome::Waiting(Pace::Quiet), Outcome::Done)
+        value.map_or(Outcome::Waiting(Pace::Quiet), |v| {
+            Outcome::Done(v, Pace::Moving)
+        })
     }
 }
 
@@ -113,6 +116,9 @@ pub struct Poller<'a> {
     cadence: Cadence,
     /// When the next poll is due (none: at once).
     next_at: Option<Instant>,
+    /// The trace of the wait after a poll that found its value, shown only if another
+    /// poll comes.
+    untold: Option<(Duration, Pace)>,
 }
 
 impl<'a> Poller<'a> {
@@ -131,6 +137,7 @@ impl<'a> Poller<'a> {
             interval,
             cadence,
             next_at,
+            untold: None,
         }
     }
 
@@ -141,6 +148,9 @@ impl<'a> Poller<'a> {
         deadline: Instant,
         mut poll: impl FnMut() -> Result<Outcome<T>, PollError>,
     ) -> Result<T, Stop> {
+        if let Some((wait, pace)) = self.untold.take() {
+            trace_wait(wait, pace.as_str());
+        }
         if let Some(at) = self.next_at {
             signals::sleep_until(at.min(deadline))?;
         }
@@ -151,9 +161,12 @@ impl<'a> Poller<'a> {
             }
             let started = Instant::now();
             let wait = match poll() {
-                Ok(Outcome::Done(done)) => {
+                Ok(Outcome::Done(done, pace)) => {
                     // What comes next (another phase, the other services) follows a change.
-                    self.next_at = Some(started + self.cadence.next(Pace::Moving));
+                    let pace = pace.max(Pace::Moving);
+                    let wait = self.cadence.next(pace);
+                    self.untold = Some((wait, pace));
+                    self.next_at = Some(started + wait);
                     return Ok(done);
                 }
                 Ok(Outcome::Waiting(pace)) => {
@@ -233,7 +246,7 @@ mod tests {
             if polls < 3 {
                 return Err(transient().into());
             }
-            Ok(Outcome::Done(polls))
+            Ok(Outcome::Done(polls, Pace::Moving))
         });
         assert_eq!(got.unwrap(), 3);
         assert_eq!(
@@ -276,7 +289,7 @@ mod tests {
     fn a_past_deadline_still_allows_one_poll() {
         let report = Report::captured();
         let mut poller = Poller::new(&report, Duration::from_secs(3), Start::Now);
-        let got = poller.until(Instant::now(), || Ok(Outcome::Done(1)));
+        let got = poller.until(Instant::now(), || Ok(Outcome::Done(1, Pace::Moving)));
         assert_eq!(got.unwrap(), 1);
     }
 }

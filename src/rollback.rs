@@ -349,7 +349,7 @@ fn wait_all(ecs: &dyn Ecs, report: &Report, timing: Timing, started: Vec<Started
         let (settling, pace) = poll_settling(ecs, report, deadline, &mut waited);
         let by_ecs = poll_rolled_back_by_ecs(ecs, report, deadline, &mut waited);
         if waited.iter().all(|w| w.ended.is_some()) {
-            Ok(Outcome::Done(()))
+            Ok(Outcome::Done((), pace))
         } else if settling == Look::Retry || by_ecs == Look::Retry {
             Err(PollError::Backoff)
         } else {

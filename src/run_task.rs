@@ -259,7 +259,7 @@ impl OneOff<'_> {
                 self.stream_logs(deadline, None);
             }
             Ok(match task.is_stopped() {
-                true => Outcome::Done(task),
+                true => Outcome::Done(task, pace),
                 false => Outcome::Waiting(pace),
             })
         })

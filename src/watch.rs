@@ -12,11 +12,13 @@ use serde_json::Value;
 
 mod follow;
 mod motion;
+mod sweep;
 mod together;
 mod tracker;
 
 pub use follow::{Answer, Decisive, Follow, Reads, stopped};
 use motion::Motion;
+use sweep::Sweeps;
 pub use together::{Ended, watch as together};
 pub use tracker::{Event, Next, Phase, Seen, Step, StopAt, Tracker, Verdict, given_up, verdict};
 
@@ -37,6 +39,9 @@ use crate::task::{StoppedTask, Task};
 
 /// Unreadable answers in a row after which the service deployment is no longer read.
 const UNREADABLE_IN_A_ROW: u32 = 3;
+
+/// Of how many stopped tasks the crash logs are read: later ones most likely say the same.
+const LOGS_OF_TASKS: usize = 3;
 
 /// How to wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,7 +181,12 @@ pub struct Watch<'a> {
     settings: Settings,
     /// What the decisive reads say, apart from time and I/O.
     tracker: Tracker,
+    /// The stopped tasks already looked at: ours told, others passed over.
     reported_tasks: HashSet<String>,
+    /// When to look for stopped tasks again.
+    sweeps: Sweeps,
+    /// Of how many stopped tasks the crash logs were asked for.
+    logs_asked: usize,
     /// Whether the last poll already listed the stopped tasks (no need to sweep again).
     stopped_listed_last_poll: bool,
     last: Option<Snapshot>,
@@ -253,6 +263,8 @@ impl<'a> Watch<'a> {
                 seen_events,
             ),
             reported_tasks: HashSet::new(),
+            sweeps: Sweeps::new(settings.timing.poll_interval),
+            logs_asked: 0,
             stopped_listed_last_poll: false,
             last: None,
             service_deployment: None,
@@ -393,6 +405,13 @@ impl<'a> Watch<'a> {
             self.service_deployment = Some(sd);
         }
         self.last = Some(snapshot);
+        if !matches!(step.next, Next::Failed(_)) && self.sweeps.due(Instant::now()) {
+            self.side_work_done = true;
+            let interval = self.settings.timing.poll_interval;
+            let until = self.settings.side.until(self.deadline, interval);
+            // A listing cut short (by its budget) leaves the verdict's look to list them.
+            self.stopped_listed_last_poll = self.report_stopped_tasks(until, LogsRead::Beside);
+        }
         if let Next::Failed(why) = step.next {
             let why = self.explained_by_ecs().unwrap_or(why);
             return Err(PollError::Stop(Stop::Failed(why)));
@@ -436,14 +455,7 @@ impl<'a> Watch<'a> {
                 }
                 Event::Paused { hook, stage } => self.announce_pause(hook, stage.as_deref()),
                 Event::StoppedAt(stop_at) => self.show_stopped_at(stop_at),
-                Event::TasksFailed => {
-                    self.side_work_done = true;
-                    let interval = self.settings.timing.poll_interval;
-                    let until = self.settings.side.until(self.deadline, interval);
-                    // A listing cut short (by its budget) leaves the sweep to list them.
-                    self.stopped_listed_last_poll =
-                        self.report_stopped_tasks(until, LogsRead::Beside);
-                }
+                Event::TasksFailed => self.sweeps.failed(),
             }
         }
     }
@@ -600,7 +612,7 @@ impl<'a> Watch<'a> {
         let resumed = start.is_some();
         let mut found = false;
         let walked = self.walk_tasks(filter, &HashSet::new(), start, Some(1), |task| {
-            found = task.is_healthy();
+            found = self.ours(task) && task.is_healthy();
             found
         });
         match walked {
@@ -625,7 +637,12 @@ impl<'a> Watch<'a> {
         }
     }
 
-    /// Hand each task of the new revision that `filter` lists (except those in `skip`) to
+    /// Whether `task` runs the new revision.
+    fn ours(&self, task: &Task) -> bool {
+        task.task_definition_arn == self.tracker.rollout().task_definition
+    }
+
+    /// Hand each task that `filter` lists (except those in `skip`) to
     /// `visit`, a list-tasks page and a describe-tasks chunk at a time, from the page
     /// `start` names, for at most `max_pages` pages (all when `None`), until `visit` says
     /// it has seen enough. Where the walk stopped: the token of the next page, if any.
@@ -653,10 +670,7 @@ impl<'a> Watch<'a> {
                 .collect();
             for chunk in arns.chunks(DESCRIBE_TASKS_LIMIT) {
                 let described = self.ecs.describe_tasks(cluster, chunk, self.deadline)?;
-                let ours = described.tasks.iter().filter(|task| {
-                    task.task_definition_arn == self.tracker.rollout().task_definition
-                });
-                for task in ours {
+                for task in &described.tasks {
                     if visit(task) {
                         return Ok(next);
                     }
@@ -669,8 +683,8 @@ impl<'a> Watch<'a> {
     }
 
     /// Report each stopped task of the new revision once, with its reason and exit codes,
-    /// and the last log lines of its crashed containers, read as `logs` says; whether every
-    /// stopped task could be listed by `deadline`.
+    /// and the last log lines of the crashed containers of the first few, read as `logs`
+    /// says; whether every stopped task could be listed by `deadline`.
     fn report_stopped_tasks(&mut self, deadline: Instant, logs: LogsRead) -> bool {
         let started = Instant::now();
         let filter =
@@ -701,32 +715,69 @@ impl<'a> Watch<'a> {
                 ));
             }
         }
-        for task in &tasks {
-            self.reported_tasks.insert(task.task_arn.clone());
-            let stopped = StoppedTask::from(task);
-            let line = stopped.line();
-            self.report.record(|o| o.stopped_tasks.push(stopped));
-            let (targets, notes) = self.crashed_logs(task);
-            let read = LogRead {
-                stopped_line: line,
-                notes,
-                targets,
-            };
-            let reader = self.logs.as_ref().map(|(reader, _)| *reader);
-            match (logs, reader) {
-                (LogsRead::Beside, Some(_)) if !read.targets.is_empty() => {
-                    self.log_reads.push(read);
-                }
-                (_, Some(reader)) => {
-                    let until = self.settings.side.from_now();
-                    for line in read.run(reader, &self.log_notes, until) {
-                        self.report.progress(line);
+        // A stopped task stays stopped: none is described twice, ours or not.
+        self.reported_tasks
+            .extend(tasks.iter().map(|task| task.task_arn.clone()));
+        tasks.retain(|task| self.ours(task));
+        let reads: Vec<LogRead> = tasks.iter().map(|task| self.told(task)).collect();
+        let Some(reader) = self.logs.as_ref().map(|(reader, _)| *reader) else {
+            for read in reads {
+                self.report.progress(read.stopped_line);
+            }
+            return listed;
+        };
+        match logs {
+            LogsRead::Beside => {
+                for read in reads {
+                    match read.targets.is_empty() {
+                        true => self.report.progress(read.stopped_line),
+                        false => self.log_reads.push(read),
                     }
                 }
-                (_, None) => self.report.progress(read.stopped_line),
+            }
+            LogsRead::Now => {
+                let until = self.settings.side.from_now();
+                let notes = &self.log_notes;
+                let shown: Vec<Vec<String>> = std::thread::scope(|scope| {
+                    let running: Vec<_> = reads
+                        .into_iter()
+                        .map(|read| scope.spawn(move || read.run(reader, notes, until)))
+                        .collect();
+                    running
+                        .into_iter()
+                        .map(|read| read.join().unwrap_or_default())
+                        .collect()
+                });
+                for line in shown.into_iter().flatten() {
+                    self.report.progress(line);
+                }
             }
         }
         listed
+    }
+
+    /// Record a stopped task of ours; its line, and which crash logs to read under it.
+    fn told(&mut self, task: &Task) -> LogRead {
+        let stopped = StoppedTask::from(task);
+        let stopped_line = stopped.line();
+        self.report.record(|o| o.stopped_tasks.push(stopped));
+        let (mut targets, mut notes) = self.crashed_logs(task);
+        if !targets.is_empty() {
+            self.logs_asked += 1;
+            if self.logs_asked > LOGS_OF_TASKS {
+                targets.clear();
+            }
+            if self.logs_asked == LOGS_OF_TASKS + 1 {
+                notes.push(format!(
+                    "note: log lines are shown for the first {LOGS_OF_TASKS} crashed tasks only"
+                ));
+            }
+        }
+        LogRead {
+            stopped_line,
+            notes,
+            targets,
+        }
     }
 
     /// Explain a failure: the stopped tasks of the watched revision not yet told, with the

@@ -155,7 +155,7 @@ fn watch_beside<'a>(
                 changed = true;
             }
             if changed {
-                Ok(Outcome::Done(()))
+                Ok(Outcome::Done((), pace))
             } else if retried {
                 Err(PollError::Backoff)
             } else {
