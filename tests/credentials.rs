@@ -11,8 +11,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    FakeAws, SERVICE_ARGS, answer, argv_of, file, from_steady, from_steady_and, stderr_of,
-    stdout_of,
+    FakeAws, ROLLOUT_OPS, SERVICE_ARGS, answer, argv_of, file, from_steady, from_steady_and,
+    stderr_of, stdout_of,
 };
 use serde_json::{Value, json};
 
@@ -26,15 +26,6 @@ const TOKEN: &str = "FakeExportedToken//abcdef";
 /// A profile whose credentials come from a process, with a region of its own.
 const PROCESS_PROFILE: &str =
     "[profile ci]\nregion = eu-west-1\ncredential_process = /opt/creds ci\n";
-
-/// The aws calls of a rollout that goes well at the first poll.
-const ROLLOUT_OPS: &[&str] = &[
-    "describe-services",
-    "describe-task-definition",
-    "register-task-definition",
-    "update-service",
-    "describe-services",
-];
 
 /// A deploy of web that is done at the first poll.
 fn done() -> FakeAws {

@@ -4,15 +4,13 @@
 mod common;
 
 use common::{
-    FakeAws, NEW_IMAGE, arg_value, argv_of, file, finish, fixture, interrupt, scenario,
-    stderr_of as stderr, stdout_of as stdout, wait_for_call,
+    CHECK_STREAM, FakeAws, MIGRATE_2, MIGRATE_STREAM, MIGRATE_TASK, NEW_IMAGE, arg_value, argv_of,
+    file, finish, fixture, interrupt, scenario, stderr_of as stderr, stdout_of as stdout,
+    wait_for_call,
 };
 use serde_json::{Value, json};
 
 const OLD_ARN: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/migrate:1";
-const NEW_ARN: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/migrate:2";
-const TASK_ARN: &str =
-    "arn:aws:ecs:us-east-1:123456789012:task/prod/9f8e7d6c5b4a39281706f5e4d3c2b1a0";
 /// `-c prod -d migrate -i NEW_IMAGE`: the target of every run here.
 const MIGRATE: &[&str] = &["-c", "prod", "-d", "migrate", "-i", NEW_IMAGE];
 
@@ -41,10 +39,6 @@ fn definitions_with_optional_check() -> Value {
         {"when": {"--task-definition": "migrate"}, "json": optional("describe-task-definition/migrate-1.json")}
     ])
 }
-
-/// The log streams of the task's two essential containers (awslogs, prefix/container/id).
-const MIGRATE_STREAM: &str = "migrate/migrate/9f8e7d6c5b4a39281706f5e4d3c2b1a0";
-const CHECK_STREAM: &str = "check/check-schema/9f8e7d6c5b4a39281706f5e4d3c2b1a0";
 
 /// A get-log-events answer for a forward read of `stream` after `token`.
 fn log_page(stream: &str, token: Option<&str>, messages: &[&str], next: &str) -> Value {
@@ -120,11 +114,11 @@ fn waits_for_success_with_the_exact_calls_and_lines() {
         text_of_lines(&[
             &format!("Using image name: {NEW_IMAGE}"),
             &format!("Current task definition: {OLD_ARN}"),
-            &format!("New task definition: {NEW_ARN}"),
-            &format!("Run task: {NEW_ARN}"),
-            &format!("Executed task: {TASK_ARN}"),
+            &format!("New task definition: {MIGRATE_2}"),
+            &format!("Run task: {MIGRATE_2}"),
+            &format!("Executed task: {MIGRATE_TASK}"),
             "Task finished with status: STOPPED",
-            &format!("Task {TASK_ARN} executed successfully!"),
+            &format!("Task {MIGRATE_TASK} executed successfully!"),
         ])
     );
     // Each essential container's log is followed once the task runs (to the end of its
@@ -183,12 +177,12 @@ fn waits_for_success_with_the_exact_calls_and_lines() {
             "--cluster",
             "prod",
             "--task-definition",
-            NEW_ARN,
+            MIGRATE_2,
         ]
     );
     for poll in fake.calls_of("describe-tasks") {
         assert_eq!(arg_value(&poll, "--cluster").as_deref(), Some("prod"));
-        assert_eq!(arg_value(&poll, "--tasks").as_deref(), Some(TASK_ARN));
+        assert_eq!(arg_value(&poll, "--tasks").as_deref(), Some(MIGRATE_TASK));
     }
     let err = stderr(&assert);
     let changes = [
@@ -215,9 +209,9 @@ fn without_waiting_the_task_is_started_and_reported() {
     )
     .success();
     assert!(stdout(&assert).ends_with(&text_of_lines(&[
-        &format!("Run task: {NEW_ARN}"),
-        &format!("Executed task: {TASK_ARN}"),
-        &format!("Task {TASK_ARN} executed successfully!"),
+        &format!("Run task: {MIGRATE_2}"),
+        &format!("Executed task: {MIGRATE_TASK}"),
+        &format!("Task {MIGRATE_TASK} executed successfully!"),
     ])));
     assert_eq!(
         fake.ops(),
@@ -246,7 +240,7 @@ fn a_failing_essential_container_after_the_first_fails_the_run() {
     let out = stdout(&assert);
     assert!(
         out.ends_with(&text_of_lines(&[
-            &format!("Executed task: {TASK_ARN}"),
+            &format!("Executed task: {MIGRATE_TASK}"),
             "Task finished with status: STOPPED",
             "Task execution failed with exit code: 3",
         ])),
@@ -278,7 +272,7 @@ fn a_failing_non_essential_container_is_not_a_failure() {
     let assert = run(&fake, &["--wait-for-success"]).success();
     assert!(stdout(&assert).ends_with(&text_of_lines(&[
         "Task finished with status: STOPPED",
-        &format!("Task {TASK_ARN} executed successfully!"),
+        &format!("Task {MIGRATE_TASK} executed successfully!"),
     ])));
     let err = stderr(&assert);
     assert!(
@@ -305,10 +299,10 @@ fn the_stopped_reason_is_reported() {
     assert!(err.contains("(stopCode TaskFailedToStart)"), "{err}");
     let outcome: Value = serde_json::from_slice(&assert.get_output().stdout).expect("JSON");
     assert_eq!(outcome["status"], "failed");
-    assert_eq!(outcome["task_arn"], TASK_ARN);
+    assert_eq!(outcome["task_arn"], MIGRATE_TASK);
     let reason = outcome["failure_reason"].as_str().unwrap();
     assert!(reason.contains("CannotPullContainerError"), "{reason}");
-    assert_eq!(outcome["stopped_tasks"][0]["task_arn"], TASK_ARN);
+    assert_eq!(outcome["stopped_tasks"][0]["task_arn"], MIGRATE_TASK);
 }
 
 #[test]
@@ -321,7 +315,7 @@ fn run_task_failures_are_an_error_naming_the_reason() {
     let assert = run(&fake, &["--wait-for-success", "--max-definitions", "1"]).code(1);
     let out = stdout(&assert);
     assert!(
-        out.ends_with(&text_of_lines(&[&format!("Run task: {NEW_ARN}")])),
+        out.ends_with(&text_of_lines(&[&format!("Run task: {MIGRATE_2}")])),
         "{out}"
     );
     assert!(!out.contains("Executed task"));
@@ -378,12 +372,12 @@ fn a_task_that_does_not_stop_in_time_times_out() {
     let out = stdout(&assert);
     assert!(
         out.ends_with(&text_of_lines(&[
-            &format!("Executed task: {TASK_ARN}"),
+            &format!("Executed task: {MIGRATE_TASK}"),
             "ERROR: New task run took longer than 1 seconds",
         ])),
         "{out}"
     );
-    assert!(stderr(&assert).contains(TASK_ARN));
+    assert!(stderr(&assert).contains(MIGRATE_TASK));
     assert!(!fake.calls_of("describe-tasks").is_empty());
 }
 
@@ -403,7 +397,7 @@ fn old_revisions_are_pruned_after_a_successful_run() {
     let fake = started(vec![file("describe-tasks/migrate-stopped-ok.json")]);
     let assert = run(&fake, &["--wait-for-success", "--max-definitions", "1"]).success();
     assert!(stdout(&assert).ends_with(&text_of_lines(&[
-        &format!("Task {TASK_ARN} executed successfully!"),
+        &format!("Task {MIGRATE_TASK} executed successfully!"),
         &format!("Deregistering outdated task revision: {OLD_ARN}"),
     ])));
     fake.assert_last_task_definition("deregister-task-definition", 1, OLD_ARN);
@@ -449,6 +443,6 @@ fn a_signal_while_waiting_leaves_the_task_running_and_names_it() {
     let (status, out, err) = finish(child);
     assert_eq!(status.code(), Some(130));
     assert!(err.contains("keeps running"), "{err}");
-    assert!(err.contains(TASK_ARN), "{err}");
+    assert!(err.contains(MIGRATE_TASK), "{err}");
     assert!(!out.contains("executed successfully"));
 }

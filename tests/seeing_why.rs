@@ -6,17 +6,14 @@
 mod common;
 
 use common::{
-    FakeAws, NEW_IMAGE, SERVICE_ARGS, TASK_B, TASK_B_STOPPED, WEB_1, WEB_2, answer, arg_value,
-    argv_of, file, fixture, from_steady_and, lines, scenario, stderr_of as stderr,
-    stdout_of as stdout, task_b_crashed,
+    CHECK_STREAM, FakeAws, MIGRATE_2, MIGRATE_STREAM, MIGRATE_TASK, NEW_IMAGE, SERVICE_ARGS,
+    TASK_B, TASK_B_STOPPED, WEB_1, WEB_2, answer, arg_value, argv_of, file, fixture,
+    from_steady_and, lines, scenario, stderr_of as stderr, stdout_of as stdout, task_b_crashed,
 };
 use serde_json::{Value, json};
 
 // ------------------------------------------------------------------ one-off tasks
 
-const MIGRATE_2: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/migrate:2";
-const MIGRATE_TASK: &str =
-    "arn:aws:ecs:us-east-1:123456789012:task/prod/9f8e7d6c5b4a39281706f5e4d3c2b1a0";
 /// `-c prod -d migrate -i NEW_IMAGE --run-task --wait-for-success`, polling quickly.
 const RUN_MIGRATION: &[&str] = &[
     "-c",
@@ -38,10 +35,8 @@ fn run_migration(fake: &FakeAws, timeout: &str) -> assert_cmd::Command {
     cmd
 }
 /// Where the two essential containers of migrate-1 log: group `/ecs/migrate`, stream
-/// `PREFIX/CONTAINER/TASK_ID`.
+/// `PREFIX/CONTAINER/TASK_ID` ([`MIGRATE_STREAM`], [`CHECK_STREAM`]).
 const MIGRATE_GROUP: &str = "/ecs/migrate";
-const MIGRATE_STREAM: &str = "migrate/migrate/9f8e7d6c5b4a39281706f5e4d3c2b1a0";
-const CHECK_STREAM: &str = "check/check-schema/9f8e7d6c5b4a39281706f5e4d3c2b1a0";
 const TASK_CONSOLE: &str = "https://us-east-1.console.aws.amazon.com/ecs/v2/clusters/prod/tasks/\
                             9f8e7d6c5b4a39281706f5e4d3c2b1a0/configuration?region=us-east-1";
 

@@ -9,9 +9,9 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use common::{
-    Cli, FakeAws, NEW_IMAGE, OUR_DEPLOYMENT, SERVICE_ARGS, WEB_1, WEB_2, answer, arg_value,
-    argv_of, assert_no_error_details, file, finish, fixture, from_steady, from_steady_and,
-    interrupt, lines, scenario, stderr_of, stdout_of, wait_for_call,
+    Cli, FakeAws, NEW_IMAGE, OUR_DEPLOYMENT, ROLLOUT_OPS, SERVICE_ARGS, WEB_1, WEB_2, answer,
+    arg_value, argv_of, assert_no_error_details, file, finish, fixture, from_steady,
+    from_steady_and, interrupt, lines, scenario, stderr_of, stdout_of, wait_for_call,
 };
 use predicates::prelude::*;
 use serde_json::{Value, json};
@@ -25,15 +25,6 @@ const ACCESS_DENIED: &str = "\nAn error occurred (AccessDeniedException) when ca
                              DescribeServices operation: User is not authorized";
 const THROTTLED: &str = "\nAn error occurred (ThrottlingException) when calling the DescribeServices \
                          operation (reached max retries: 2): Rate exceeded";
-
-/// The aws calls of a rollout that goes well at the first poll.
-const ROLLOUT_OPS: &[&str] = &[
-    "describe-services",
-    "describe-task-definition",
-    "register-task-definition",
-    "update-service",
-    "describe-services",
-];
 
 /// A describe-services fixture with its first service edited by `edit`.
 fn services(path: &str, edit: impl FnOnce(&mut Value)) -> Value {

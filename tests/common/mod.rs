@@ -43,8 +43,29 @@ pub const TASK_B: &str =
 pub const TASK_B_STOPPED: &str = "task 7c2f1d3e0a9b4c8d9e4f3b2a1c0d9e8f stopped: Essential \
                                   container in task exited [app: exit code 1; log-router: exit code 0]";
 
+/// The revision of `migrate` the one-off task tests register (after migrate-1).
+pub const MIGRATE_2: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/migrate:2";
+
+/// The one-off task of migrate:2 (`run-task/migrate-started.json`, `describe-tasks/migrate-*`).
+pub const MIGRATE_TASK: &str =
+    "arn:aws:ecs:us-east-1:123456789012:task/prod/9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+
+/// The log streams of [`MIGRATE_TASK`]'s two essential containers (awslogs,
+/// `PREFIX/CONTAINER/TASK_ID`).
+pub const MIGRATE_STREAM: &str = "migrate/migrate/9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+pub const CHECK_STREAM: &str = "check/check-schema/9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+
 /// `-c prod -n web -i NEW_IMAGE`: the service deploy of the tests.
 pub const SERVICE_ARGS: &[&str] = &["-c", "prod", "-n", "web", "-i", NEW_IMAGE];
+
+/// The aws calls of a service deploy that goes well at the first poll.
+pub const ROLLOUT_OPS: &[&str] = &[
+    "describe-services",
+    "describe-task-definition",
+    "register-task-definition",
+    "update-service",
+    "describe-services",
+];
 
 /// Environment variables that must not leak from the developer's shell into a test.
 const SCRUBBED_ENV: &[&str] = &[
