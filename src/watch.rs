@@ -729,9 +729,12 @@ impl<'a> Watch<'a> {
         match logs {
             LogsRead::Beside => {
                 for read in reads {
-                    match read.targets.is_empty() {
-                        true => self.report.progress(read.stopped_line),
-                        false => self.log_reads.push(read),
+                    if !read.targets.is_empty() {
+                        self.log_reads.push(read);
+                        continue;
+                    }
+                    for line in read.run(reader, &self.log_notes, Instant::now()) {
+                        self.report.progress(line);
                     }
                 }
             }

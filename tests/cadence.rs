@@ -90,7 +90,7 @@ fn wait(seconds: &str, why: &str) -> String {
 fn a_moving_rollout_is_polled_after_a_short_wait_each_time() {
     // Four tasks to start: each of the first three polls finds one more running, the next
     // two no more, and then the rollout is done. The first poll ends phase 1 (a task of
-    // web:2 runs): what follows a finished phase is a change, and its wait is not traced.
+    // web:2 runs): what follows a finished phase is a change too.
     let fake = from_steady(&[
         answer(rolling(4, 1)),
         answer(rolling(4, 2)),
@@ -105,6 +105,7 @@ fn a_moving_rollout_is_polled_after_a_short_wait_each_time() {
             "update-service",
             FIRST,
             POLL,
+            &wait("0.10", "moving"),
             POLL,
             &wait("0.10", "moving"),
             POLL,
@@ -175,6 +176,7 @@ fn a_finishing_rollout_gets_two_short_waits() {
             "update-service",
             FIRST,
             POLL,
+            &wait("0.10", "moving"),
             POLL,
             &wait("0.20", "quiet"),
             POLL,

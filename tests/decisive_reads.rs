@@ -9,8 +9,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    FakeAws, SERVICE_ARGS, TASK_B_STOPPED, WEB_1, WEB_2, answer, file, fixture, from_steady_and,
-    lines, scenario, stderr_of as stderr, stdout_of as stdout, task_b_crashed,
+    FakeAws, SERVICE_ARGS, TASK_B, TASK_B_STOPPED, WEB_1, WEB_2, answer, file, fixture,
+    from_steady_and, lines, scenario, stderr_of as stderr, stdout_of as stdout, task_b_crashed,
 };
 use serde_json::{Value, json};
 
@@ -359,4 +359,78 @@ fn garbage_service_deployments_do_not_hide_the_snapshot() {
     let err = stderr(&assert);
     assert_eq!(notes(&err).len(), 1, "{err}");
     assert!(stdout(&assert).ends_with("Service deployment successful.\n"));
+}
+
+// ------------------------------------------------------------------ stopped tasks
+
+/// Task B (web:2, `app` crashed) as task `n`: its ARN and id end in `n`.
+fn crashed_task(n: usize) -> (String, Value) {
+    let mut task = fixture("describe-tasks/new-stopped.json")["tasks"][0].clone();
+    let arn = format!("{}{n}", &TASK_B[..TASK_B.len() - 1]);
+    task["taskArn"] = json!(arn);
+    (arn, task)
+}
+
+#[test]
+fn tasks_that_keep_failing_are_looked_for_ever_more_seldom() {
+    // No circuit breaker: ECS counts one more failed task at every poll for 3 s. Each poll
+    // is a decisive read; the stopped tasks are listed at the first failure, then after
+    // gaps that double from one poll interval (0.1 s) up to ten of them, and once more to
+    // explain the timeout. A stopped task, once described, is never described again.
+    let polls: Vec<Value> = (1..=60).map(|failed| rolling(0, failed)).collect();
+    let fake = from_steady_and(&polls, task_b_crashed(vec![]));
+    let assert = deploy(&fake, "3", &[]).failure();
+    let err = stderr(&assert);
+    let looks = fake.calls_of("list-tasks").len();
+    let polls = fake.calls_of("describe-services").len() - 1;
+    // At most 0, 0.1, 0.3, 0.7, 1.5 and 2.5 s, and the timeout's.
+    assert!(
+        (2..=7).contains(&looks),
+        "{looks} looks in {polls} polls\n{err}"
+    );
+    assert_eq!(fake.calls_of("describe-tasks").len(), 1, "{err}");
+    assert_eq!(
+        lines(&err).iter().filter(|l| **l == TASK_B_STOPPED).count(),
+        1,
+        "{err}"
+    );
+}
+
+#[test]
+fn crash_logs_are_read_for_the_first_three_stopped_tasks() {
+    // Five tasks of web:2 crashed at once: each is told, the log lines of the first three
+    // are read (side by side), and a note says why the others show none.
+    let (arns, tasks): (Vec<String>, Vec<Value>) = (1..=5).map(crashed_task).unzip();
+    let mut ops = task_b_crashed(vec![answer(json!({
+        "events": [{"timestamp": 1_764_151_000_000_u64, "message": "Error: boom",
+                    "ingestionTime": 1_764_151_000_500_u64}],
+        "nextForwardToken": "f/1", "nextBackwardToken": "b/0"
+    }))]);
+    ops["list-tasks"] = json!([answer(json!({"taskArns": arns}))]);
+    ops["describe-tasks"] = json!([answer(json!({"tasks": tasks, "failures": []}))]);
+    let fake = from_steady_and(
+        &[rolling(0, 5), file("describe-services/web-done.json")],
+        ops,
+    );
+    let assert = deploy(&fake, "30", &[]).success();
+    let err = stderr(&assert);
+    assert_eq!(fake.calls_of("logs get-log-events").len(), 3, "{err}");
+    let told: Vec<&str> = lines(&err)
+        .into_iter()
+        .filter(|l| l.starts_with("task ") && l.contains(" stopped: "))
+        .collect();
+    assert_eq!(told.len(), 5, "{err}");
+    assert_eq!(
+        lines(&err)
+            .iter()
+            .filter(|l| l.ends_with("| Error: boom"))
+            .count(),
+        3,
+        "{err}"
+    );
+    assert_eq!(
+        notes(&err),
+        ["note: log lines are shown for the first 3 crashed tasks only"],
+        "{err}"
+    );
 }

@@ -93,6 +93,9 @@ mod tests {
         assert!(sweeps.due(start));
         sweeps.failed();
         assert!(!sweeps.due(start + Duration::from_secs(1)));
-        assert!(sweeps.due(start + P), "still owed when due, with no new count");
+        assert!(
+            sweeps.due(start + P),
+            "still owed when due, with no new count"
+        );
     }
 }
