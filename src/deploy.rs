@@ -37,7 +37,7 @@ mod release;
 pub struct Clients<'a> {
     pub ecs: &'a dyn Ecs,
     /// Deployments of CODE_DEPLOY services.
-    pub codedeploy: &'a dyn CodeDeploy,
+    pub codedeploy: &'a (dyn CodeDeploy + Sync),
     pub logs: &'a dyn LogSource,
     pub registry: &'a (dyn Registry + Sync),
 }

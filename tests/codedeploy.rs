@@ -185,14 +185,27 @@ fn a_codedeploy_service_is_deployed_through_the_group_found_with_a_line_per_life
     let fake = codedeploy(succeeding());
     let assert = deploy(&fake, &["--output", "json"]).success();
     let stderr = stderr_of(&assert);
+    let ops = deploy_ops(&fake);
+    assert_eq!(ops[0], "describe-services", "{stderr}");
+    // The group is found while the base definition is read: their calls interleave.
+    let (found, rest) = ops[1..].split_at(4);
+    let discovery: Vec<&str> = found
+        .iter()
+        .map(String::as_str)
+        .filter(|op| *op != "describe-task-definition")
+        .collect();
     assert_eq!(
-        deploy_ops(&fake),
+        discovery,
         [
-            "describe-services",
             "deploy list-applications",
             "deploy list-deployment-groups",
             "deploy batch-get-deployment-groups",
-            "describe-task-definition",
+        ],
+        "{stderr}"
+    );
+    assert_eq!(
+        rest,
+        [
             "register-task-definition",
             "deploy create-deployment",
             "deploy batch-get-deployments",
@@ -295,6 +308,69 @@ fn no_group_for_the_service_is_an_error_before_anything_is_registered() {
     );
     assert!(fake.calls_of("register-task-definition").is_empty());
     assert!(fake.calls_of("deploy create-deployment").is_empty());
+}
+
+/// list-applications refused: the discovery fails whatever the base definition's read does.
+fn discovery_denied(more: Value) -> FakeAws {
+    let mut ops = json!({
+        "deploy list-applications": [{"exit": 254, "stderr": "\nAn error occurred (AccessDeniedException) when calling the ListApplications operation: User is not authorized to perform: codedeploy:ListApplications"}],
+    });
+    for (op, answers) in more.as_object().expect("ops by name") {
+        ops[op] = answers.clone();
+    }
+    codedeploy(ops)
+}
+
+#[test]
+fn a_failed_discovery_ends_the_run_with_its_error_and_nothing_registered() {
+    let fake = discovery_denied(json!({}));
+    let assert = deploy(&fake, &["--output", "json"]).code(254);
+    let stderr = stderr_of(&assert);
+    assert!(stderr.contains("AccessDeniedException"), "{stderr}");
+    assert!(stderr.contains("ListApplications"), "{stderr}");
+    assert!(!stderr.contains("Current task definition"), "{stderr}");
+    let ops = deploy_ops(&fake);
+    assert!(
+        ops.iter().all(|op| [
+            "describe-services",
+            "describe-task-definition",
+            "deploy list-applications"
+        ]
+        .contains(&op.as_str())),
+        "{ops:?}"
+    );
+    assert_eq!(fake.calls_of("deploy list-applications").len(), 1);
+    let result: Value = serde_json::from_str(&stdout_of(&assert)).unwrap();
+    assert_eq!(result["status"], "failed");
+    assert!(result["new_task_definition"].is_null(), "{result}");
+}
+
+#[test]
+fn when_the_base_definition_cannot_be_read_either_the_discoverys_error_is_the_one_shown() {
+    let unreadable = json!({"exit": 254, "stderr": "\nAn error occurred (ClientException) when calling the DescribeTaskDefinition operation: Unable to describe task definition."});
+    let fake = discovery_denied(json!({"describe-task-definition": [unreadable]}));
+    let assert = deploy(&fake, &[]).code(254);
+    let stderr = stderr_of(&assert);
+    assert!(stderr.contains("AccessDeniedException"), "{stderr}");
+    assert!(!stderr.contains("Unable to describe"), "{stderr}");
+    assert!(fake.calls_of("register-task-definition").is_empty());
+}
+
+#[test]
+fn a_base_definition_that_cannot_be_read_is_the_error_once_the_group_is_found() {
+    let unreadable = json!({"exit": 254, "stderr": "\nAn error occurred (ClientException) when calling the DescribeTaskDefinition operation: Unable to describe task definition."});
+    let fake = codedeploy(json!({"describe-task-definition": [unreadable]}));
+    let assert = deploy(&fake, &[]).failure();
+    let stderr = stderr_of(&assert);
+    let shown = stderr
+        .find(&format!(
+            "CodeDeploy deployment group of web: {APP}/{GROUP}"
+        ))
+        .expect("the group found is shown");
+    let error = stderr.find("Unable to describe").expect("the read's error");
+    assert!(shown < error, "{stderr}");
+    assert!(fake.calls_of("register-task-definition").is_empty());
+    assert_eq!(fake.calls_of("deploy batch-get-deployment-groups").len(), 1);
 }
 
 #[test]

@@ -11,48 +11,122 @@ use crate::appspec::AppSpec;
 use crate::codedeploy::discover;
 use crate::codedeploy::rollback::{self, Started};
 use crate::codedeploy::watch::Rollout;
-use crate::codedeploy::{Created, Group, NewDeployment};
+use crate::codedeploy::{CodeDeploy, Created, Group, NewDeployment};
 use crate::controller::Controller;
 use crate::error::{Error, Result};
 use crate::record::Stage;
 use crate::report::CodeDeployRecord;
 use crate::watch::Failure;
 
+/// A CODE_DEPLOY service whose deployment group is to be found.
+struct Sought<'t> {
+    cluster: &'t str,
+    service: &'t str,
+}
+
+/// The group of each service sought (`None` where none is), in order, found one after
+/// another; the first that cannot be found ends the list with its error.
+fn find_groups(
+    codedeploy: &dyn CodeDeploy,
+    sought: &[Option<Sought>],
+    application: Option<&str>,
+    group: Option<&str>,
+) -> Vec<Result<Option<Group>>> {
+    let mut found = Vec::with_capacity(sought.len());
+    for service in sought {
+        let one = match service {
+            None => Ok(None),
+            Some(s) => {
+                discover::find_group(codedeploy, s.cluster, s.service, application, group).map(Some)
+            }
+        };
+        let failed = one.is_err();
+        found.push(one);
+        if failed {
+            break;
+        }
+    }
+    found
+}
+
 impl Deploy<'_> {
     /// The deployment group of each CODE_DEPLOY service (`None` for the others), found
     /// before anything changes; an error names what is missing or ambiguous.
     pub(super) fn codedeploy_groups(&self, targets: &[Target]) -> Result<Vec<Option<Group>>> {
-        let options = &self.options.codedeploy;
-        targets
+        self.codedeploy_groups_beside(targets, || ()).0
+    }
+
+    /// [`Self::codedeploy_groups`], found on a thread of their own while `read` runs on
+    /// this one: the groups depend only on the services as described, so the reads that
+    /// come next need not wait for them. Both answers are in when this returns, and
+    /// nothing is shown before then, so the lines come in the same order either way.
+    pub(super) fn codedeploy_groups_beside<T>(
+        &self,
+        targets: &[Target],
+        read: impl FnOnce() -> T,
+    ) -> (Result<Vec<Option<Group>>>, T) {
+        let sought: Vec<Option<Sought>> = targets
             .iter()
             .map(|target| {
-                if target.current.controller() != Controller::CodeDeploy {
-                    if options.application.is_some() || options.appspec.is_some() {
+                (target.current.controller() == Controller::CodeDeploy).then(|| Sought {
+                    cluster: &target.cluster,
+                    service: target.name(),
+                })
+            })
+            .collect();
+        let any = sought.iter().any(Option::is_some);
+        let codedeploy = self.clients.codedeploy;
+        let options = &self.options.codedeploy;
+        let (application, group) = (options.application.as_deref(), options.group.as_deref());
+        let find = move || find_groups(codedeploy, &sought, application, group);
+        if !any {
+            let answer = read();
+            return (self.announced_groups(targets, find()), answer);
+        }
+        std::thread::scope(|scope| {
+            let finding = scope.spawn(find);
+            let answer = read();
+            let found = finding
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (self.announced_groups(targets, found), answer)
+        })
+    }
+
+    /// The groups `found`, each shown unless the user named it (and, for a service of
+    /// another controller, a note when `--codedeploy-*` options were given); the first
+    /// error ends the list, and is the answer.
+    fn announced_groups(
+        &self,
+        targets: &[Target],
+        found: Vec<Result<Option<Group>>>,
+    ) -> Result<Vec<Option<Group>>> {
+        let options = &self.options.codedeploy;
+        let explicit = options.application.is_some() && options.group.is_some();
+        targets
+            .iter()
+            .zip(found)
+            .map(|(target, found)| {
+                let group = found?;
+                match &group {
+                    None if options.application.is_some() || options.appspec.is_some() => {
                         target.report.progress(format!(
                             "note: service '{}' uses the {} deployment controller; the --codedeploy-* options do not apply to it",
                             target.name(),
                             target.current.controller().as_str()
                         ));
                     }
-                    return Ok(None);
+                    Some(group) if !explicit => {
+                        target.report.progress(format!(
+                            "CodeDeploy deployment group of {}: {}/{}",
+                            target.name(),
+                            group.application,
+                            group.name
+                        ));
+                    }
+                    None | Some(_) => {}
                 }
-                let group = discover::find_group(
-                    self.clients.codedeploy,
-                    &target.cluster,
-                    target.name(),
-                    options.application.as_deref(),
-                    options.group.as_deref(),
-                )?;
-                let explicit = options.application.is_some() && options.group.is_some();
-                if !explicit {
-                    target.report.progress(format!(
-                        "CodeDeploy deployment group of {}: {}/{}",
-                        target.name(),
-                        group.application,
-                        group.name
-                    ));
-                }
-                Ok(Some(group))
+                Ok(group)
             })
             .collect()
     }

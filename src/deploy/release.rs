@@ -168,16 +168,24 @@ impl Deploy<'_> {
     // The service flow -------------------------------------------------------------------
 
     pub(super) fn deploy_services(&self, targets: &[Target], revision: &Revision) -> Result<()> {
-        // CodeDeploy's deployment groups are found before anything is registered.
-        let codedeploy_groups = self.codedeploy_groups(targets)?;
-        // Every new definition is built (and may be refused, exit 14) before any is
-        // registered; services that share a base definition share its new revision.
+        // Services that share a base definition share its new revision.
         let groups = grouped(targets, |t| base_name(&t.current.task_definition, revision));
+        // CodeDeploy's deployment groups are found while the base definitions are read,
+        // and before anything is registered.
+        let (codedeploy_groups, bases) = self.codedeploy_groups_beside(targets, || {
+            groups
+                .iter()
+                .map(|group| {
+                    self.current_definition(&targets[group[0]].current.task_definition, revision)
+                })
+                .collect::<Result<Vec<_>>>()
+        });
+        let codedeploy_groups = codedeploy_groups?;
+        // Every new definition is built (and may be refused, exit 14) before any is
+        // registered.
         let mut built = Vec::new();
         let mut new_images = Vec::new();
-        for group in &groups {
-            let base =
-                self.current_definition(&targets[group[0]].current.task_definition, revision)?;
+        for (group, base) in groups.iter().zip(bases?) {
             for &i in group {
                 let target = &targets[i];
                 target
