@@ -405,10 +405,12 @@ impl<'a> Watch<'a> {
             self.service_deployment = Some(sd);
         }
         self.last = Some(snapshot);
-        if !matches!(step.next, Next::Failed(_)) && self.sweeps.due(Instant::now()) {
+        let interval = self.settings.timing.poll_interval;
+        let until = self.settings.side.until(self.deadline, interval);
+        // With no time left before the deadline, the verdict's look lists them.
+        let now = Instant::now();
+        if !matches!(step.next, Next::Failed(_)) && until > now && self.sweeps.due(now) {
             self.side_work_done = true;
-            let interval = self.settings.timing.poll_interval;
-            let until = self.settings.side.until(self.deadline, interval);
             // A listing cut short (by its budget) leaves the verdict's look to list them.
             self.stopped_listed_last_poll = self.report_stopped_tasks(until, LogsRead::Beside);
         }
