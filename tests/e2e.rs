@@ -1115,10 +1115,10 @@ fn blue_green_deploy_waits_for_its_service_deployment_through_bake_time() {
     let run = deploy_web(&emu, "nginx:1.27", &["--output", "json"]);
 
     run.assert_code(0);
+    // Bake time lasts 2 s and is seen; CLEAN_UP lasts 0.3 s, less than a poll on a busy
+    // machine, so the SUCCESSFUL service deployment below is what shows it was waited for.
     let seen = stages(&run);
-    for stage in ["stage: BAKE_TIME", "stage: CLEAN_UP"] {
-        assert!(seen.contains(&stage), "{stage} not shown\n{run}");
-    }
+    assert!(seen.contains(&"stage: BAKE_TIME"), "BAKE_TIME not shown\n{run}");
     let result: Value = serde_json::from_str(&run.stdout).expect("JSON result");
     assert_eq!(result["status"], "succeeded", "{run}");
     assert_eq!(result["strategy"], "BLUE_GREEN", "{run}");
