@@ -330,7 +330,8 @@ def run_once(tool: str, scenario: str, timeout: int, binary: str, python3: str,
             try:
                 code = process.wait(timeout=timeout + HUNG_GRACE)
             except subprocess.TimeoutExpired:
-                stop(process, signal.SIGKILL)
+                # SIGTERM first: ours then stops the aws children it runs in their own groups.
+                stop(process)
                 code = None
             ended = time.time()
             LIVE.pop(process.pid, None)
@@ -357,9 +358,11 @@ def run_once(tool: str, scenario: str, timeout: int, binary: str, python3: str,
             shutil.copytree(work, target)
         return result
     finally:
-        if emulator is not None:
-            stop(emulator)
-        shutil.rmtree(work, ignore_errors=True)
+        try:
+            if emulator is not None:
+                stop(emulator)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------
@@ -501,10 +504,15 @@ def main(argv: list[str]) -> int:
         for tool in tools:
             runs = [r for r in results if r["scenario"] == scenario and r["tool"] == tool]
             summaries.append(summarise(runs))
-    if args.json:
-        json.dump({"peer": list(PEER_PINS), "runs": results, "medians": summaries},
-                  sys.stdout, indent=2)
-        print()
-    else:
-        print(report(summaries, args.runs))
+    try:
+        if args.json:
+            json.dump({"peer": list(PEER_PINS), "runs": results, "medians": summaries},
+                      sys.stdout, indent=2)
+            print()
+        else:
+            print(report(summaries, args.runs))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # A reader that stopped early (`| head`) is no failure of the benchmark.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0

@@ -30,6 +30,9 @@ const CHECK_EVERY: Duration = Duration::from_millis(50);
 /// How long a killed child is waited for. Its process group is killed with it, so only a
 /// process that left the group and holds the child's output could make this wait.
 const REAP_WITHIN: Duration = Duration::from_secs(1);
+/// After a refresh of exported credentials that failed while they are still valid, how
+/// long until the next try.
+const REFRESH_RETRY: Duration = Duration::from_secs(30);
 
 thread_local! {
     /// Set on a thread that does side work: once the flag is up, its call is killed.
@@ -212,6 +215,9 @@ pub struct Aws {
     /// Credentials exported once from the profile, given to every child in its place;
     /// `None` when every call resolves them itself.
     exported: Mutex<Option<Export>>,
+    /// Whether a call is refreshing the exported credentials; the others go on with the
+    /// current ones meanwhile, which are still valid within the refresh margin.
+    refreshing: AtomicBool,
 }
 
 /// Credentials exported from the profile, and what the children need besides them.
@@ -221,6 +227,8 @@ struct Export {
     fetched: Timestamp,
     /// The profile's region, for children that would have taken it from the profile.
     default_region: Option<String>,
+    /// After a refresh cut short, when to try again (the current ones are still valid).
+    retry_after: Option<Instant>,
 }
 
 // A read may run on another thread while the main flow calls ECS through the same `Aws`.
@@ -327,6 +335,7 @@ impl Aws {
             call_timeout,
             calls: AtomicU32::new(0),
             exported: Mutex::new(None),
+            refreshing: AtomicBool::new(false),
         }
     }
 
@@ -367,6 +376,7 @@ impl Aws {
             .call("configure", "export-credentials", &args, None, None, limits)
             .ok()?;
         let credentials = profile::parse_export(&answer)?;
+        secrets::add(&credentials.access_key);
         secrets::add(&credentials.secret_key);
         if let Some(token) = &credentials.session_token {
             secrets::add(token);
@@ -375,32 +385,51 @@ impl Aws {
             credentials,
             fetched,
             default_region,
+            retry_after: None,
         })
     }
 
     /// The exported credentials for the next call, refreshed first when they are close to
-    /// expiry; `None` when the call resolves them itself. A refresh that fails, or brings
-    /// credentials that are due again at once, ends the export for the rest of the run.
+    /// expiry; `None` when the call resolves them itself. One call refreshes them, within
+    /// its own limits, while the others go on with the current ones. A refresh that brings
+    /// credentials due again at once, or fails once the current ones have expired, ends the
+    /// export for the rest of the run; one that fails before tries again 30 s later.
     fn exported_credentials(&self, limits: Limits) -> Option<Export> {
-        let mut current = self.exported.lock().unwrap_or_else(PoisonError::into_inner);
-        let export = current.as_ref()?;
+        let export = self
+            .exported
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()?;
+        let now = Timestamp::now();
         let due = |export: &Export| {
-            let expires = export.credentials.expires;
-            profile::refresh_due(Timestamp::now(), export.fetched, expires)
+            profile::refresh_due(Timestamp::now(), export.fetched, export.credentials.expires)
         };
-        if due(export) {
-            let fresh = self
-                .export(export.default_region.clone(), limits)
-                .filter(|fresh| !due(fresh));
-            if fresh.is_none() && self.verbose {
-                output::stderr(
-                    "[aws] the exported credentials could not be refreshed: every call \
-                     resolves the profile itself from now on",
-                );
-            }
-            *current = fresh;
+        let expired = |export: &Export| export.credentials.expires.is_some_and(|at| at <= now);
+        let later = export.retry_after.is_some_and(|at| Instant::now() < at);
+        if !due(&export) || later || self.refreshing.swap(true, Ordering::SeqCst) {
+            return Some(export).filter(|export| !expired(export));
         }
-        current.clone()
+        let fresh = self.export(export.default_region.clone(), limits);
+        self.refreshing.store(false, Ordering::SeqCst);
+        let kept = match fresh {
+            Some(fresh) if !due(&fresh) => Some(fresh),
+            None if !expired(&export) => Some(Export {
+                retry_after: Some(Instant::now() + REFRESH_RETRY),
+                ..export
+            }),
+            _ => None,
+        };
+        if kept.is_none() && self.verbose {
+            output::stderr(
+                "[aws] the exported credentials could not be refreshed: every call \
+                 resolves the profile itself from now on",
+            );
+        }
+        self.exported
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone_from(&kept);
+        kept
     }
 
     /// How many times `aws` has been run so far.

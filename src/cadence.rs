@@ -80,6 +80,11 @@ impl Cadence {
         wait
     }
 
+    /// A wait made outside the cadence (a pause after a failed poll): the grid moves on.
+    pub fn waited(&mut self, wait: Duration) {
+        self.since_change += wait;
+    }
+
     fn changed(&mut self, short: u32) {
         self.since_change = Duration::ZERO;
         self.short = short;

@@ -178,11 +178,15 @@ impl<'a> Poller<'a> {
                 Err(PollError::Retry(e)) => {
                     failures += 1;
                     self.report.progress(retry_line(&e));
-                    retry_wait(self.interval, failures)
+                    let wait = retry_wait(self.interval, failures);
+                    self.cadence.waited(wait);
+                    wait
                 }
                 Err(PollError::Backoff) => {
                     failures += 1;
-                    retry_wait(self.interval, failures)
+                    let wait = retry_wait(self.interval, failures);
+                    self.cadence.waited(wait);
+                    wait
                 }
                 Err(PollError::Stop(stop)) => return Err(stop),
             };

@@ -373,6 +373,7 @@ impl<'a> Watch<'a> {
     pub fn look(&mut self, snapshot: Snapshot) -> Result<Progress, PollError> {
         self.side_work_done = false;
         self.stopped_listed_last_poll = false;
+        self.pace = Pace::Quiet;
         // A service deployment that cannot be read this time leaves the snapshot to decide
         // what it can (phase 1, a failed rollout); the poll counts as failed all the same.
         let (read, unread) = match self.poll_service_deployment(self.deadline) {
@@ -409,7 +410,10 @@ impl<'a> Watch<'a> {
         let until = self.settings.side.until(self.deadline, interval);
         // With no time left before the deadline, the verdict's look lists them.
         let now = Instant::now();
-        if !matches!(step.next, Next::Failed(_)) && until > now && self.sweeps.due(now) {
+        if step.next == Next::Done && self.sweeps.owed() {
+            // Tasks that failed on the way to a good end are still told, once.
+            self.report_stopped_tasks(self.settings.side.from_now(), LogsRead::Now);
+        } else if !matches!(step.next, Next::Failed(_)) && until > now && self.sweeps.due(now) {
             self.side_work_done = true;
             // A listing cut short (by its budget) leaves the verdict's look to list them.
             self.stopped_listed_last_poll = self.report_stopped_tasks(until, LogsRead::Beside);
@@ -742,18 +746,7 @@ impl<'a> Watch<'a> {
             }
             LogsRead::Now => {
                 let until = self.settings.side.from_now();
-                let notes = &self.log_notes;
-                let shown: Vec<Vec<String>> = std::thread::scope(|scope| {
-                    let running: Vec<_> = reads
-                        .into_iter()
-                        .map(|read| scope.spawn(move || read.run(reader, notes, until)))
-                        .collect();
-                    running
-                        .into_iter()
-                        .map(|read| read.join().unwrap_or_default())
-                        .collect()
-                });
-                for line in shown.into_iter().flatten() {
+                for line in read_side_by_side(reads, reader, &self.log_notes, until) {
                     self.report.progress(line);
                 }
             }
@@ -1044,6 +1037,42 @@ impl LogRead {
         shown.push(format!("note: {note}"));
         shown
     }
+}
+
+/// What `reads` show, in their order; those with logs to read run side by side, each
+/// within `until`.
+fn read_side_by_side(
+    reads: Vec<LogRead>,
+    reader: LogReader,
+    notes: &Mutex<HashSet<String>>,
+    until: Instant,
+) -> Vec<String> {
+    enum Shown<T> {
+        Ready(Vec<String>),
+        Reading(T, Vec<String>),
+    }
+    std::thread::scope(|scope| {
+        let shown: Vec<_> = reads
+            .into_iter()
+            .map(|read| match read.targets.is_empty() {
+                true => Shown::Ready(read.run(reader, notes, until)),
+                false => {
+                    let if_stopped = read.if_stopped();
+                    Shown::Reading(
+                        scope.spawn(move || read.run(reader, notes, until)),
+                        if_stopped,
+                    )
+                }
+            })
+            .collect();
+        shown
+            .into_iter()
+            .flat_map(|shown| match shown {
+                Shown::Ready(lines) => lines,
+                Shown::Reading(thread, if_stopped) => thread.join().unwrap_or(if_stopped),
+            })
+            .collect()
+    })
 }
 
 /// Whether the logs of `container` were already said to be unreadable.

@@ -177,12 +177,23 @@ fn credentials_close_to_expiry_are_exported_again_before_the_next_call() {
     fake.write_aws_config(PROCESS_PROFILE);
     deploy_cmd(&fake, &["-p", "ci"]).assert().success();
     assert_eq!(fake.ops(), [&[EXPORT, EXPORT], ROLLOUT_OPS].concat());
-    let calls = fake.all_calls();
-    for call in &calls[..2] {
-        assert_eq!(op_of(call), EXPORT);
+    let (exports, calls): (Vec<Value>, Vec<Value>) = fake
+        .all_calls()
+        .into_iter()
+        .partition(|call| op_of(call) == EXPORT);
+    for call in &exports {
         assert_eq!(credentials_of(call), (None, false, true));
     }
-    for call in &calls[2..] {
+    // The ECR check and the first describe-services run side by side; one of them
+    // refreshes the credentials, the other does not wait for it and, the first ones being
+    // expired, resolves the profile itself. The expired key is never used.
+    let first_read = calls.iter().position(|c| op_of(c) == "describe-services");
+    for (i, call) in calls.iter().enumerate() {
+        let beside = op_of(call) == "ecr describe-images" || Some(i) == first_read;
+        if beside && credentials_of(call).0.is_none() {
+            assert_eq!(credentials_of(call), (None, false, true), "{call}");
+            continue;
+        }
         assert_eq!(
             credentials_of(call),
             (Some("ASIASECONDEXPORT0002"), false, false),
@@ -328,7 +339,7 @@ fn exported_secrets_are_never_printed_even_in_the_trace() {
     let register = fake.calls_of("register-task-definition");
     assert_eq!(credentials_of(&register[0]), (Some(KEY), false, false));
     let (out, err) = (stdout_of(&assert), stderr_of(&assert));
-    for secret in [SECRET, TOKEN] {
+    for secret in [KEY, SECRET, TOKEN] {
         assert!(!out.contains(secret), "{secret} on stdout:\n{out}");
         assert!(!err.contains(secret), "{secret} on stderr:\n{err}");
     }

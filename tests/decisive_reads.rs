@@ -434,3 +434,38 @@ fn crash_logs_are_read_for_the_first_three_stopped_tasks() {
         "{err}"
     );
 }
+
+#[test]
+fn a_task_that_failed_on_the_way_to_a_good_end_is_still_told() {
+    // Task B fails at the first poll and is told at once; another fails before the next
+    // poll, which finds the rollout done before the next look at stopped tasks is due.
+    let mut done = fixture("describe-services/web-done.json");
+    done["services"][0]["deployments"][0]["failedTasks"] = json!(2);
+    let (second, task) = crashed_task(2);
+    let mut ops = task_b_crashed(vec![]);
+    ops["list-tasks"] = json!([
+        answer(json!({"taskArns": [TASK_B]})),
+        answer(json!({"taskArns": [TASK_B, second]})),
+    ]);
+    ops["describe-tasks"] = json!([
+        file("describe-tasks/new-stopped.json"),
+        answer(json!({"tasks": [task], "failures": []})),
+    ]);
+    let fake = from_steady_and(&[rolling(0, 1), answer(done)], ops);
+    // A poll interval of 1 s: the second look is due 1 s after the first, the poll that
+    // finds the rollout done comes before.
+    let assert = fake
+        .cmd()
+        .args(SERVICE_ARGS)
+        .args(["--poll-interval", "1", "-t", "30", "--log-lines", "0"])
+        .timeout(Duration::from_secs(90))
+        .assert()
+        .success();
+    let err = stderr(&assert);
+    let told: Vec<&str> = lines(&err)
+        .into_iter()
+        .filter(|l| l.starts_with("task ") && l.contains(" stopped: "))
+        .collect();
+    assert_eq!(told.len(), 2, "{err}");
+    assert_eq!(fake.calls_of("describe-tasks").len(), 2, "{err}");
+}

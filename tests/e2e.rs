@@ -1118,7 +1118,10 @@ fn blue_green_deploy_waits_for_its_service_deployment_through_bake_time() {
     // Bake time lasts 2 s and is seen; CLEAN_UP lasts 0.3 s, less than a poll on a busy
     // machine, so the SUCCESSFUL service deployment below is what shows it was waited for.
     let seen = stages(&run);
-    assert!(seen.contains(&"stage: BAKE_TIME"), "BAKE_TIME not shown\n{run}");
+    assert!(
+        seen.contains(&"stage: BAKE_TIME"),
+        "BAKE_TIME not shown\n{run}"
+    );
     let result: Value = serde_json::from_str(&run.stdout).expect("JSON result");
     assert_eq!(result["status"], "succeeded", "{run}");
     assert_eq!(result["strategy"], "BLUE_GREEN", "{run}");

@@ -34,6 +34,11 @@ impl Sweeps {
         self.owed = true;
     }
 
+    /// Whether ECS counted failures that no look has taken in yet.
+    pub fn owed(&self) -> bool {
+        self.owed
+    }
+
     /// Whether to look now; if so, the look is taken as made and the next one put off.
     pub fn due(&mut self, now: Instant) -> bool {
         if !self.owed || self.next.is_some_and(|next| now < next) {
