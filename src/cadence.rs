@@ -10,6 +10,10 @@ use std::time::Duration;
 /// less, so that a short `--poll-interval` keeps its proportions).
 const FLOOR: Duration = Duration::from_secs(1);
 
+/// Short waits in a row, at most: a large rollout that moves at every poll for minutes is
+/// then polled at the interval, not every second, until a poll sees it quiet.
+const MAX_SHORT_IN_A_ROW: u32 = 10;
+
 /// What a poll saw, as far as the timing of the next one goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Pace {
@@ -43,6 +47,8 @@ pub struct Cadence {
     since_change: Duration,
     /// Short waits still owed to the last change.
     short: u32,
+    /// Short waits since the last poll that saw nothing move.
+    short_in_a_row: u32,
 }
 
 impl Cadence {
@@ -54,6 +60,7 @@ impl Cadence {
             ceiling,
             since_change: Duration::ZERO,
             short: 0,
+            short_in_a_row: 0,
         }
     }
 
@@ -66,14 +73,16 @@ impl Cadence {
     /// The wait before the next poll, after a poll that saw `pace`.
     pub fn next(&mut self, pace: Pace) -> Duration {
         match pace {
-            Pace::Quiet => {}
+            Pace::Quiet => self.short_in_a_row = 0,
             Pace::Moving => self.changed(1),
             Pace::Near => self.changed(2),
         }
-        let wait = if self.short > 0 {
+        let wait = if self.short > 0 && self.short_in_a_row < MAX_SHORT_IN_A_ROW {
             self.short -= 1;
+            self.short_in_a_row += 1;
             self.floor
         } else {
+            self.short = 0;
             self.to_grid()
         };
         self.since_change += wait;
@@ -140,6 +149,15 @@ mod tests {
             waits(3.0, true, &[Moving, Moving, Moving, Quiet, Quiet]),
             [1.0, 1.0, 1.0, 1.0, 2.0, 3.0]
         );
+    }
+
+    #[test]
+    fn a_rollout_that_moves_at_every_poll_is_polled_at_the_interval_after_ten_seconds() {
+        let mut paces = vec![Moving; 12];
+        paces.extend([Quiet, Moving]);
+        let mut expected = vec![1.0; 10];
+        expected.extend([3.0, 3.0, 3.0, 1.0]);
+        assert_eq!(waits(3.0, false, &paces), expected);
     }
 
     #[test]
