@@ -197,6 +197,16 @@ pub const ASSUMED_CREDENTIALS: Jq = jq(
     r#".Credentials | [.AccessKeyId, .SecretAccessKey, .SessionToken]"#,
 );
 
+/// What `configure export-credentials --format process` answered, when it is version 1 of
+/// that format (else null).
+pub const EXPORTED_CREDENTIALS: Jq = jq(
+    "exported credentials",
+    r#"if type == "object" and .Version == 1 then
+        {access_key: .AccessKeyId, secret_key: .SecretAccessKey,
+         session_token: .SessionToken, expires: .Expiration}
+    else null end"#,
+);
+
 /// ARNs of `list-task-definitions`.
 pub const TASK_DEFINITION_ARNS: Jq = jq("task definition ARNs", r#".taskDefinitionArns // []"#);
 
@@ -466,6 +476,7 @@ pub const ALL: &[Jq] = &[
     TASK_ARN_PAGE,
     DESCRIBED_TASKS,
     ASSUMED_CREDENTIALS,
+    EXPORTED_CREDENTIALS,
     TASK_DEFINITION_ARNS,
     RUN_TASK_STARTED,
     ESSENTIAL_CONTAINER_NAMES,

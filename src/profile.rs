@@ -11,6 +11,8 @@ use ini::{Ini, ParseOption};
 use jiff::Timestamp;
 use serde_json::Value;
 
+use crate::filters;
+
 /// The settings a profile may hold for the run to drop it from the children and lose
 /// nothing: how its credentials are obtained (which the export does once), the region
 /// (carried over as `AWS_DEFAULT_REGION`) and settings every call already overrides
@@ -224,24 +226,25 @@ fn settings_of(name: &str, config: &str, shared: &str) -> Option<Vec<(String, St
 /// The answer of `export-credentials --format process`, if it is one: version 1, a key
 /// and a secret, maybe a session token and an expiry in RFC 3339.
 pub fn parse_export(answer: &Value) -> Option<Exported> {
-    if answer.get("Version").and_then(Value::as_i64) != Some(1) {
-        return None;
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        access_key: Option<String>,
+        secret_key: Option<String>,
+        session_token: Option<String>,
+        expires: Option<String>,
     }
-    let text = |name: &str| {
-        answer
-            .get(name)
-            .and_then(Value::as_str)
-            .filter(|value| !value.is_empty())
-            .map(str::to_string)
-    };
-    let expires = match answer.get("Expiration") {
-        None | Some(Value::Null) => None,
-        Some(value) => Some(value.as_str()?.parse::<Timestamp>().ok()?),
+    let answer: Option<Answer> =
+        filters::extract(&filters::EXPORTED_CREDENTIALS, answer, &[]).ok()?;
+    let answer = answer?;
+    let given = |value: Option<String>| value.filter(|value| !value.is_empty());
+    let expires = match answer.expires {
+        None => None,
+        Some(at) => Some(at.parse::<Timestamp>().ok()?),
     };
     Some(Exported {
-        access_key: text("AccessKeyId")?,
-        secret_key: text("SecretAccessKey")?,
-        session_token: text("SessionToken"),
+        access_key: given(answer.access_key)?,
+        secret_key: given(answer.secret_key)?,
+        session_token: given(answer.session_token),
         expires,
     })
 }
