@@ -9,8 +9,9 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    FakeAws, SERVICE_ARGS, TASK_B, TASK_B_STOPPED, WEB_1, WEB_2, answer, file, fixture,
-    from_steady_and, lines, scenario, stderr_of as stderr, stdout_of as stdout, task_b_crashed,
+    FakeAws, SERVICE_ARGS, TASK_B, TASK_B_STOPPED, WEB_1, WEB_2, answer, crashed_task, file,
+    fixture, from_steady_and, lines, scenario, stderr_of as stderr, stdout_of as stdout,
+    task_b_crashed,
 };
 use serde_json::{Value, json};
 
@@ -362,14 +363,6 @@ fn garbage_service_deployments_do_not_hide_the_snapshot() {
 }
 
 // ------------------------------------------------------------------ stopped tasks
-
-/// Task B (web:2, `app` crashed) as task `n`: its ARN and id end in `n`.
-fn crashed_task(n: usize) -> (String, Value) {
-    let mut task = fixture("describe-tasks/new-stopped.json")["tasks"][0].clone();
-    let arn = format!("{}{n}", &TASK_B[..TASK_B.len() - 1]);
-    task["taskArn"] = json!(arn);
-    (arn, task)
-}
 
 #[test]
 fn tasks_that_keep_failing_are_looked_for_ever_more_seldom() {

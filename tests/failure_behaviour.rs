@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use common::{
     Cli, FakeAws, NEW_IMAGE, OUR_DEPLOYMENT, SERVICE_ARGS, WEB_1, WEB_2, alive, answer,
-    assert_no_error_details, file, finish, fixture, from_steady, from_steady_and, interrupt,
-    scenario, wait_for_call,
+    assert_no_error_details, crashed_task, file, finish, fixture, from_steady, from_steady_and,
+    interrupt, scenario, wait_for_call,
 };
 use serde_json::{Value, json};
 
@@ -565,4 +565,30 @@ fn a_throttled_update_says_the_new_revision_is_unused() {
         assert!(!err.contains(OUR_DEPLOYMENT));
         assert_no_error_details(&err);
     }
+}
+
+#[test]
+fn a_signal_while_crash_logs_explain_a_failure_stops_their_reads_and_leaves_nothing() {
+    // The rollout failed at the first poll; two crashed tasks are explained, and their log
+    // reads (side by side) never answer. A signal ends them at once, not at their budget.
+    let (arns, tasks): (Vec<String>, Vec<Value>) = (1..=2).map(crashed_task).unzip();
+    let fake = from_steady_and(
+        &[file("describe-services/web-failed.json")],
+        json!({
+            "describe-task-definition": [file("describe-task-definition/web-1-awslogs.json")],
+            "list-tasks": [answer(json!({"taskArns": arns}))],
+            "describe-tasks": [answer(json!({"tasks": tasks, "failures": []}))],
+            "logs get-log-events": [HANG()],
+        }),
+    );
+    let mut child = spawn(&fake, SERVICE_ARGS);
+    wait_for_call(&fake, &mut child, "logs get-log-events");
+    let signalled = std::time::Instant::now();
+    interrupt(&child, "-TERM");
+    let (status, _, err) = finish(child);
+    assert!(signalled.elapsed() < Duration::from_secs(8), "{err}");
+    assert_ne!(status.code(), Some(0), "{err}");
+    let told = err.lines().filter(|l| l.contains(" stopped: ")).count();
+    assert_eq!(told, 2, "{err}");
+    assert_nothing_left(&fake);
 }

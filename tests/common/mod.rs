@@ -431,6 +431,14 @@ pub fn task_b_crashed(log_events: Vec<Value>) -> Value {
     })
 }
 
+/// Task B (web:2, `app` crashed) as task `n`: its ARN and id end in `n`.
+pub fn crashed_task(n: usize) -> (String, Value) {
+    let mut task = fixture("describe-tasks/new-stopped.json")["tasks"][0].clone();
+    let arn = format!("{}{n}", &TASK_B[..TASK_B.len() - 1]);
+    task["taskArn"] = json!(arn);
+    (arn, task)
+}
+
 // ------------------------------------------------------------------ commands
 
 /// `ecs-deploy -d web -i NEW_IMAGE EXTRA` against `fake`, not yet run.
