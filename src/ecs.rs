@@ -464,8 +464,8 @@ pub struct RunFailure {
     pub detail: String,
 }
 
-/// The ECS operations the tool uses.
-pub trait Ecs {
+/// The ECS operations the tool uses; a read may run on a thread of its own.
+pub trait Ecs: Sync {
     /// The services of one cluster (at most [`DESCRIBE_SERVICES_LIMIT`]), in the order
     /// asked, in one call; or an error naming what is missing (services or the cluster).
     fn describe_services(&self, cluster: &str, names: &[String]) -> Result<Vec<Service>>;

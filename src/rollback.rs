@@ -601,7 +601,8 @@ mod tests {
             0,
         )]))]);
         ecs.updates
-            .borrow_mut()
+            .lock()
+            .unwrap()
             .push_back(Ok(scripted::updated("ecs-svc/back")));
         ecs
     }
@@ -691,7 +692,8 @@ mod tests {
             )])),
         ]);
         ecs.updates
-            .borrow_mut()
+            .lock()
+            .unwrap()
             .push_back(Ok(scripted::updated("ecs-svc/back")));
         let report = Report::captured();
         let error = roll_back(&ecs, &report, settings(), OLD, &rollout(), failure(None));
@@ -720,7 +722,8 @@ mod tests {
         gone.rollout_state_reason = Some("tasks failed to start".into());
         let ecs = ScriptedEcs::polls(vec![Ok(snapshot(vec![gone]))]);
         ecs.updates
-            .borrow_mut()
+            .lock()
+            .unwrap()
             .push_back(Ok(scripted::updated("ecs-svc/back")));
         let report = Report::captured();
         roll_back(&ecs, &report, settings(), OLD, &rollout(), failure(None));
@@ -734,7 +737,8 @@ mod tests {
     fn a_rollback_update_that_fails_is_reported() {
         let ecs = ScriptedEcs::default();
         ecs.updates
-            .borrow_mut()
+            .lock()
+            .unwrap()
             .push_back(Err("AccessDenied".into()));
         let report = Report::captured();
         let error = roll_back(&ecs, &report, settings(), OLD, &rollout(), failure(None));
@@ -767,7 +771,7 @@ mod tests {
     fn ecs_rolls_its_service_deployment_back_when_asked() {
         use crate::ecs::ServiceDeploymentStatus::{RollbackInProgress, RollbackSuccessful};
         let ecs = ScriptedEcs::default();
-        ecs.service_deployments.borrow_mut().extend([
+        ecs.service_deployments.lock().unwrap().extend([
             Ok(scripted::service_deployment(
                 RollbackInProgress,
                 "RECONCILE_SERVICE",
@@ -897,7 +901,7 @@ mod tests {
     // Several services ------------------------------------------------------------------
 
     use crate::ecs::ServiceDeploymentStatus::{InProgress, RollbackInProgress, RollbackSuccessful};
-    use std::cell::RefCell;
+    use std::sync::Mutex;
 
     /// `name`'s blue/green rollout of NEW, with its service deployment.
     fn blue_green(name: &str) -> Rollout {
@@ -932,7 +936,7 @@ mod tests {
             .map(|&status| scripted::service_deployment_of(name, status, "RECONCILE_SERVICE"))
             .collect();
         let arn = scripted::service_deployment_arn(name);
-        ecs.by_arn.insert(arn, RefCell::new(answers));
+        ecs.by_arn.insert(arn, Mutex::new(answers));
     }
 
     /// Begin each service's rollback (with its report) and wait for them all.
@@ -1064,10 +1068,11 @@ mod tests {
         let ours = scripted::deployment("ecs-svc/api", "ACTIVE", NEW, 0, 0);
         ecs.by_service.insert(
             "api".into(),
-            RefCell::new([snapshot(vec![back(1), ours]), snapshot(vec![back(2)])].into()),
+            Mutex::new([snapshot(vec![back(1), ours]), snapshot(vec![back(2)])].into()),
         );
         ecs.updates
-            .borrow_mut()
+            .lock()
+            .unwrap()
             .push_back(Ok(scripted::updated("ecs-svc/back")));
         let report = Report::captured();
         let reports: Vec<Report> = ["web", "worker", "api"]

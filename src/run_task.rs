@@ -431,7 +431,7 @@ mod tests {
     #[test]
     fn the_wait_follows_the_task_until_it_stops() {
         let ecs = ScriptedEcs::default();
-        ecs.described.borrow_mut().extend([
+        ecs.described.lock().unwrap().extend([
             Ok(DescribedTasks {
                 tasks: vec![],
                 missing: vec!["MISSING".into()],
@@ -507,7 +507,8 @@ mod tests {
     fn a_timeout_says_the_task_keeps_running() {
         let ecs = ScriptedEcs::default();
         ecs.described
-            .borrow_mut()
+            .lock()
+            .unwrap()
             .push_back(Ok(seen("RUNNING", &[])));
         let report = Report::captured();
         let mut waiting = one_off(&ecs, &report, 20);

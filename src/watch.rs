@@ -419,7 +419,7 @@ impl<'a> Watch<'a> {
             self.stopped_listed_last_poll = self.report_stopped_tasks(until, LogsRead::Beside);
         }
         if let Next::Failed(why) = step.next {
-            let why = self.explained_by_ecs().unwrap_or(why);
+            let why = self.explain_failure().unwrap_or(why);
             return Err(PollError::Stop(Stop::Failed(why)));
         }
         let progress = self.take(step.next, step.entered);
@@ -588,15 +588,26 @@ impl<'a> Watch<'a> {
         Ok(None)
     }
 
-    /// A failed rollout of a service whose service deployment was not followed (a rolling
-    /// one): one look at that service deployment names the alarms that fired and says what
-    /// ECS did about it. Nothing when it cannot be read, or says nothing more.
-    fn explained_by_ecs(&mut self) -> Option<String> {
-        if self.service_deployment.is_some() {
-            return None;
-        }
-        let arn = self.tracker.rollout().service_deployment.as_deref()?;
-        let sd = self.ecs.poll_service_deployment(arn, self.deadline).ok()?;
+    /// A failed rollout: its stopped tasks not yet told, and, for a service whose service
+    /// deployment was not followed (a rolling one), one look at that service deployment,
+    /// read side by side. The service deployment names the alarms that fired and says what
+    /// ECS did about it; nothing when it cannot be read, or says nothing more.
+    fn explain_failure(&mut self) -> Option<String> {
+        let unread = match self.service_deployment {
+            Some(_) => None,
+            None => self.tracker.rollout().service_deployment.clone(),
+        };
+        let (ecs, deadline) = (self.ecs, self.deadline);
+        let sd = std::thread::scope(|scope| {
+            let reading =
+                unread.map(|arn| scope.spawn(move || ecs.poll_service_deployment(&arn, deadline)));
+            // A rollback's watch has no stopped tasks to tell.
+            if self.tracker.goal() != Goal::Settle {
+                let until = self.settings.side.from_now();
+                self.stopped_listed_last_poll = self.report_stopped_tasks(until, LogsRead::Now);
+            }
+            reading.and_then(|reading| reading.join().ok()?.ok())
+        })?;
         let explained = sd.status.is_given_up() || !sd.triggered_alarms.is_empty();
         let why = explained.then(|| given_up(&sd));
         self.service_deployment = Some(sd);
@@ -1485,7 +1496,8 @@ mod tests {
         let mut ecs = ScriptedEcs::polls(vec![Ok(snapshot(1, 0, false))]);
         ecs.tasks = vec![scripted::task("t1", NEW, "RUNNING", "UNKNOWN")];
         ecs.described
-            .borrow_mut()
+            .lock()
+            .unwrap()
             .push_back(Err(crate::aws::CallError::new(
                 "describe-tasks",
                 254,
@@ -1570,7 +1582,7 @@ mod tests {
             Ok(snapshot(2, 0, true)),
             Ok(snapshot(2, 0, false)),
         ]);
-        ecs.service_deployments.borrow_mut().extend([
+        ecs.service_deployments.lock().unwrap().extend([
             sd(InProgress, "SCALE_UP"),
             sd(InProgress, "BAKE_TIME"),
             sd(InProgress, "BAKE_TIME"),
@@ -1605,7 +1617,7 @@ mod tests {
     #[test]
     fn a_bake_time_longer_than_the_timeout_names_its_stage() {
         let ecs = ScriptedEcs::polls(vec![Ok(snapshot(2, 0, true))]);
-        ecs.service_deployments.borrow_mut().extend([
+        ecs.service_deployments.lock().unwrap().extend([
             sd(ServiceDeploymentStatus::InProgress, "SCALE_UP"),
             sd(ServiceDeploymentStatus::InProgress, "BAKE_TIME"),
         ]);
@@ -1627,7 +1639,7 @@ mod tests {
             scripted::service_deployment(ServiceDeploymentStatus::RollbackInProgress, "BAKE_TIME");
         rolled_back.status_reason = Some("CloudWatch alarm in alarm state".into());
         rolled_back.triggered_alarms = vec!["web-5xx".into()];
-        ecs.service_deployments.borrow_mut().extend([
+        ecs.service_deployments.lock().unwrap().extend([
             sd(ServiceDeploymentStatus::InProgress, "BAKE_TIME"),
             Ok(rolled_back),
         ]);
@@ -1647,7 +1659,8 @@ mod tests {
     fn a_service_deployment_that_cannot_be_read_falls_back_to_the_deployments() {
         let ecs = ScriptedEcs::polls(vec![Ok(snapshot(2, 0, true)), Ok(snapshot(2, 0, false))]);
         ecs.service_deployments
-            .borrow_mut()
+            .lock()
+            .unwrap()
             .push_back(Err(crate::aws::CallError::new(
                 "describe-service-deployments",
                 254,
@@ -1697,7 +1710,10 @@ mod tests {
         let mut by_ecs =
             scripted::service_deployment(ServiceDeploymentStatus::RollbackSuccessful, "CLEAN_UP");
         by_ecs.triggered_alarms = vec!["web-5xx".into()];
-        ecs.service_deployments.borrow_mut().push_back(Ok(by_ecs));
+        ecs.service_deployments
+            .lock()
+            .unwrap()
+            .push_back(Ok(by_ecs));
         let report = Report::captured();
         let rolling = Rollout {
             strategy: Strategy::Rolling,
@@ -1711,11 +1727,16 @@ mod tests {
             "service deployment sd1 is ROLLBACK_SUCCESSFUL (alarms: web-5xx); ECS rolled the service back"
         );
         assert!(failure.service_deployment.is_some());
+        // The service deployment is read beside the stopped tasks' listing.
+        let calls = ecs.calls();
+        assert_eq!(calls[0], "describe-services");
+        let mut beside = calls[1..3].to_vec();
+        beside.sort();
         assert_eq!(
-            ecs.calls()[..2],
+            beside,
             [
-                "describe-services",
-                "describe-service-deployments arn:aws:ecs:us-east-1:1:service-deployment/prod/web/sd1"
+                "describe-service-deployments arn:aws:ecs:us-east-1:1:service-deployment/prod/web/sd1",
+                "list-tasks STOPPED"
             ]
         );
     }

@@ -2,8 +2,9 @@
 //! and describes a set of tasks, and logs every call, so the waiting decisions can be
 //! tested without any process.
 
-use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use serde_json::Value;
@@ -21,14 +22,14 @@ use crate::task::{Container, Task};
 #[derive(Default)]
 pub struct ScriptedEcs {
     /// Answers of `poll_services`, in order; the last one repeats.
-    pub snapshots: RefCell<VecDeque<Polled<Snapshot>>>,
+    pub snapshots: Mutex<VecDeque<Polled<Snapshot>>>,
     /// Answers of `poll_services` for one service by name, in order (the last repeats);
     /// services without an entry get `snapshots`.
-    pub by_service: HashMap<String, RefCell<VecDeque<Snapshot>>>,
+    pub by_service: HashMap<String, Mutex<VecDeque<Snapshot>>>,
     /// Answers of `poll_services` once `update_service` has been called (a rollback).
-    pub after_update: RefCell<VecDeque<Polled<Snapshot>>>,
+    pub after_update: Mutex<VecDeque<Polled<Snapshot>>>,
     /// Answers of `update_service`, in order; the last one repeats.
-    pub updates: RefCell<VecDeque<Result<Updated, String>>>,
+    pub updates: Mutex<VecDeque<Result<Updated, String>>>,
     /// The tasks `list_tasks` and `describe_tasks` know.
     pub tasks: Vec<Task>,
     /// Tasks that show up as stopped after the first listing of stopped tasks.
@@ -36,54 +37,57 @@ pub struct ScriptedEcs {
     /// From this describe-tasks call on (1-based), tasks of unknown health are HEALTHY.
     pub become_healthy_after: Option<usize>,
     /// Answers of `describe_tasks`, in order, before `tasks` is looked at (one-off tasks).
-    pub described: RefCell<VecDeque<Polled<DescribedTasks>>>,
+    pub described: Mutex<VecDeque<Polled<DescribedTasks>>>,
     /// ARNs per `list_tasks` page (0: all on one page).
     pub page_size: usize,
     /// Answers of `poll_service_deployment`, in order; the last one repeats. They also
     /// answer `poll_service_deployments` for ARNs without an entry in `by_arn`.
-    pub service_deployments: RefCell<VecDeque<Polled<ServiceDeployment>>>,
+    pub service_deployments: Mutex<VecDeque<Polled<ServiceDeployment>>>,
     /// Answers of `poll_service_deployments` for one ARN, in order (the last repeats).
-    pub by_arn: HashMap<String, RefCell<VecDeque<ServiceDeployment>>>,
+    pub by_arn: HashMap<String, Mutex<VecDeque<ServiceDeployment>>>,
     /// What `roll_back_service_deployment` answers (`Err`: ECS refuses).
     pub rollback_refused: Option<String>,
-    stopped_listed: Cell<bool>,
-    describe_calls: Cell<usize>,
-    log: RefCell<Vec<String>>,
+    stopped_listed: AtomicBool,
+    describe_calls: AtomicUsize,
+    log: Mutex<Vec<String>>,
 }
 
 impl ScriptedEcs {
     pub fn polls(snapshots: Vec<Polled<Snapshot>>) -> ScriptedEcs {
         ScriptedEcs {
-            snapshots: RefCell::new(snapshots.into()),
+            snapshots: Mutex::new(snapshots.into()),
             ..ScriptedEcs::default()
         }
     }
 
     /// Every call so far: the operation, then what tells the calls apart.
     pub fn calls(&self) -> Vec<String> {
-        self.log.borrow().clone()
+        lock(&self.log).clone()
     }
 
     fn called(&self, call: String) {
-        self.log.borrow_mut().push(call);
+        lock(&self.log).push(call);
     }
 
     fn updated(&self) -> bool {
-        self.log
-            .borrow()
+        lock(&self.log)
             .iter()
             .any(|call| call.starts_with("update-service"))
     }
 }
 
 /// The next answer of a list: the first, or the last one forever.
-fn next<T: Clone>(answers: &RefCell<VecDeque<T>>) -> Option<T> {
-    let mut answers = answers.borrow_mut();
+fn next<T: Clone>(answers: &Mutex<VecDeque<T>>) -> Option<T> {
+    let mut answers = lock(answers);
     if answers.len() > 1 {
         answers.pop_front()
     } else {
         answers.front().cloned()
     }
+}
+
+fn lock<T>(value: &Mutex<T>) -> MutexGuard<'_, T> {
+    value.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn not_scripted(op: &str) -> Error {
@@ -181,7 +185,7 @@ impl Ecs for ScriptedEcs {
             [_] => "describe-services".into(),
             _ => format!("describe-services {}", names.join(" ")),
         });
-        let answers = if self.updated() && !self.after_update.borrow().is_empty() {
+        let answers = if self.updated() && !lock(&self.after_update).is_empty() {
             &self.after_update
         } else {
             &self.snapshots
@@ -210,7 +214,7 @@ impl Ecs for ScriptedEcs {
         };
         self.called(call);
         let mut listed: Vec<&Task> = self.tasks.iter().collect();
-        if stopped && self.stopped_listed.replace(true) {
+        if stopped && self.stopped_listed.swap(true, Ordering::SeqCst) {
             listed.extend(&self.stopped_later);
         }
         let arns: Vec<String> = listed
@@ -233,8 +237,7 @@ impl Ecs for ScriptedEcs {
 
     fn describe_tasks(&self, _: &str, arns: &[String], _: Instant) -> Polled<DescribedTasks> {
         self.called(format!("describe-tasks {}", arns.join(" ")));
-        let calls = self.describe_calls.get() + 1;
-        self.describe_calls.set(calls);
+        let calls = self.describe_calls.fetch_add(1, Ordering::SeqCst) + 1;
         if let Some(answer) = next(&self.described) {
             return answer;
         }

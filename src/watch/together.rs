@@ -193,8 +193,8 @@ fn not_in_answer(read: &Decisive) -> CallError {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::RefCell;
     use std::collections::VecDeque;
+    use std::sync::Mutex;
 
     use super::*;
     use crate::ecs::scripted::{self, ScriptedEcs};
@@ -263,7 +263,7 @@ mod tests {
         let mut ecs = ScriptedEcs::default();
         for (name, snapshots) in answers {
             let queue: VecDeque<Snapshot> = snapshots.clone().into();
-            ecs.by_service.insert(name.to_string(), RefCell::new(queue));
+            ecs.by_service.insert(name.to_string(), Mutex::new(queue));
         }
         ecs
     }
@@ -371,7 +371,7 @@ mod tests {
     #[test]
     fn a_service_missing_from_an_answer_is_one_failed_look_at_it() {
         let mut ecs = ecs(&[("web", vec![seen("web", 2, true)])]);
-        ecs.snapshots = RefCell::new(VecDeque::new());
+        ecs.snapshots = Mutex::new(VecDeque::new());
         let report = Report::captured();
         let reports = [report.for_service("web"), report.for_service("gone")];
         let mut gone = rollout("gone");
