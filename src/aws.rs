@@ -22,6 +22,10 @@ use crate::profile::{self, Exported, Plan};
 use crate::secrets;
 use crate::signals;
 
+mod spare;
+
+use spare::Spare;
+
 /// Attempts for a call that AWS throttles, with exponential backoff between them.
 const THROTTLE_ATTEMPTS: u32 = 4;
 const THROTTLE_FIRST_BACKOFF: Duration = Duration::from_millis(500);
@@ -77,7 +81,7 @@ impl Credentials {
 }
 
 /// The CLI's command for ECS: its steps are named by the operation alone.
-const ECS: &str = "ecs";
+pub const ECS: &str = "ecs";
 /// The CLI's command for CodeDeploy (`aws deploy ...`).
 const DEPLOY: &str = "deploy";
 
@@ -218,6 +222,9 @@ pub struct Aws {
     /// Whether a call is refreshing the exported credentials; the others go on with the
     /// current ones meanwhile, which are still valid within the refresh margin.
     refreshing: AtomicBool,
+    /// Calls started before they are made (see [`Aws::prepare_ecs_input`]); any left
+    /// unused are killed when this is dropped.
+    spares: Mutex<Vec<Spare>>,
 }
 
 /// Credentials exported from the profile, and what the children need besides them.
@@ -336,6 +343,7 @@ impl Aws {
             calls: AtomicU32::new(0),
             exported: Mutex::new(None),
             refreshing: AtomicBool::new(false),
+            spares: Mutex::new(Vec::new()),
         }
     }
 
@@ -767,23 +775,73 @@ impl Aws {
         if abandoned() {
             return Err(abandoned_error(&step));
         }
+        if region.is_none()
+            && let Some(spare) = self.take_spare(service, op, args)
+            && let Some(result) = self.call_spare(&step, spare, input, limits)
+        {
+            return result;
+        }
         let input_file = input.map(|i| Self::write_input(&step, i)).transpose()?;
         let input_path = input_file
             .as_ref()
             .map(|f| f.path().to_string_lossy().into_owned());
+        let (expression, argv) =
+            self.command(service, op, args, region, input_path.as_deref(), limits);
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let outcome = self
+            .start(&step, expression)
+            .and_then(|(handle, group)| self.wait(&step, &handle, group, limits));
+        let elapsed = started.elapsed();
+        if let Some(file) = &input_file {
+            signals::untrack_temp_file(file.path());
+        }
+        drop(input_file);
+        self.conclude(&step, &argv, elapsed, outcome, limits)
+    }
+
+    /// The answer of a finished call, traced with `--verbose`.
+    fn conclude(
+        &self,
+        step: &str,
+        argv: &[String],
+        elapsed: Duration,
+        outcome: std::result::Result<std::process::Output, CallError>,
+        limits: Limits,
+    ) -> std::result::Result<Value, CallError> {
+        let result = outcome.and_then(|output| Self::interpret(step, &output, limits));
+        if self.verbose {
+            let status = match &result {
+                Ok(_) => "exit 0".to_string(),
+                Err(e) if e.kind == Failure::Interrupted => "abandoned (interrupted)".to_string(),
+                Err(e) if e.kind == Failure::Deadline => "killed at the deadline".to_string(),
+                Err(e) => format!("exit {}", e.code),
+            };
+            output::stderr(&format!(
+                "[aws {:.2}s {status}] aws {}",
+                elapsed.as_secs_f64(),
+                argv.join(" ")
+            ));
+        }
+        result
+    }
+
+    /// The command of one call: argv, and the environment that carries the credentials.
+    fn command(
+        &self,
+        service: &str,
+        op: &str,
+        args: &[String],
+        region: Option<&str>,
+        input_path: Option<&str>,
+        limits: Limits,
+    ) -> (duct::Expression, Vec<String>) {
         let exported = if limits.own_credentials {
             None
         } else {
             self.exported_credentials(limits)
         };
-        let argv = self.argv(
-            service,
-            op,
-            args,
-            region,
-            input_path.as_deref(),
-            exported.is_none(),
-        );
+        let argv = self.argv(service, op, args, region, input_path, exported.is_none());
         let mut expression = duct::cmd(&self.program, &argv)
             .stdout_capture()
             .stderr_capture()
@@ -816,30 +874,118 @@ impl Aws {
             command.process_group(0);
             Ok(())
         });
+        (expression, argv)
+    }
 
+    /// Start `aws SERVICE OP ARGS... --cli-input-json file://FIFO` now, so that the next
+    /// call of `service`, `op` and `args` finds the CLI started (see `aws/spare.rs`), and
+    /// gives it its JSON input (none: `{}`) through the FIFO. When it cannot start, or
+    /// one is waiting already, nothing happens: that call is made as always.
+    pub fn prepare(&self, service: &str, op: &str, args: &[String]) {
+        if signals::interrupted() || abandoned() {
+            return;
+        }
+        let mut spares = self.spares.lock().unwrap_or_else(PoisonError::into_inner);
+        // One that ended (it could not start, say) is of no use: dropping it reaps it.
+        spares.retain(|s| matches!(s.handle.try_wait(), Ok(None)));
+        if spares.iter().any(|s| s.is_for(service, op, args)) {
+            return;
+        }
+        let Ok(fifo) = spare::fifo() else {
+            return;
+        };
+        let path = fifo.to_string_lossy().into_owned();
+        let limits = Limits::step(Interrupt::Abandon);
+        let (expression, argv) = self.command(service, op, args, None, Some(&path), limits);
+        let Ok((handle, group)) = self.start(op, expression) else {
+            return;
+        };
+        spares.push(Spare {
+            service: service.to_string(),
+            op: op.to_string(),
+            args: args.to_vec(),
+            argv,
+            handle,
+            group,
+            fifo,
+            used: false,
+        });
+    }
+
+    /// The spare started for this call, if one is still waiting for its input.
+    fn take_spare(&self, service: &str, op: &str, args: &[String]) -> Option<Spare> {
+        let mut spares = self.spares.lock().unwrap_or_else(PoisonError::into_inner);
+        let at = spares.iter().position(|s| s.is_for(service, op, args))?;
+        let spare = spares.remove(at);
+        // One that ended (it could not start, say) is of no use: dropping it reaps it.
+        match spare.handle.try_wait() {
+            Ok(None) => Some(spare),
+            _ => None,
+        }
+    }
+
+    /// The call made by `spare`, given `input` now; `None` when it never took its input
+    /// (it died first, or could not read it), so that nothing was sent and the call is
+    /// to be made the ordinary way.
+    fn call_spare(
+        &self,
+        step: &str,
+        mut spare: Spare,
+        input: Option<&Value>,
+        limits: Limits,
+    ) -> Option<std::result::Result<Value, CallError>> {
+        let bytes = match input {
+            Some(input) => serde_json::to_vec(input).ok()?,
+            None => b"{}".to_vec(),
+        };
         self.calls.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let outcome = self.wait(&step, expression, limits);
-        let elapsed = started.elapsed();
-        if let Some(file) = &input_file {
-            signals::untrack_temp_file(file.path());
+        let done = AtomicBool::new(false);
+        let (outcome, read) = std::thread::scope(|scope| {
+            let offering = scope.spawn(|| spare::offer(&spare.fifo, &bytes, &done));
+            let outcome = self.wait(step, &spare.handle, spare.group, limits);
+            done.store(true, Ordering::SeqCst);
+            (outcome, offering.join().unwrap_or(true))
+        });
+        spare.used = true;
+        let refused = |output: &std::process::Output| {
+            output.status.code() != Some(0)
+                && String::from_utf8_lossy(&output.stderr).contains("cli-input-json")
+        };
+        match &outcome {
+            _ if !read => {
+                self.calls.fetch_sub(1, Ordering::Relaxed);
+                return None;
+            }
+            Ok(output) if refused(output) => {
+                self.calls.fetch_sub(1, Ordering::Relaxed);
+                return None;
+            }
+            _ => {}
         }
-        drop(input_file);
-        let result = outcome.and_then(|output| Self::interpret(&step, &output, limits));
-        if self.verbose {
-            let status = match &result {
-                Ok(_) => "exit 0".to_string(),
-                Err(e) if e.kind == Failure::Interrupted => "abandoned (interrupted)".to_string(),
-                Err(e) if e.kind == Failure::Deadline => "killed at the deadline".to_string(),
-                Err(e) => format!("exit {}", e.code),
-            };
-            output::stderr(&format!(
-                "[aws {:.2}s {status}] aws {}",
-                elapsed.as_secs_f64(),
-                argv.join(" ")
-            ));
+        Some(self.conclude(step, &spare.argv, started.elapsed(), outcome, limits))
+    }
+
+    /// Start the child of `expression` and track its process group.
+    fn start(
+        &self,
+        step: &str,
+        expression: duct::Expression,
+    ) -> std::result::Result<(duct::Handle, Option<u32>), CallError> {
+        let _starting = signals::starting_child();
+        let handle = expression.start().map_err(|e| {
+            CallError::new(
+                step,
+                255,
+                format!("cannot run {}: {e}", self.program.display()),
+                Failure::Fatal,
+            )
+        })?;
+        let group = handle.pids().first().copied();
+        if let Some(group) = group {
+            signals::track_child(group);
         }
-        result
+        Ok((handle, group))
     }
 
     /// Wait for the child within its limits, killing its process group (and reaping the
@@ -847,10 +993,11 @@ impl Aws {
     fn wait(
         &self,
         step: &str,
-        expression: duct::Expression,
+        handle: &duct::Handle,
+        group: Option<u32>,
         limits: Limits,
     ) -> std::result::Result<std::process::Output, CallError> {
-        let spawn_error = |e: std::io::Error| {
+        let wait_error = |e: std::io::Error| {
             CallError::new(
                 step,
                 255,
@@ -860,15 +1007,6 @@ impl Aws {
         };
         let call_limit = Instant::now() + self.call_timeout;
         let limit = limits.deadline.map_or(call_limit, |d| d.min(call_limit));
-        let (handle, group) = {
-            let _starting = signals::starting_child();
-            let handle = expression.start().map_err(spawn_error)?;
-            let group = handle.pids().first().copied();
-            if let Some(group) = group {
-                signals::track_child(group);
-            }
-            (handle, group)
-        };
         let stop = |e: CallError| {
             signals::halt_if_ending();
             if let Some(group) = group {
@@ -893,7 +1031,7 @@ impl Aws {
                     return Ok(output.clone());
                 }
                 Ok(None) => {}
-                Err(e) => return stop(spawn_error(e)),
+                Err(e) => return stop(wait_error(e)),
             }
             if limits.interrupt == Interrupt::Abandon && signals::interrupted() {
                 return stop(CallError::new(
@@ -1180,6 +1318,124 @@ printf '{"argv": "%s", "mode": "%s", "input": %s}' "$*" "$(stat -c %a "$f")" "$(
             }
         });
         assert_eq!(aws.call_count(), 6);
+    }
+
+    /// An aws that notes each start in `started` (a line with its pid), then answers its
+    /// argv and the JSON input it read, if any.
+    fn noting_aws(started: &std::path::Path) -> (tempfile::TempDir, Aws) {
+        scripted_aws(&format!(
+            r#"echo $$ >> {}
+f=""; for a; do case "$a" in file://*) f="${{a#file://}}";; esac; done
+if [ -n "$f" ]; then i=$(cat "$f"); else i=null; fi
+printf '{{"argv": "%s", "input": %s}}' "$*" "$i""#,
+            started.display()
+        ))
+    }
+
+    fn lines(path: &std::path::Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    fn alive(pid: &str) -> bool {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .contains(") Z ")
+    }
+
+    #[test]
+    fn a_prepared_call_is_the_next_call_of_its_op_and_args_and_gets_its_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = dir.path().join("started");
+        let (_bin, aws) = noting_aws(&started);
+        let args = vec!["--cluster".to_string(), "prod".to_string()];
+        aws.prepare(ECS, "describe-services", &args);
+        aws.prepare(ECS, "describe-services", &args);
+        aws.prepare(ECS, "register-task-definition", &[]);
+        // One per op and args; each waits for its input, having sent nothing.
+        while lines(&started).len() < 2 {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(aws.call_count(), 0);
+        let input = serde_json::json!({"family": "web"});
+        let registered = aws
+            .ecs_with_input("register-task-definition", &input, &[], Interrupt::Abandon)
+            .unwrap();
+        assert_eq!(registered["input"], input);
+        let polled = aws
+            .poll(
+                "describe-services",
+                &args,
+                Instant::now() + Duration::from_secs(30),
+            )
+            .unwrap();
+        let argv = polled["argv"].as_str().unwrap();
+        assert!(
+            argv.starts_with("--output json ecs describe-services --cli-input-json file://")
+                && argv.ends_with(" --cluster prod"),
+            "{argv}"
+        );
+        assert_eq!(polled["input"], serde_json::json!({}));
+        // The spares were used: no new process was started for either call.
+        assert_eq!(lines(&started).len(), 2);
+        assert_eq!(aws.call_count(), 2);
+        // Another call of the same op starts its own.
+        aws.poll(
+            "describe-services",
+            &args,
+            Instant::now() + Duration::from_secs(30),
+        )
+        .unwrap();
+        assert_eq!(lines(&started).len(), 3);
+    }
+
+    #[test]
+    fn an_unused_spare_is_killed_with_its_fifo_gone_and_no_call_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = dir.path().join("started");
+        let (_bin, aws) = noting_aws(&started);
+        aws.prepare(ECS, "register-task-definition", &[]);
+        while lines(&started).is_empty() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let pid = lines(&started)[0].clone();
+        let fifo = {
+            let spares = aws.spares.lock().unwrap();
+            spares[0].fifo.to_path_buf()
+        };
+        assert!(alive(&pid));
+        drop(aws);
+        assert!(!alive(&pid), "the spare {pid} outlived its Aws");
+        assert!(!fifo.exists());
+    }
+
+    #[test]
+    fn a_spare_that_cannot_take_its_input_leaves_the_call_to_an_ordinary_one() {
+        // The first process dies without reading its input; later ones answer.
+        let dir = tempfile::tempdir().unwrap();
+        let started = dir.path().join("started");
+        let (_bin, aws) = scripted_aws(&format!(
+            r#"echo $$ >> {0}
+[ "$(wc -l < {0})" -eq 1 ] && {{ echo "Error parsing parameter 'cli-input-json'" >&2; exit 255; }}
+echo '{{"ok": true}}'"#,
+            started.display()
+        ));
+        aws.prepare(ECS, "register-task-definition", &[]);
+        let answer = aws
+            .ecs_with_input(
+                "register-task-definition",
+                &serde_json::json!({}),
+                &[],
+                Interrupt::Abandon,
+            )
+            .unwrap();
+        assert_eq!(answer["ok"], true);
+        assert_eq!(lines(&started).len(), 2);
+        assert_eq!(aws.call_count(), 1);
     }
 
     #[test]

@@ -225,6 +225,10 @@ impl<'a> Deploy<'a> {
         task_definition: &str,
         revision: &Revision,
     ) -> Result<TaskDefinition> {
+        if !self.options.dry_run {
+            // The CLI of the registration starts up while this read runs.
+            self.ecs.expect_register();
+        }
         self.ecs.describe_task_definition(
             base_name(task_definition, revision),
             revision.copy_task_definition_tags,

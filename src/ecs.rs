@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::aws::{Aws, CallError, Failure, Interrupt};
+use crate::aws::{Aws, CallError, ECS, Failure, Interrupt};
 use crate::controller::{Controller, ControllerType};
 use crate::error::{Error, Result};
 use crate::filters::{self, Jq};
@@ -476,6 +476,11 @@ pub trait Ecs: Sync {
     ) -> Result<TaskDefinition>;
     /// Registers the input; the new revision's ARN.
     fn register_task_definition(&self, input: &Value) -> Result<String>;
+    /// A register-task-definition is to come soon: its call may start getting ready
+    /// (nothing is sent before it is made).
+    fn expect_register(&self) {}
+    /// A poll of these services is to come: its call may start getting ready.
+    fn expect_poll(&self, _cluster: &str, _names: &[String]) {}
     fn update_service(&self, update: &ServiceUpdate) -> Result<Updated>;
     /// One service read back after an update whose answer was lost, to learn whether ECS
     /// applied it: made even after SIGINT/SIGTERM, and stopped at `deadline`.
@@ -542,6 +547,13 @@ pub const DESCRIBE_SERVICE_DEPLOYMENTS_LIMIT: usize = 20;
 
 /// describe-tasks takes at most 100 ARNs per call.
 pub const DESCRIBE_TASKS_LIMIT: usize = 100;
+
+/// The arguments of a poll of `names`.
+fn poll_args(cluster: &str, names: &[String]) -> Vec<String> {
+    let mut argv = args(["--cluster", cluster, "--services"]);
+    argv.extend(names.iter().cloned());
+    argv
+}
 
 /// [`Ecs`] on the AWS CLI.
 pub struct AwsEcs<'a> {
@@ -746,6 +758,15 @@ impl Ecs for AwsEcs<'_> {
         })
     }
 
+    fn expect_poll(&self, cluster: &str, names: &[String]) {
+        self.aws
+            .prepare(ECS, "describe-services", &poll_args(cluster, names));
+    }
+
+    fn expect_register(&self) {
+        self.aws.prepare(ECS, "register-task-definition", &[]);
+    }
+
     fn register_task_definition(&self, input: &Value) -> Result<String> {
         let step = "register-task-definition";
         // An unused revision is harmless: a signal may kill this call.
@@ -943,8 +964,7 @@ impl Ecs for AwsEcs<'_> {
         deadline: Instant,
     ) -> Polled<Vec<Option<Snapshot>>> {
         let step = "describe-services";
-        let mut argv = args(["--cluster", cluster, "--services"]);
-        argv.extend(names.iter().cloned());
+        let argv = poll_args(cluster, names);
         let answer = self.aws.poll(step, &argv, deadline)?;
         let found: Vec<NamedSnapshot> = read_polled(step, &filters::ROLLOUT_SNAPSHOTS, &answer)?;
         Ok(in_asked_order(names, found, |s| (&s.name, &s.arn))

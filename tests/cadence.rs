@@ -234,3 +234,35 @@ fn a_rollout_that_never_moves_costs_no_more_polls_than_a_fixed_interval() {
         [UP_TO_UPDATE, &vec![POLL; logged], &["list-tasks"]].concat()
     );
 }
+
+#[test]
+fn the_registration_and_every_poll_find_their_cli_started_and_read_their_input_from_a_fifo() {
+    // The CLI of register-task-definition starts while describe-task-definition runs, and
+    // that of each poll while the wait before it runs: each then reads its input (the
+    // definition; for a poll, nothing: `{}`) from a private FIFO.
+    let fake = from_steady(&[
+        answer(rolling(2, 1)),
+        file("describe-services/web-done.json"),
+    ]);
+    deploy(&fake, "10").success();
+    assert_eq!(fake.ops(), [UP_TO_UPDATE, &[POLL; 2]].concat());
+    let register = &fake.calls_of("register-task-definition")[0];
+    assert_eq!(register["input_mode"], "600");
+    assert_eq!(register["input"]["family"], "web");
+    let services = fake.calls_of(POLL);
+    // The first read of the service, before anything is known, is an ordinary call.
+    assert!(
+        services[0].get("input").is_none_or(Value::is_null),
+        "{}",
+        services[0]
+    );
+    for poll in &services[1..] {
+        assert_eq!(poll["input"], json!({}), "{poll}");
+        assert_eq!(poll["input_mode"], "600", "{poll}");
+        assert_eq!(
+            common::arg_value(poll, "--services").as_deref(),
+            Some("web"),
+            "{poll}"
+        );
+    }
+}

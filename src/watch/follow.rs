@@ -68,36 +68,23 @@ impl<'a> Reads<'a> {
         }
     }
 
+    /// The service reads of `wanted` are to be made soon: their calls may get ready.
+    pub fn expect(&self, wanted: &[Decisive]) {
+        for (cluster, chunk) in service_reads(wanted) {
+            let names: Vec<String> = chunk.into_iter().map(|(_, name)| name).collect();
+            self.ecs.expect_poll(cluster, &names);
+        }
+    }
+
     /// Every read asked for, one call per kind (and per cluster, and per batch limit): an
     /// answer per read, in that order (`None` where an answer left it out).
     pub fn read(&self, wanted: &[Decisive], deadline: Instant) -> Polled<Vec<Option<Answer>>> {
         let mut answers: Vec<Option<Answer>> = vec![None; wanted.len()];
-        let services: Vec<(usize, &str, &str)> = wanted
-            .iter()
-            .enumerate()
-            .filter_map(|(i, read)| match read {
-                Decisive::Service { cluster, name } => Some((i, cluster.as_str(), name.as_str())),
-                Decisive::Deployment(_) => None,
-            })
-            .collect();
-        let mut clusters: Vec<&str> = Vec::new();
-        for &(_, cluster, _) in &services {
-            if !clusters.contains(&cluster) {
-                clusters.push(cluster);
-            }
-        }
-        for cluster in clusters {
-            let asked: Vec<(usize, String)> = services
-                .iter()
-                .filter(|&&(_, c, _)| c == cluster)
-                .map(|&(i, _, name)| (i, name.to_string()))
-                .collect();
-            for chunk in asked.chunks(DESCRIBE_SERVICES_LIMIT) {
-                let names: Vec<String> = chunk.iter().map(|(_, name)| name.clone()).collect();
-                let snapshots = self.ecs.poll_services(cluster, &names, deadline)?;
-                for ((i, _), snapshot) in chunk.iter().zip(snapshots) {
-                    answers[*i] = snapshot.map(Answer::Service);
-                }
+        for (cluster, chunk) in service_reads(wanted) {
+            let names: Vec<String> = chunk.iter().map(|(_, name)| name.clone()).collect();
+            let snapshots = self.ecs.poll_services(cluster, &names, deadline)?;
+            for ((i, _), snapshot) in chunk.iter().zip(snapshots) {
+                answers[*i] = snapshot.map(Answer::Service);
             }
         }
         let deployments: Vec<(usize, String)> = wanted
@@ -130,4 +117,35 @@ pub fn stopped(stop: Stop, why: String) -> Failure {
         service_deployment: None,
         codedeploy: None,
     }
+}
+
+/// The service reads of `wanted`, one describe-services call each: the cluster, and the
+/// position and name of each service asked.
+fn service_reads(wanted: &[Decisive]) -> Vec<(&str, Vec<(usize, String)>)> {
+    let services: Vec<(usize, &str, &str)> = wanted
+        .iter()
+        .enumerate()
+        .filter_map(|(i, read)| match read {
+            Decisive::Service { cluster, name } => Some((i, cluster.as_str(), name.as_str())),
+            Decisive::Deployment(_) => None,
+        })
+        .collect();
+    let mut clusters: Vec<&str> = Vec::new();
+    for &(_, cluster, _) in &services {
+        if !clusters.contains(&cluster) {
+            clusters.push(cluster);
+        }
+    }
+    let mut calls = Vec::new();
+    for cluster in clusters {
+        let asked: Vec<(usize, String)> = services
+            .iter()
+            .filter(|&&(_, c, _)| c == cluster)
+            .map(|&(i, _, name)| (i, name.to_string()))
+            .collect();
+        for chunk in asked.chunks(DESCRIBE_SERVICES_LIMIT) {
+            calls.push((cluster, chunk.to_vec()));
+        }
+    }
+    calls
 }

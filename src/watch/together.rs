@@ -90,6 +90,7 @@ fn watch_beside<'a>(
             break;
         };
         let wanted: Vec<Decisive> = pending.iter().map(|&i| watches[i].decisive()).collect();
+        reads.expect(&wanted);
         let polled = poller.until(deadline, || {
             // The decisive read after side work is not cut short by the time that work
             // took: the verdict rests on it.
@@ -155,11 +156,13 @@ fn watch_beside<'a>(
                 changed = true;
             }
             if changed {
-                Ok(Outcome::Done((), pace))
-            } else if retried {
-                Err(PollError::Backoff)
-            } else {
-                Ok(Outcome::Waiting(pace))
+                return Ok(Outcome::Done((), pace));
+            }
+            // The next poll is this same read again.
+            reads.expect(&wanted);
+            match retried {
+                true => Err(PollError::Backoff),
+                false => Ok(Outcome::Waiting(pace)),
             }
         });
         if let Err(stop) = polled {
