@@ -885,12 +885,15 @@ impl Aws {
         if signals::interrupted() || abandoned() {
             return;
         }
-        let mut spares = self.spares.lock().unwrap_or_else(PoisonError::into_inner);
-        // One that ended (it could not start, say) is of no use: dropping it reaps it.
-        spares.retain(|s| matches!(s.handle.try_wait(), Ok(None)));
-        if spares.iter().any(|s| s.is_for(service, op, args)) {
-            return;
+        {
+            let mut spares = self.spares.lock().unwrap_or_else(PoisonError::into_inner);
+            // One that ended (it could not start, say) is of no use: dropping it reaps it.
+            spares.retain(|s| matches!(s.handle.try_wait(), Ok(None)));
+            if spares.iter().any(|s| s.is_for(service, op, args)) {
+                return;
+            }
         }
+        // Not under the lock: the credentials may be exported again first, by a call.
         let Ok(fifo) = spare::fifo() else {
             return;
         };
@@ -900,7 +903,7 @@ impl Aws {
         let Ok((handle, group)) = self.start(op, expression) else {
             return;
         };
-        spares.push(Spare {
+        let spare = Spare {
             service: service.to_string(),
             op: op.to_string(),
             args: args.to_vec(),
@@ -909,7 +912,11 @@ impl Aws {
             group,
             fifo,
             used: false,
-        });
+        };
+        self.spares
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(spare);
     }
 
     /// The spare started for this call, if one is still waiting for its input.
