@@ -111,6 +111,29 @@ fn assert_nothing_left(fake: &FakeAws) {
     for path in fake.input_files() {
         assert!(!path.exists(), "{} was left behind", path.display());
     }
+    // Nor an aws started ahead and never given its input (it logged no call).
+    for pid in started_by(fake) {
+        assert!(gone(pid), "an aws started ahead ({pid}) outlived the run");
+        inherited_zombie(pid);
+    }
+}
+
+/// The processes running now with this fake's state directory in their environment.
+fn started_by(fake: &FakeAws) -> Vec<i32> {
+    let mut needle = b"FAKE_AWS_STATE=".to_vec();
+    needle.extend(fake.state_dir().as_os_str().as_encoded_bytes());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .unwrap_or_default()
+                .split(|b| *b == 0)
+                .any(|var| var == needle.as_slice())
+        })
+        .collect()
 }
 
 /// web-rolling with our deployment not running any task yet.
@@ -311,6 +334,49 @@ fn a_first_signal_ends_with_an_interrupted_result() {
     assert_eq!(status.code(), Some(130), "{err}");
     let result: Value = serde_json::from_str(&out).expect("one JSON object on stdout");
     assert_eq!(result["status"], "interrupted");
+}
+
+#[test]
+fn a_signal_while_waiting_kills_the_poll_started_ahead_and_its_fifo() {
+    // Between two polls the CLI of the next one waits for its input: a signal ends the
+    // wait, and that process goes with it, unused.
+    let fake = from_steady(&[answer(starting())]);
+    let mut child = spawn(&fake, &[SERVICE_ARGS, &["-t", "60"]].concat());
+    wait_for_call(&fake, &mut child, "update-service");
+    // The first poll comes 1 s after update-service; the next one's CLI starts then.
+    while fake.calls_of("describe-services").len() < 2 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // It is the one whose input is a file:// path (the poll just made may still be
+    // exiting).
+    let fifo_of = |pid: i32| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        cmdline
+            .split(|b| *b == 0)
+            .filter_map(|arg| std::str::from_utf8(arg).ok()?.strip_prefix("file://"))
+            .map(std::path::PathBuf::from)
+            .next()
+    };
+    let since = std::time::Instant::now();
+    let ahead = loop {
+        let ahead: Vec<(i32, std::path::PathBuf)> = started_by(&fake)
+            .into_iter()
+            .filter_map(|pid| Some((pid, fifo_of(pid)?)))
+            .collect();
+        if !ahead.is_empty() || since.elapsed() > Duration::from_secs(10) {
+            break ahead;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(ahead.len(), 1, "one aws waits for the next poll: {ahead:?}");
+    let fifo = &ahead[0].1;
+    assert!(fifo.exists(), "{}", fifo.display());
+    interrupt(&child, "-TERM");
+    let (status, _, err) = finish(child);
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert_eq!(fake.calls_of("describe-services").len(), 2, "{err}");
+    assert_nothing_left(&fake);
+    assert!(!fifo.exists(), "{} was left behind", fifo.display());
 }
 
 // -------------------------------------------------------------------- closed pipes

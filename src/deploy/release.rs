@@ -170,14 +170,6 @@ impl Deploy<'_> {
     pub(super) fn deploy_services(&self, targets: &[Target], revision: &Revision) -> Result<()> {
         // Services that share a base definition share its new revision.
         let groups = grouped(targets, |t| base_name(&t.current.task_definition, revision));
-        if !self.options.dry_run {
-            // Their CLIs start up while the definitions are read and registered.
-            for target in targets {
-                let revision = NewRevision::TaskDefinition("");
-                self.ecs
-                    .expect_update(&self.service_update(&service_ref(target), revision));
-            }
-        }
         // CodeDeploy's deployment groups are found while the base definitions are read,
         // and before anything is registered.
         let (codedeploy_groups, bases) = self.codedeploy_groups_beside(targets, || {
@@ -272,22 +264,6 @@ impl Deploy<'_> {
 
     /// Step 4: point service `i` at the new revision (or force a new deployment); the
     /// rollout to watch.
-    /// The update of `service` to `revision`, with the scaling asked for.
-    fn service_update<'s>(
-        &self,
-        service: &'s ServiceRef,
-        revision: NewRevision<'s>,
-    ) -> ServiceUpdate<'s> {
-        let scaling = self.options.scaling;
-        ServiceUpdate {
-            service,
-            revision,
-            desired_count: scaling.desired_count,
-            min_healthy_percent: scaling.min_healthy_percent,
-            max_percent: scaling.max_percent,
-        }
-    }
-
     fn update_service(
         &self,
         targets: &[Target],
@@ -298,6 +274,7 @@ impl Deploy<'_> {
         let target = &targets[i];
         let current = &target.current;
         let service = &service_ref(target);
+        let scaling = self.options.scaling;
         let task_definition = match revision {
             NewRevision::TaskDefinition(arn) => arn,
             NewRevision::Same => &current.task_definition,
@@ -314,7 +291,13 @@ impl Deploy<'_> {
         };
         let mut updated = self
             .ecs
-            .update_service(&self.service_update(service, revision))
+            .update_service(&ServiceUpdate {
+                service,
+                revision,
+                desired_count: scaling.desired_count,
+                min_healthy_percent: scaling.min_healthy_percent,
+                max_percent: scaling.max_percent,
+            })
             .map_err(refused)?;
         if let Some(why) = updated.lost.take() {
             let Some(applied) = self.read_back(target, revision, task_definition, &why)? else {
