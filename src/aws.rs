@@ -931,9 +931,9 @@ impl Aws {
         }
     }
 
-    /// The call made by `spare`, given `input` now; `None` when it never took its input
-    /// (it died first, or could not read it), so that nothing was sent and the call is
-    /// to be made the ordinary way.
+    /// The call made by `spare`, given `input` now; `None` when it ended without taking
+    /// its input (it died first, or could not read it), so that nothing was sent and the
+    /// call is to be made the ordinary way.
     fn call_spare(
         &self,
         step: &str,
@@ -959,16 +959,12 @@ impl Aws {
             output.status.code() != Some(0)
                 && String::from_utf8_lossy(&output.stderr).contains("cli-input-json")
         };
-        match &outcome {
-            _ if !read => {
-                self.calls.fetch_sub(1, Ordering::Relaxed);
-                return None;
-            }
-            Ok(output) if refused(output) => {
-                self.calls.fetch_sub(1, Ordering::Relaxed);
-                return None;
-            }
-            _ => {}
+        // Only a child that ended on its own without sending anything leaves the call to
+        // an ordinary one; one stopped by the call's limits (its deadline, a signal, the
+        // call timeout) ends the call, as an ordinary child would.
+        if matches!(&outcome, Ok(output) if !read || refused(output)) {
+            self.calls.fetch_sub(1, Ordering::Relaxed);
+            return None;
         }
         Some(self.conclude(step, &spare.argv, started.elapsed(), outcome, limits))
     }
@@ -1443,6 +1439,51 @@ echo '{{"ok": true}}'"#,
         assert_eq!(answer["ok"], true);
         assert_eq!(lines(&started).len(), 2);
         assert_eq!(aws.call_count(), 1);
+    }
+
+    #[test]
+    fn a_spare_that_hangs_is_stopped_at_the_deadline_and_no_other_call_is_made() {
+        // It never reads its input: the poll's deadline ends the call, not a second aws.
+        let dir = tempfile::tempdir().unwrap();
+        let started = dir.path().join("started");
+        let (_bin, aws) = scripted_aws(&format!("echo $$ >> {}\nexec sleep 30", started.display()));
+        let args = vec!["--cluster".to_string(), "prod".to_string()];
+        aws.prepare(ECS, "describe-services", &args);
+        let e = aws
+            .poll(
+                "describe-services",
+                &args,
+                Instant::now() + Duration::from_millis(500),
+            )
+            .unwrap_err();
+        assert_eq!(e.kind, Failure::Deadline, "{}", e.message);
+        assert_eq!(lines(&started).len(), 1);
+        assert!(!alive(&lines(&started)[0]));
+    }
+
+    #[test]
+    fn a_spare_that_answers_garbage_is_an_unreadable_poll() {
+        // It reads its input (it is the spare: no second aws starts), then prints garbage.
+        let dir = tempfile::tempdir().unwrap();
+        let started = dir.path().join("started");
+        let (_bin, aws) = scripted_aws(&format!(
+            r#"echo $$ >> {}
+for a; do case "$a" in file://*) cat "${{a#file://}}" > /dev/null;; esac; done
+echo 'not json'"#,
+            started.display()
+        ));
+        let args: Vec<String> = Vec::new();
+        aws.prepare(ECS, "describe-services", &args);
+        let e = aws
+            .poll(
+                "describe-services",
+                &args,
+                Instant::now() + Duration::from_secs(30),
+            )
+            .unwrap_err();
+        assert_eq!(e.kind, Failure::Unreadable, "{}", e.message);
+        assert_eq!(aws.call_count(), 1);
+        assert_eq!(lines(&started).len(), 1);
     }
 
     #[test]
