@@ -212,7 +212,6 @@ pub struct Aws {
     profile: Option<String>,
     env: Vec<(&'static str, String)>,
     env_remove: Vec<&'static str>,
-    verbose: bool,
     /// The longest any one call may run.
     call_timeout: Duration,
     calls: AtomicU32,
@@ -313,12 +312,7 @@ pub fn find_program() -> Result<PathBuf> {
 impl Aws {
     /// Remember how every call must be made: which program, global options, environment,
     /// and how long a call may take.
-    pub fn new(
-        program: PathBuf,
-        credentials: &Credentials,
-        verbose: bool,
-        call_timeout: Duration,
-    ) -> Aws {
+    pub fn new(program: PathBuf, credentials: &Credentials, call_timeout: Duration) -> Aws {
         // The user's CLI configuration must not change what we read: no pager, no prompt.
         let mut env = vec![
             ("AWS_PAGER", String::new()),
@@ -338,7 +332,6 @@ impl Aws {
             profile: credentials.profile.clone(),
             env,
             env_remove: Vec::new(),
-            verbose,
             call_timeout,
             calls: AtomicU32::new(0),
             exported: Mutex::new(None),
@@ -354,8 +347,8 @@ impl Aws {
     pub fn export_credentials(&self, plan: Plan) {
         let limits = Limits::step(Interrupt::Abandon);
         let export = self.export(plan.default_region, limits);
-        if self.verbose {
-            output::stderr(&match &export {
+        if output::tracing() {
+            output::trace(&match &export {
                 Some(export) => format!(
                     "[aws] credentials exported from the profile once, handed to every call{}",
                     export
@@ -427,8 +420,8 @@ impl Aws {
             }),
             _ => None,
         };
-        if kept.is_none() && self.verbose {
-            output::stderr(
+        if kept.is_none() {
+            output::trace(
                 "[aws] the exported credentials could not be refreshed: every call \
                  resolves the profile itself from now on",
             );
@@ -810,14 +803,14 @@ impl Aws {
         limits: Limits,
     ) -> std::result::Result<Value, CallError> {
         let result = outcome.and_then(|output| Self::interpret(step, &output, limits));
-        if self.verbose {
+        if output::tracing() {
             let status = match &result {
                 Ok(_) => "exit 0".to_string(),
                 Err(e) if e.kind == Failure::Interrupted => "abandoned (interrupted)".to_string(),
                 Err(e) if e.kind == Failure::Deadline => "killed at the deadline".to_string(),
                 Err(e) => format!("exit {}", e.code),
             };
-            output::stderr(&format!(
+            output::trace(&format!(
                 "[aws {:.2}s {status}] aws {}",
                 elapsed.as_secs_f64(),
                 argv.join(" ")
@@ -1172,7 +1165,7 @@ mod tests {
             region: Some("eu-west-1".into()),
             ..Credentials::default()
         };
-        let aws = Aws::new("aws".into(), &credentials, false, Duration::from_secs(1));
+        let aws = Aws::new("aws".into(), &credentials, Duration::from_secs(1));
         let args = ["--repository-name".to_string(), "web".to_string()];
         assert_eq!(
             aws.argv(
@@ -1198,7 +1191,7 @@ mod tests {
             aws.argv("ecs", "list-tasks", &[], None, None, true)[2..4],
             ["--region", "eu-west-1"]
         );
-        let without = Aws::new("aws".into(), &Credentials::default(), false, Duration::ZERO);
+        let without = Aws::new("aws".into(), &Credentials::default(), Duration::ZERO);
         assert_eq!(
             without.argv(
                 "logs",
@@ -1227,12 +1220,7 @@ mod tests {
             std::os::unix::fs::PermissionsExt::from_mode(0o755),
         )
         .unwrap();
-        let aws = Aws::new(
-            program,
-            &Credentials::default(),
-            false,
-            Duration::from_secs(30),
-        );
+        let aws = Aws::new(program, &Credentials::default(), Duration::from_secs(30));
         (dir, aws)
     }
 
@@ -1302,12 +1290,7 @@ printf '{"argv": "%s", "mode": "%s", "input": %s}' "$*" "$(stat -c %a "$f")" "$(
     fn calls_from_two_threads_are_all_counted() {
         // `true` answers nothing: no answer to read, but a call all the same.
         let program = which::which("true").expect("true is on PATH");
-        let aws = Aws::new(
-            program,
-            &Credentials::default(),
-            false,
-            Duration::from_secs(30),
-        );
+        let aws = Aws::new(program, &Credentials::default(), Duration::from_secs(30));
         let deadline = Instant::now() + Duration::from_secs(30);
         std::thread::scope(|scope| {
             for region in ["eu-west-1", "us-east-1"] {
@@ -1496,12 +1479,7 @@ echo 'not json'"#,
             std::os::unix::fs::PermissionsExt::from_mode(0o755),
         )
         .unwrap();
-        let aws = Aws::new(
-            program,
-            &Credentials::default(),
-            false,
-            Duration::from_secs(60),
-        );
+        let aws = Aws::new(program, &Credentials::default(), Duration::from_secs(60));
         let flag = Arc::new(AtomicBool::new(false));
         let deadline = Instant::now() + Duration::from_secs(60);
         std::thread::scope(|scope| {

@@ -180,6 +180,9 @@ impl<'a> Deploy<'a> {
                 revision,
             } => {
                 self.announce_images(&revision.images);
+                // Its CLI starts up while the services are read.
+                self.ecs
+                    .expect_describe_task_definition(revision.copy_task_definition_tags);
                 self.for_services(cluster, services, |targets| {
                     self.deploy_services(targets, revision)
                 })

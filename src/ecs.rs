@@ -18,7 +18,7 @@ use crate::controller::{Controller, ControllerType};
 use crate::error::{Error, Result};
 use crate::filters::{self, Jq};
 use crate::secrets;
-use crate::task::Task;
+use crate::task::{Task, TaskStatus};
 
 #[cfg(test)]
 pub mod scripted;
@@ -451,7 +451,7 @@ pub struct RunTaskRequest<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct StartedTask {
     pub task_arn: Option<String>,
-    pub last_status: String,
+    pub last_status: TaskStatus,
     pub failures: Vec<RunFailure>,
 }
 
@@ -481,6 +481,10 @@ pub trait Ecs: Sync {
     fn expect_register(&self) {}
     /// A poll of these services is to come: its call may start getting ready.
     fn expect_poll(&self, _cluster: &str, _names: &[String]) {}
+    /// A describe-task-definition is to come (its name not yet known).
+    fn expect_describe_task_definition(&self, _include_tags: bool) {}
+    /// This update is to come, to a revision not yet registered.
+    fn expect_update(&self, _update: &ServiceUpdate) {}
     fn update_service(&self, update: &ServiceUpdate) -> Result<Updated>;
     /// One service read back after an update whose answer was lost, to learn whether ECS
     /// applied it: made even after SIGINT/SIGTERM, and stopped at `deadline`.
@@ -547,6 +551,43 @@ pub const DESCRIBE_SERVICE_DEPLOYMENTS_LIMIT: usize = 20;
 
 /// describe-tasks takes at most 100 ARNs per call.
 pub const DESCRIBE_TASKS_LIMIT: usize = 100;
+
+/// The arguments of describe-task-definition besides the name (which goes in its input,
+/// so that its CLI can start before the name is known).
+fn describe_args(include_tags: bool) -> Vec<String> {
+    match include_tags {
+        true => args(["--include", "TAGS"]),
+        false => Vec::new(),
+    }
+}
+
+/// The arguments of update-service, and its input: the new revision goes in the input, so
+/// that its CLI can start before the revision is registered.
+fn update_args(update: &ServiceUpdate) -> (Vec<String>, Option<Value>) {
+    let service = update.service;
+    let mut argv = args(["--cluster", &service.cluster, "--service", &service.name]);
+    let input = match update.revision {
+        NewRevision::TaskDefinition(arn) => Some(serde_json::json!({ "taskDefinition": arn })),
+        NewRevision::Same => {
+            argv.extend(args(["--force-new-deployment"]));
+            None
+        }
+    };
+    if let Some(count) = update.desired_count {
+        argv.extend(args(["--desired-count", &count.to_string()]));
+    }
+    let config: Vec<String> = [
+        ("maximumPercent", update.max_percent),
+        ("minimumHealthyPercent", update.min_healthy_percent),
+    ]
+    .iter()
+    .filter_map(|(key, value)| value.map(|v| format!("{key}={v}")))
+    .collect();
+    if !config.is_empty() {
+        argv.extend(args(["--deployment-configuration", &config.join(",")]));
+    }
+    (argv, input)
+}
 
 /// The arguments of a poll of `names`.
 fn poll_args(cluster: &str, names: &[String]) -> Vec<String> {
@@ -737,11 +778,13 @@ impl Ecs for AwsEcs<'_> {
         include_tags: bool,
     ) -> Result<TaskDefinition> {
         let step = "describe-task-definition";
-        let mut argv = args(["--task-definition", task_definition]);
-        if include_tags {
-            argv.extend(args(["--include", "TAGS"]));
-        }
-        let answer = self.aws.ecs(step, &argv, Interrupt::Abandon)?;
+        let input = serde_json::json!({ "taskDefinition": task_definition });
+        let answer = self.aws.ecs_with_input(
+            step,
+            &input,
+            &describe_args(include_tags),
+            Interrupt::Abandon,
+        )?;
         if !answer["taskDefinition"].is_object() {
             return Err(Error::Aws {
                 step: step.into(),
@@ -761,6 +804,21 @@ impl Ecs for AwsEcs<'_> {
     fn expect_poll(&self, cluster: &str, names: &[String]) {
         self.aws
             .prepare(ECS, "describe-services", &poll_args(cluster, names));
+    }
+
+    fn expect_describe_task_definition(&self, include_tags: bool) {
+        self.aws.prepare(
+            ECS,
+            "describe-task-definition",
+            &describe_args(include_tags),
+        );
+    }
+
+    fn expect_update(&self, update: &ServiceUpdate) {
+        let (argv, input) = update_args(update);
+        if input.is_some() {
+            self.aws.prepare(ECS, "update-service", &argv);
+        }
     }
 
     fn expect_register(&self) {
@@ -783,32 +841,20 @@ impl Ecs for AwsEcs<'_> {
 
     fn update_service(&self, update: &ServiceUpdate) -> Result<Updated> {
         let step = "update-service";
-        let service = update.service;
-        let mut argv = args(["--cluster", &service.cluster, "--service", &service.name]);
-        match update.revision {
-            NewRevision::TaskDefinition(arn) => argv.extend(args(["--task-definition", arn])),
-            NewRevision::Same => argv.extend(args(["--force-new-deployment"])),
-        }
-        if let Some(count) = update.desired_count {
-            argv.extend(args(["--desired-count", &count.to_string()]));
-        }
-        let config: Vec<String> = [
-            ("maximumPercent", update.max_percent),
-            ("minimumHealthyPercent", update.min_healthy_percent),
-        ]
-        .iter()
-        .filter_map(|(key, value)| value.map(|v| format!("{key}={v}")))
-        .collect();
-        if !config.is_empty() {
-            argv.extend(args(["--deployment-configuration", &config.join(",")]));
-        }
+        let (argv, input) = update_args(update);
         // What the service runs hangs on this call: let it finish, within its limit. Once
         // aws succeeded, ECS accepted the update, whatever the answer looks like.
         let unreadable = |why: String| Updated {
             unreadable: Some(why),
             ..Updated::default()
         };
-        match self.aws.ecs(step, &argv, Interrupt::Finish) {
+        let answer = match &input {
+            Some(input) => self
+                .aws
+                .ecs_with_input(step, input, &argv, Interrupt::Finish),
+            None => self.aws.ecs(step, &argv, Interrupt::Finish),
+        };
+        match answer {
             Ok(answer) => Ok(read(step, &filters::UPDATED_SERVICE, &answer, &[])
                 .unwrap_or_else(|e| unreadable(e.to_string()))),
             Err(e) if e.kind == Failure::Unreadable => Ok(unreadable(e.message)),

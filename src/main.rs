@@ -132,12 +132,7 @@ fn run(cli: &Cli, report: &Report) -> Result<()> {
     if options.verbose {
         output::enable_trace();
     }
-    let mut aws = Aws::new(
-        program,
-        &options.credentials,
-        options.verbose,
-        options.call_timeout,
-    );
+    let mut aws = Aws::new(program, &options.credentials, options.call_timeout);
     signals::install();
     let lookup = |name: &str| std::env::var(name).ok();
     if let Some(plan) = profile::plan(options.credentials.given(), &lookup) {

@@ -22,9 +22,14 @@ pub fn enable_trace() {
     TRACE.store(true, Ordering::Relaxed);
 }
 
+/// Whether the `--verbose` trace is on (for a line that costs something to build).
+pub fn tracing() -> bool {
+    TRACE.load(Ordering::Relaxed)
+}
+
 /// A line of the `--verbose` trace, when it is on.
 pub fn trace(text: &str) {
-    if TRACE.load(Ordering::Relaxed) {
+    if tracing() {
         stderr(text);
     }
 }

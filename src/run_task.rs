@@ -18,7 +18,7 @@ use crate::poll::{Outcome, Poller, Start, Stop, Timing};
 use crate::record::Fact;
 use crate::report::{Report, Status};
 use crate::signals;
-use crate::task::{Container, StoppedTask, Task};
+use crate::task::{Container, StoppedTask, Task, TaskStatus};
 use crate::{console, taskdef};
 
 fn describe_failures(failures: &[RunFailure]) -> String {
@@ -67,7 +67,8 @@ struct OneOff<'a> {
     settings: Timing,
     cluster: &'a str,
     task_arn: String,
-    last_status: String,
+    /// The last status shown.
+    last_status: Option<TaskStatus>,
     missing_reported: bool,
 }
 
@@ -135,7 +136,7 @@ pub fn run(
         settings,
         cluster,
         task_arn,
-        last_status: String::new(),
+        last_status: None,
         missing_reported: false,
     };
     one_off.observe_status(&started.last_status);
@@ -210,20 +211,20 @@ impl OneOff<'_> {
     }
 
     /// Show a new status of the task; how it moved the task on.
-    fn observe_status(&mut self, status: &str) -> Pace {
-        if status.is_empty() || status == self.last_status {
+    fn observe_status(&mut self, status: &TaskStatus) -> Pace {
+        if *status == TaskStatus::Unreported || self.last_status.as_ref() == Some(status) {
             return Pace::Quiet;
         }
-        if self.last_status.is_empty() {
-            self.report.progress(format!("Task status: {status}"));
-        } else {
-            self.report
-                .progress(format!("Task status: {} -> {status}", self.last_status));
+        match &self.last_status {
+            None => self.report.progress(format!("Task status: {status}")),
+            Some(last) => self
+                .report
+                .progress(format!("Task status: {last} -> {status}")),
         }
-        self.last_status = status.to_string();
-        match status {
-            "DEACTIVATING" | "STOPPING" | "DEPROVISIONING" => Pace::Near,
-            _ => Pace::Moving,
+        self.last_status = Some(status.clone());
+        match status.is_stopping() {
+            true => Pace::Near,
+            false => Pace::Moving,
         }
     }
 
@@ -253,9 +254,7 @@ impl OneOff<'_> {
             };
             let pace = self.observe_status(&task.last_status);
             // Containers log once they run: no log is read while the task is still starting.
-            let starting =
-                ["PROVISIONING", "PENDING", "ACTIVATING"].contains(&task.last_status.as_str());
-            if !task.is_stopped() && !starting {
+            if !task.is_stopped() && !task.last_status.is_starting() {
                 self.stream_logs(deadline, None);
             }
             Ok(match task.is_stopped() {
@@ -403,7 +402,7 @@ mod tests {
             },
             cluster: "prod",
             task_arn: ARN.into(),
-            last_status: String::new(),
+            last_status: None,
             missing_reported: false,
         }
     }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub struct Task {
     pub task_arn: String,
     pub task_definition_arn: String,
-    pub last_status: String,
+    pub last_status: TaskStatus,
     pub health_status: String,
     #[serde(deserialize_with = "crate::secrets::masked")]
     pub stopped_reason: String,
@@ -25,9 +25,90 @@ pub struct Container {
     pub reason: String,
 }
 
+/// Where a task is in its lifecycle (ECS's `lastStatus`). A status this tool does not know
+/// is kept as ECS gave it, to be shown.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(from = "String")]
+pub enum TaskStatus {
+    /// ECS gave no status.
+    #[default]
+    Unreported,
+    Provisioning,
+    Pending,
+    Activating,
+    Running,
+    Deactivating,
+    Stopping,
+    Deprovisioning,
+    Stopped,
+    Other(String),
+}
+
+impl TaskStatus {
+    pub fn as_str(&self) -> &str {
+        match self {
+            TaskStatus::Unreported => "",
+            TaskStatus::Provisioning => "PROVISIONING",
+            TaskStatus::Pending => "PENDING",
+            TaskStatus::Activating => "ACTIVATING",
+            TaskStatus::Running => "RUNNING",
+            TaskStatus::Deactivating => "DEACTIVATING",
+            TaskStatus::Stopping => "STOPPING",
+            TaskStatus::Deprovisioning => "DEPROVISIONING",
+            TaskStatus::Stopped => "STOPPED",
+            TaskStatus::Other(status) => status,
+        }
+    }
+
+    /// On its way to RUNNING: its containers have not started (nor logged) yet.
+    pub fn is_starting(&self) -> bool {
+        matches!(
+            self,
+            TaskStatus::Provisioning | TaskStatus::Pending | TaskStatus::Activating
+        )
+    }
+
+    /// On its way to STOPPED.
+    pub fn is_stopping(&self) -> bool {
+        matches!(
+            self,
+            TaskStatus::Deactivating | TaskStatus::Stopping | TaskStatus::Deprovisioning
+        )
+    }
+}
+
+impl From<String> for TaskStatus {
+    fn from(status: String) -> TaskStatus {
+        match status.as_str() {
+            "" => TaskStatus::Unreported,
+            "PROVISIONING" => TaskStatus::Provisioning,
+            "PENDING" => TaskStatus::Pending,
+            "ACTIVATING" => TaskStatus::Activating,
+            "RUNNING" => TaskStatus::Running,
+            "DEACTIVATING" => TaskStatus::Deactivating,
+            "STOPPING" => TaskStatus::Stopping,
+            "DEPROVISIONING" => TaskStatus::Deprovisioning,
+            "STOPPED" => TaskStatus::Stopped,
+            _ => TaskStatus::Other(status),
+        }
+    }
+}
+
+impl From<&str> for TaskStatus {
+    fn from(status: &str) -> TaskStatus {
+        TaskStatus::from(status.to_string())
+    }
+}
+
+impl std::fmt::Display for TaskStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Task {
     pub fn is_stopped(&self) -> bool {
-        self.last_status == "STOPPED"
+        self.last_status == TaskStatus::Stopped
     }
 
     pub fn is_healthy(&self) -> bool {
@@ -107,12 +188,31 @@ mod tests {
         Task {
             task_arn: "arn:aws:ecs:us-east-1:1:task/prod/abc123".into(),
             task_definition_arn: "arn:aws:ecs:us-east-1:1:task-definition/web:2".into(),
-            last_status: "STOPPED".into(),
+            last_status: TaskStatus::Stopped,
             health_status: "UNKNOWN".into(),
             stopped_reason: stopped_reason.into(),
             stop_code: stop_code.into(),
             containers,
         }
+    }
+
+    #[test]
+    fn a_status_reads_back_as_given_known_or_not() {
+        for text in [
+            "PENDING",
+            "RUNNING",
+            "STOPPED",
+            "DEPROVISIONING",
+            "HIBERNATING",
+            "",
+        ] {
+            assert_eq!(TaskStatus::from(text).as_str(), text);
+        }
+        assert_eq!(TaskStatus::from("STOPPED"), TaskStatus::Stopped);
+        assert!(TaskStatus::from("ACTIVATING").is_starting());
+        assert!(TaskStatus::from("STOPPING").is_stopping());
+        let unknown = TaskStatus::from("HIBERNATING");
+        assert!(!unknown.is_starting() && !unknown.is_stopping());
     }
 
     #[test]

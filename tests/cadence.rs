@@ -236,19 +236,55 @@ fn a_rollout_that_never_moves_costs_no_more_polls_than_a_fixed_interval() {
 }
 
 #[test]
-fn the_registration_and_every_poll_find_their_cli_started_and_read_their_input_from_a_fifo() {
-    // The CLI of register-task-definition starts while describe-task-definition runs, and
+fn every_call_after_the_first_finds_its_cli_started_and_reads_its_input_from_a_fifo() {
+    // The CLIs of describe-task-definition and update-service start while the service is
+    // read, that of register-task-definition while describe-task-definition runs, and
     // that of each poll while the wait before it runs: each then reads its input (the
-    // definition; for a poll, nothing: `{}`) from a private FIFO.
+    // name, the definition, the new revision; for a poll, nothing: `{}`) from a private
+    // FIFO.
     let fake = from_steady(&[
         answer(rolling(2, 1)),
         file("describe-services/web-done.json"),
     ]);
     deploy(&fake, "10").success();
     assert_eq!(fake.ops(), [UP_TO_UPDATE, &[POLL; 2]].concat());
+    let describe = &fake.calls_of("describe-task-definition")[0];
+    assert_eq!(describe["input_mode"], "600");
+    assert_eq!(
+        describe["input"],
+        json!({"taskDefinition": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1"})
+    );
     let register = &fake.calls_of("register-task-definition")[0];
     assert_eq!(register["input_mode"], "600");
     assert_eq!(register["input"]["family"], "web");
+    let update = &fake.calls_of("update-service")[0];
+    assert_eq!(update["input_mode"], "600");
+    let new_revision = update["input"]["taskDefinition"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(new_revision.contains("task-definition/web:"), "{update}");
+    // The new revision is in the input only.
+    let argv: Vec<&str> = update["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(argv[5].starts_with("file://"), "{argv:?}");
+    assert_eq!(
+        [&argv[..5], &argv[6..]].concat(),
+        [
+            "--output",
+            "json",
+            "ecs",
+            "update-service",
+            "--cli-input-json",
+            "--cluster",
+            "prod",
+            "--service",
+            "web"
+        ]
+    );
     let services = fake.calls_of(POLL);
     // The first read of the service, before anything is known, is an ordinary call.
     assert!(

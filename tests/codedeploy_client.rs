@@ -59,7 +59,7 @@ fn aws_on(fake: &FakeAws, call_timeout: Duration) -> Aws {
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
-    Aws::new(wrapper, &Credentials::default(), false, call_timeout)
+    Aws::new(wrapper, &Credentials::default(), call_timeout)
 }
 
 fn in_a_minute() -> Instant {

@@ -415,6 +415,12 @@ fn three_services_on_one_definition_share_one_revision_and_one_poll() {
         service_updates(&fake),
         updated(&[("web", WEB_2), ("worker", WEB_2), ("api", WEB_2)])
     );
+    // Each update's CLI was started ahead (the first while the definition was read, each
+    // next one while the one before ran) and read the new revision from its FIFO.
+    for call in fake.calls_of("update-service") {
+        assert_eq!(call["input"], json!({"taskDefinition": WEB_2}), "{call}");
+        assert_eq!(call["input_mode"], "600", "{call}");
+    }
 
     let mut expected = vec![format!("Using image name: {NEW_IMAGE}")];
     for svc in all {

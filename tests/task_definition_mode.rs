@@ -109,16 +109,21 @@ fn two_calls_exact_argv_and_exact_status_lines() {
 
     let argvs = fake.argvs();
     assert_eq!(argvs.len(), 2, "{argvs:?}");
+    // The name goes in the input, so that the CLI can start before it is known.
     assert_eq!(
-        argvs[0],
+        argvs[0][..5],
         [
             "--output",
             "json",
             "ecs",
             "describe-task-definition",
-            "--task-definition",
-            "web"
+            "--cli-input-json",
         ]
+    );
+    assert_eq!(argvs[0].len(), 6, "{:?}", argvs[0]);
+    assert_eq!(
+        fake.calls_of("describe-task-definition")[0]["input"],
+        json!({"taskDefinition": "web"})
     );
     assert_eq!(
         argvs[1][..5],
@@ -176,7 +181,7 @@ fn the_registered_json_keeps_every_registrable_field_in_order() {
         definition["containerDefinitions"][1]
     );
     assert_eq!(
-        fake.calls_of("describe-task-definition")[0]["argv"][5],
+        fake.calls_of("describe-task-definition")[0]["input"]["taskDefinition"],
         "web:1"
     );
 }
@@ -407,19 +412,9 @@ fn copy_task_definition_tags() {
     let fake = describing("web-1-tags.json");
     deploy_web(&fake, &["--copy-task-definition-tags"]);
     let describe = &fake.calls_of("describe-task-definition")[0];
-    assert_eq!(
-        describe["argv"],
-        json!([
-            "--output",
-            "json",
-            "ecs",
-            "describe-task-definition",
-            "--task-definition",
-            "web",
-            "--include",
-            "TAGS"
-        ])
-    );
+    assert_eq!(describe["argv"][3], "describe-task-definition");
+    assert_eq!(arg_value(describe, "--include").as_deref(), Some("TAGS"));
+    assert_eq!(describe["input"], json!({"taskDefinition": "web"}));
     let got = &fake.registered()[0];
     assert_eq!(got["tags"], json!([{"key": "team", "value": "payments"}]));
     // Still nothing that register-task-definition would refuse.

@@ -53,7 +53,8 @@ impl Deploy<'_> {
     /// The deployment group of each CODE_DEPLOY service (`None` for the others), found
     /// before anything changes; an error names what is missing or ambiguous.
     pub(super) fn codedeploy_groups(&self, targets: &[Target]) -> Result<Vec<Option<Group>>> {
-        self.codedeploy_groups_beside(targets, || ()).0
+        let find = self.group_finder(targets);
+        self.announced_groups(targets, find())
     }
 
     /// [`Self::codedeploy_groups`], found on a thread of their own while `read` runs on
@@ -65,6 +66,28 @@ impl Deploy<'_> {
         targets: &[Target],
         read: impl FnOnce() -> T,
     ) -> (Result<Vec<Option<Group>>>, T) {
+        let codedeploy = |t: &Target| t.current.controller() == Controller::CodeDeploy;
+        if !targets.iter().any(codedeploy) {
+            let answer = read();
+            return (self.codedeploy_groups(targets), answer);
+        }
+        let find = self.group_finder(targets);
+        std::thread::scope(|scope| {
+            let finding = scope.spawn(find);
+            let answer = read();
+            let found = finding
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (self.announced_groups(targets, found), answer)
+        })
+    }
+
+    /// What finds the groups of `targets`, holding only what it needs of `self`, so that
+    /// it can run on a thread of its own.
+    fn group_finder<'s>(
+        &'s self,
+        targets: &'s [Target],
+    ) -> impl FnOnce() -> Vec<Result<Option<Group>>> + Send + 's {
         let sought: Vec<Option<Sought>> = targets
             .iter()
             .map(|target| {
@@ -74,23 +97,10 @@ impl Deploy<'_> {
                 })
             })
             .collect();
-        let any = sought.iter().any(Option::is_some);
         let codedeploy = self.clients.codedeploy;
         let options = &self.options.codedeploy;
         let (application, group) = (options.application.as_deref(), options.group.as_deref());
-        let find = move || find_groups(codedeploy, &sought, application, group);
-        if !any {
-            let answer = read();
-            return (self.announced_groups(targets, find()), answer);
-        }
-        std::thread::scope(|scope| {
-            let finding = scope.spawn(find);
-            let answer = read();
-            let found = finding
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (self.announced_groups(targets, found), answer)
-        })
+        move || find_groups(codedeploy, &sought, application, group)
     }
 
     /// The groups `found`, each shown unless the user named it (and, for a service of

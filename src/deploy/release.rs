@@ -170,6 +170,9 @@ impl Deploy<'_> {
     pub(super) fn deploy_services(&self, targets: &[Target], revision: &Revision) -> Result<()> {
         // Services that share a base definition share its new revision.
         let groups = grouped(targets, |t| base_name(&t.current.task_definition, revision));
+        // The first update's CLI starts up while the definitions are read and registered.
+        let update_order: Vec<usize> = groups.iter().flatten().copied().collect();
+        self.expect_update(targets, update_order.first());
         // CodeDeploy's deployment groups are found while the base definitions are read,
         // and before anything is registered.
         let (codedeploy_groups, bases) = self.codedeploy_groups_beside(targets, || {
@@ -236,6 +239,9 @@ impl Deploy<'_> {
                     Some(cd) => stop_if_interrupted("create-deployment")
                         .and_then(|()| self.create_deployment(targets, i, cd, &new.arn)),
                     None => stop_if_interrupted("update-service").and_then(|()| {
+                        // The next one's CLI starts up while this one runs.
+                        let at = update_order.iter().position(|&j| j == i);
+                        self.expect_update(targets, at.and_then(|at| update_order.get(at + 1)));
                         self.update_service(
                             targets,
                             i,
@@ -262,6 +268,37 @@ impl Deploy<'_> {
         Ok(())
     }
 
+    /// An update-service of service `i` (if there is one, and ECS deploys it) is to come:
+    /// its CLI may start up before the new revision is known. One at a time, so that
+    /// many services do not start many CLIs at once.
+    fn expect_update(&self, targets: &[Target], i: Option<&usize>) {
+        let Some(target) = i.and_then(|&i| targets.get(i)) else {
+            return;
+        };
+        if self.options.dry_run || !matches!(target.current.controller(), Controller::Ecs(_)) {
+            return;
+        }
+        let revision = NewRevision::TaskDefinition("");
+        self.ecs
+            .expect_update(&self.service_update(&service_ref(target), revision));
+    }
+
+    /// The update of `service` to `revision`, with the scaling asked for.
+    fn service_update<'s>(
+        &self,
+        service: &'s ServiceRef,
+        revision: NewRevision<'s>,
+    ) -> ServiceUpdate<'s> {
+        let scaling = self.options.scaling;
+        ServiceUpdate {
+            service,
+            revision,
+            desired_count: scaling.desired_count,
+            min_healthy_percent: scaling.min_healthy_percent,
+            max_percent: scaling.max_percent,
+        }
+    }
+
     /// Step 4: point service `i` at the new revision (or force a new deployment); the
     /// rollout to watch.
     fn update_service(
@@ -274,7 +311,6 @@ impl Deploy<'_> {
         let target = &targets[i];
         let current = &target.current;
         let service = &service_ref(target);
-        let scaling = self.options.scaling;
         let task_definition = match revision {
             NewRevision::TaskDefinition(arn) => arn,
             NewRevision::Same => &current.task_definition,
@@ -291,13 +327,7 @@ impl Deploy<'_> {
         };
         let mut updated = self
             .ecs
-            .update_service(&ServiceUpdate {
-                service,
-                revision,
-                desired_count: scaling.desired_count,
-                min_healthy_percent: scaling.min_healthy_percent,
-                max_percent: scaling.max_percent,
-            })
+            .update_service(&self.service_update(service, revision))
             .map_err(refused)?;
         if let Some(why) = updated.lost.take() {
             let Some(applied) = self.read_back(target, revision, task_definition, &why)? else {
@@ -678,8 +708,28 @@ impl Deploy<'_> {
     /// with the same watch as a deploy; change nothing.
     pub(super) fn wait_only(&self, targets: &[Target]) -> Result<()> {
         let mut launched = Vec::new();
-        let mut described: Vec<(String, Value)> = Vec::new();
-        let codedeploy_groups = self.codedeploy_groups(targets)?;
+        // The definitions ECS rolls out are read while CodeDeploy's groups are found.
+        let (codedeploy_groups, described) = self.codedeploy_groups_beside(targets, || {
+            let mut described: Vec<(String, Value)> = Vec::new();
+            for target in targets {
+                let current = &target.current;
+                if current.controller() == Controller::CodeDeploy {
+                    continue;
+                }
+                if current.primary.is_none() {
+                    // Told below, in the order of the services.
+                    break;
+                }
+                let td = &current.task_definition;
+                if described.iter().all(|(arn, _)| arn != td) {
+                    let answer = self.ecs.describe_task_definition(td, false)?.answer;
+                    described.push((td.clone(), answer["taskDefinition"].clone()));
+                }
+            }
+            Ok::<_, Error>(described)
+        });
+        let codedeploy_groups = codedeploy_groups?;
+        let described = described?;
         for (i, target) in targets.iter().enumerate() {
             let current = &target.current;
             if let Some(cd) = &codedeploy_groups[i] {
@@ -694,15 +744,12 @@ impl Deploy<'_> {
                 )));
             };
             let td = &current.task_definition;
-            let definition = match described.iter().find(|(arn, _)| arn == td) {
-                Some((_, definition)) => definition.clone(),
-                None => {
-                    let answer = self.ecs.describe_task_definition(td, false)?.answer;
-                    let definition = answer["taskDefinition"].clone();
-                    described.push((td.clone(), definition.clone()));
-                    definition
-                }
+            let Some((_, definition)) = described.iter().find(|(arn, _)| arn == td) else {
+                return Err(Error::Failed(format!(
+                    "the definition of {td} was not read"
+                )));
             };
+            let definition = definition.clone();
             let checked = taskdef::has_essential_health_check(&definition)?;
             launched.push(Launched {
                 target: i,

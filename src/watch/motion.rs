@@ -11,16 +11,31 @@ use crate::ecs::{HookStatus, RolloutState, ServiceDeployment, ServiceDeploymentS
 /// tasks being placed, or failing only to be replaced, bring no verdict nearer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Mark {
-    deployments: Vec<(String, String, i64, Option<RolloutState>)>,
+    deployments: Vec<DeploymentMark>,
     counted_failures: i64,
     service_deployment: Option<ServiceDeploymentMark>,
 }
 
-type ServiceDeploymentMark = (
-    ServiceDeploymentStatus,
-    Option<String>,
-    Vec<(String, HookStatus)>,
-);
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DeploymentMark {
+    id: String,
+    status: String,
+    running: i64,
+    rollout_state: Option<RolloutState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ServiceDeploymentMark {
+    status: ServiceDeploymentStatus,
+    stage: Option<String>,
+    hooks: Vec<HookMark>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct HookMark {
+    id: String,
+    status: HookStatus,
+}
 
 /// The rollout as the last look saw it.
 #[derive(Debug, Clone, Default)]
@@ -40,11 +55,18 @@ impl Motion {
     ) -> Pace {
         let ours = rollout.ours(snapshot);
         let service_deployment = match service_deployment {
-            Some(sd) => Some((
-                sd.status,
-                sd.lifecycle_stage.clone(),
-                sd.hooks.iter().map(|h| (h.id.clone(), h.status)).collect(),
-            )),
+            Some(sd) => Some(ServiceDeploymentMark {
+                status: sd.status,
+                stage: sd.lifecycle_stage.clone(),
+                hooks: sd
+                    .hooks
+                    .iter()
+                    .map(|h| HookMark {
+                        id: h.id.clone(),
+                        status: h.status,
+                    })
+                    .collect(),
+            }),
             // Not read this time: no news of it, rather than a change.
             None => self
                 .last
@@ -55,13 +77,11 @@ impl Motion {
             deployments: snapshot
                 .deployments
                 .iter()
-                .map(|d| {
-                    (
-                        d.id.clone(),
-                        d.status.clone(),
-                        d.running_count,
-                        d.rollout_state,
-                    )
+                .map(|d| DeploymentMark {
+                    id: d.id.clone(),
+                    status: d.status.clone(),
+                    running: d.running_count,
+                    rollout_state: d.rollout_state,
                 })
                 .collect(),
             counted_failures: match snapshot.circuit_breaker {

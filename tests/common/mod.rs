@@ -513,8 +513,28 @@ pub fn contains_null(value: &Value) -> bool {
 /// Value following `--name` in a logged call's argv, if any.
 pub fn arg_value(call: &Value, name: &str) -> Option<String> {
     let argv = call["argv"].as_array()?;
-    let at = argv.iter().position(|a| a.as_str() == Some(name))?;
-    argv.get(at + 1)?.as_str().map(String::from)
+    match argv.iter().position(|a| a.as_str() == Some(name)) {
+        Some(at) => argv.get(at + 1)?.as_str().map(String::from),
+        // Given in the --cli-input-json body instead, as the CLI allows.
+        None => call["input"][camel_case(name)].as_str().map(String::from),
+    }
+}
+
+/// `--task-definition` -> `taskDefinition`.
+fn camel_case(option: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in option.trim_start_matches("--").chars() {
+        match c {
+            '-' => upper = true,
+            _ if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 fn op_name(call: &Value) -> String {
