@@ -19,7 +19,12 @@
 //!   naming the group (and its application) is much faster.
 //!
 //! Exactly one group must deploy the service; none, or several, is an error (exit 1) that
-//! says what was searched, or lists the candidates as `application/group`.
+//! says what was searched, or lists the candidates as `application/group`. The services
+//! of one release are looked up in one [`Catalog`], which reads each listing and group
+//! once, however many services search it.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use crate::arn;
 use crate::codedeploy::{CodeDeploy, Group};
@@ -95,9 +100,95 @@ fn candidate(group: &Group) -> String {
     format!("{}/{}", group.application, group.name)
 }
 
-/// The deployment group that deploys `service` (a name or an ARN) of `cluster` (a name or
-/// an ARN): the one named by `application` and `group`, or the only one found (see the
-/// module's documentation for what is searched).
+/// CodeDeploy's applications and deployment groups as far as they have been read: each
+/// listing, and each group, is read once.
+pub struct Catalog<'a> {
+    cd: &'a dyn CodeDeploy,
+    applications: RefCell<Option<Vec<String>>>,
+    group_names: RefCell<HashMap<String, Vec<String>>>,
+    groups: RefCell<HashMap<(String, String), Group>>,
+}
+
+impl<'a> Catalog<'a> {
+    pub fn new(cd: &'a dyn CodeDeploy) -> Catalog<'a> {
+        Catalog {
+            cd,
+            applications: RefCell::new(None),
+            group_names: RefCell::new(HashMap::new()),
+            groups: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The deployment group that deploys `service` (a name or an ARN) of `cluster` (a
+    /// name or an ARN): the one named by `application` and `group`, or the only one found
+    /// (see the module's documentation for what is searched).
+    pub fn find(
+        &self,
+        cluster: &str,
+        service: &str,
+        application: Option<&str>,
+        group: Option<&str>,
+    ) -> Result<Group> {
+        let wanted = Wanted {
+            cluster: arn::cluster_name(cluster),
+            service: arn::service_name(service).1,
+        };
+        match (application, group) {
+            (Some(application), Some(group)) => named(self, &wanted, application, group),
+            (Some(application), None) => of_application(self, &wanted, application),
+            (None, Some(group)) => by_group_name(self, &wanted, group),
+            (None, None) => anywhere(self, &wanted),
+        }
+    }
+
+    fn list_applications(&self) -> Result<Vec<String>> {
+        if let Some(known) = &*self.applications.borrow() {
+            return Ok(known.clone());
+        }
+        let listed = self.cd.list_applications()?;
+        *self.applications.borrow_mut() = Some(listed.clone());
+        Ok(listed)
+    }
+
+    fn list_deployment_groups(&self, application: &str) -> Result<Vec<String>> {
+        if let Some(known) = self.group_names.borrow().get(application) {
+            return Ok(known.clone());
+        }
+        let listed = self.cd.list_deployment_groups(application)?;
+        self.group_names
+            .borrow_mut()
+            .insert(application.to_string(), listed.clone());
+        Ok(listed)
+    }
+
+    /// The groups `names` of `application`, in that order; only those not read before are
+    /// asked for.
+    fn deployment_groups(&self, application: &str, names: &[String]) -> Result<Vec<Group>> {
+        let key = |name: &str| (application.to_string(), name.to_string());
+        let unread: Vec<String> = {
+            let groups = self.groups.borrow();
+            names
+                .iter()
+                .filter(|name| !groups.contains_key(&key(name)))
+                .cloned()
+                .collect()
+        };
+        if !unread.is_empty() {
+            let read = self.cd.deployment_groups(application, &unread)?;
+            let mut groups = self.groups.borrow_mut();
+            for group in read {
+                groups.insert(key(&group.name), group);
+            }
+        }
+        let groups = self.groups.borrow();
+        Ok(names
+            .iter()
+            .filter_map(|name| groups.get(&key(name)).cloned())
+            .collect())
+    }
+}
+
+/// [`Catalog::find`] for one service.
 pub fn find_group(
     cd: &dyn CodeDeploy,
     cluster: &str,
@@ -105,20 +196,11 @@ pub fn find_group(
     application: Option<&str>,
     group: Option<&str>,
 ) -> Result<Group> {
-    let wanted = Wanted {
-        cluster: arn::cluster_name(cluster),
-        service: arn::service_name(service).1,
-    };
-    match (application, group) {
-        (Some(application), Some(group)) => named(cd, &wanted, application, group),
-        (Some(application), None) => of_application(cd, &wanted, application),
-        (None, Some(group)) => by_group_name(cd, &wanted, group),
-        (None, None) => anywhere(cd, &wanted),
-    }
+    Catalog::new(cd).find(cluster, service, application, group)
 }
 
 /// The group named, if it deploys the service.
-fn named(cd: &dyn CodeDeploy, wanted: &Wanted, application: &str, name: &str) -> Result<Group> {
+fn named(cd: &Catalog, wanted: &Wanted, application: &str, name: &str) -> Result<Group> {
     let group = cd
         .deployment_groups(application, &[name.to_string()])?
         .into_iter()
@@ -142,7 +224,7 @@ fn named(cd: &dyn CodeDeploy, wanted: &Wanted, application: &str, name: &str) ->
 /// The groups of `application` (those named `only`, when given) that deploy the service,
 /// and the names of the groups searched.
 fn matching_in(
-    cd: &dyn CodeDeploy,
+    cd: &Catalog,
     wanted: &Wanted,
     application: &str,
     only: Option<&str>,
@@ -180,7 +262,7 @@ fn the_one(found: Vec<Group>, wanted: &Wanted, none: impl FnOnce() -> String) ->
     }
 }
 
-fn of_application(cd: &dyn CodeDeploy, wanted: &Wanted, application: &str) -> Result<Group> {
+fn of_application(cd: &Catalog, wanted: &Wanted, application: &str) -> Result<Group> {
     let (found, searched) = matching_in(cd, wanted, application, None)?;
     let names: Vec<String> = searched.iter().map(|g| g.name.clone()).collect();
     the_one(found, wanted, || {
@@ -193,7 +275,7 @@ fn of_application(cd: &dyn CodeDeploy, wanted: &Wanted, application: &str) -> Re
     })
 }
 
-fn by_group_name(cd: &dyn CodeDeploy, wanted: &Wanted, name: &str) -> Result<Group> {
+fn by_group_name(cd: &Catalog, wanted: &Wanted, name: &str) -> Result<Group> {
     let applications = cd.list_applications()?;
     let mut found = Vec::new();
     let mut seen = Vec::new();
@@ -223,7 +305,7 @@ fn by_group_name(cd: &dyn CodeDeploy, wanted: &Wanted, name: &str) -> Result<Gro
     })
 }
 
-fn anywhere(cd: &dyn CodeDeploy, wanted: &Wanted) -> Result<Group> {
+fn anywhere(cd: &Catalog, wanted: &Wanted) -> Result<Group> {
     let applications = cd.list_applications()?;
     let mut found = Vec::new();
     for application in &applications {
@@ -298,6 +380,32 @@ mod tests {
         );
         let staging = find_group(&cd, "staging", "web", None, None).unwrap();
         assert_eq!(staging.name, "web-staging");
+    }
+
+    #[test]
+    fn services_found_in_one_catalog_read_each_listing_and_group_once() {
+        let cd = account();
+        let catalog = Catalog::new(&cd);
+        let web = catalog.find("prod", "web", None, None).unwrap();
+        let api = catalog.find("prod", "api", None, None).unwrap();
+        let staging = catalog.find("staging", "web", None, Some("web-staging")).unwrap();
+        let named = catalog
+            .find("prod", "web", Some("web-app"), Some("web-prod"))
+            .unwrap();
+        assert_eq!(
+            [web.name, api.name, staging.name, named.name],
+            ["web-prod", "api-prod", "web-staging", "web-prod"]
+        );
+        assert_eq!(
+            cd.calls(),
+            [
+                "list-applications",
+                "list-deployment-groups web-app",
+                "batch-get-deployment-groups web-app web-prod api-prod",
+                "list-deployment-groups legacy",
+                "batch-get-deployment-groups legacy fleet web-staging",
+            ]
+        );
     }
 
     #[test]

@@ -25,20 +25,22 @@ struct Sought<'t> {
 }
 
 /// The group of each service sought (`None` where none is), in order, found one after
-/// another; the first that cannot be found ends the list with its error.
+/// another in one catalog (each listing read once); the first that cannot be found ends
+/// the list with its error.
 fn find_groups(
     codedeploy: &dyn CodeDeploy,
     sought: &[Option<Sought>],
     application: Option<&str>,
     group: Option<&str>,
 ) -> Vec<Result<Option<Group>>> {
+    let catalog = discover::Catalog::new(codedeploy);
     let mut found = Vec::with_capacity(sought.len());
     for service in sought {
         let one = match service {
             None => Ok(None),
-            Some(s) => {
-                discover::find_group(codedeploy, s.cluster, s.service, application, group).map(Some)
-            }
+            Some(s) => catalog
+                .find(s.cluster, s.service, application, group)
+                .map(Some),
         };
         let failed = one.is_err();
         found.push(one);
