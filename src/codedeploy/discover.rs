@@ -388,7 +388,9 @@ mod tests {
         let catalog = Catalog::new(&cd);
         let web = catalog.find("prod", "web", None, None).unwrap();
         let api = catalog.find("prod", "api", None, None).unwrap();
-        let staging = catalog.find("staging", "web", None, Some("web-staging")).unwrap();
+        let staging = catalog
+            .find("staging", "web", None, Some("web-staging"))
+            .unwrap();
         let named = catalog
             .find("prod", "web", Some("web-app"), Some("web-prod"))
             .unwrap();
