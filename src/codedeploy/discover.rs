@@ -354,6 +354,15 @@ mod tests {
         ])
     }
 
+    /// The calls that read every application's groups of [`account`].
+    const EVERY_GROUP_READ: [&str; 5] = [
+        "list-applications",
+        "list-deployment-groups web-app",
+        "batch-get-deployment-groups web-app web-prod api-prod",
+        "list-deployment-groups legacy",
+        "batch-get-deployment-groups legacy fleet web-staging",
+    ];
+
     fn message(result: Result<Group>) -> String {
         let e = result.unwrap_err();
         assert_eq!(e.exit_code(), 1, "{e}");
@@ -368,16 +377,7 @@ mod tests {
             (found.application.as_str(), found.name.as_str()),
             ("web-app", "web-prod")
         );
-        assert_eq!(
-            cd.calls(),
-            [
-                "list-applications",
-                "list-deployment-groups web-app",
-                "batch-get-deployment-groups web-app web-prod api-prod",
-                "list-deployment-groups legacy",
-                "batch-get-deployment-groups legacy fleet web-staging",
-            ]
-        );
+        assert_eq!(cd.calls(), EVERY_GROUP_READ);
         let staging = find_group(&cd, "staging", "web", None, None).unwrap();
         assert_eq!(staging.name, "web-staging");
     }
@@ -398,16 +398,7 @@ mod tests {
             [web.name, api.name, staging.name, named.name],
             ["web-prod", "api-prod", "web-staging", "web-prod"]
         );
-        assert_eq!(
-            cd.calls(),
-            [
-                "list-applications",
-                "list-deployment-groups web-app",
-                "batch-get-deployment-groups web-app web-prod api-prod",
-                "list-deployment-groups legacy",
-                "batch-get-deployment-groups legacy fleet web-staging",
-            ]
-        );
+        assert_eq!(cd.calls(), EVERY_GROUP_READ);
     }
 
     #[test]
