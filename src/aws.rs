@@ -1424,49 +1424,44 @@ echo '{{"ok": true}}'"#,
         assert_eq!(aws.call_count(), 1);
     }
 
+    /// A describe-services poll made by its spare, a CLI that notes its pid, then runs
+    /// `script`; the poll is given `within` to end. Its outcome, the pids of every aws
+    /// started, and the calls counted.
+    fn poll_by_spare(
+        script: &str,
+        within: Duration,
+    ) -> (std::result::Result<Value, CallError>, Vec<String>, u32) {
+        let dir = tempfile::tempdir().unwrap();
+        let started = dir.path().join("started");
+        let (_bin, aws) = scripted_aws(&format!("echo $$ >> {}\n{script}", started.display()));
+        let args = vec!["--cluster".to_string(), "prod".to_string()];
+        aws.prepare(ECS, "describe-services", &args);
+        let outcome = aws.poll("describe-services", &args, Instant::now() + within);
+        (outcome, lines(&started), aws.call_count())
+    }
+
     #[test]
     fn a_spare_that_hangs_is_stopped_at_the_deadline_and_no_other_call_is_made() {
         // It never reads its input: the poll's deadline ends the call, not a second aws.
-        let dir = tempfile::tempdir().unwrap();
-        let started = dir.path().join("started");
-        let (_bin, aws) = scripted_aws(&format!("echo $$ >> {}\nexec sleep 30", started.display()));
-        let args = vec!["--cluster".to_string(), "prod".to_string()];
-        aws.prepare(ECS, "describe-services", &args);
-        let e = aws
-            .poll(
-                "describe-services",
-                &args,
-                Instant::now() + Duration::from_millis(500),
-            )
-            .unwrap_err();
+        let (outcome, started, _) = poll_by_spare("exec sleep 30", Duration::from_millis(500));
+        let e = outcome.unwrap_err();
         assert_eq!(e.kind, Failure::Deadline, "{}", e.message);
-        assert_eq!(lines(&started).len(), 1);
-        assert!(!alive(&lines(&started)[0]));
+        assert_eq!(started.len(), 1);
+        assert!(!alive(&started[0]));
     }
 
     #[test]
     fn a_spare_that_answers_garbage_is_an_unreadable_poll() {
         // It reads its input (it is the spare: no second aws starts), then prints garbage.
-        let dir = tempfile::tempdir().unwrap();
-        let started = dir.path().join("started");
-        let (_bin, aws) = scripted_aws(&format!(
-            r#"echo $$ >> {}
-for a; do case "$a" in file://*) cat "${{a#file://}}" > /dev/null;; esac; done
+        let (outcome, started, calls) = poll_by_spare(
+            r#"for a; do case "$a" in file://*) cat "${a#file://}" > /dev/null;; esac; done
 echo 'not json'"#,
-            started.display()
-        ));
-        let args: Vec<String> = Vec::new();
-        aws.prepare(ECS, "describe-services", &args);
-        let e = aws
-            .poll(
-                "describe-services",
-                &args,
-                Instant::now() + Duration::from_secs(30),
-            )
-            .unwrap_err();
+            Duration::from_secs(30),
+        );
+        let e = outcome.unwrap_err();
         assert_eq!(e.kind, Failure::Unreadable, "{}", e.message);
-        assert_eq!(aws.call_count(), 1);
-        assert_eq!(lines(&started).len(), 1);
+        assert_eq!(calls, 1);
+        assert_eq!(started.len(), 1);
     }
 
     #[test]

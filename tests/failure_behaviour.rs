@@ -175,6 +175,38 @@ fn a_hung_call_outside_a_wait_is_stopped_by_the_call_timeout() {
 }
 
 #[test]
+fn a_describe_task_definition_started_ahead_that_hangs_is_stopped_by_the_call_timeout() {
+    // Its CLI was started while the service was read; hung once given the name, it is
+    // stopped at --call-timeout like any call, and nothing is registered or updated.
+    let fake = from_steady_and(&[], json!({"describe-task-definition": [HANG()]}));
+    let assert = deploy(&fake, &["--call-timeout", "1"]).code(255);
+    let err = stderr(&assert);
+    assert!(
+        err.contains("describe-task-definition failed: aws gave no answer within 1 seconds"),
+        "{err}"
+    );
+    assert_eq!(fake.calls_of("describe-task-definition").len(), 1);
+    assert!(fake.calls_of("register-task-definition").is_empty());
+    assert!(fake.calls_of("update-service").is_empty());
+    assert_nothing_left(&fake);
+}
+
+#[test]
+fn a_describe_task_definition_started_ahead_that_answers_garbage_changes_nothing() {
+    let fake = from_steady_and(
+        &[],
+        json!({"describe-task-definition": [{"stdout_raw": "<html>not json"}]}),
+    );
+    let assert = deploy(&fake, &[]).code(255);
+    let err = stderr(&assert);
+    assert!(err.contains("describe-task-definition failed"), "{err}");
+    assert_eq!(fake.calls_of("describe-task-definition").len(), 1);
+    assert!(fake.calls_of("register-task-definition").is_empty());
+    assert!(fake.calls_of("update-service").is_empty());
+    assert_nothing_left(&fake);
+}
+
+#[test]
 fn a_call_timeout_that_is_not_a_number_is_a_usage_error() {
     let fake = FakeAws::empty();
     deploy(&fake, &["--call-timeout", "soon"]).code(3);
