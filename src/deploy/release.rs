@@ -170,9 +170,10 @@ impl Deploy<'_> {
     pub(super) fn deploy_services(&self, targets: &[Target], revision: &Revision) -> Result<()> {
         // Services that share a base definition share its new revision.
         let groups = grouped(targets, |t| base_name(&t.current.task_definition, revision));
-        // The first update's CLI starts up while the definitions are read and registered.
-        let update_order: Vec<usize> = groups.iter().flatten().copied().collect();
-        self.expect_update(targets, update_order.first());
+        // The first update's CLI starts up while the definitions are read and registered;
+        // each next one's while the update before it runs.
+        let mut upcoming = groups.iter().flatten().copied();
+        self.expect_update(targets, upcoming.next());
         // CodeDeploy's deployment groups are found while the base definitions are read,
         // and before anything is registered.
         let (codedeploy_groups, bases) = self.codedeploy_groups_beside(targets, || {
@@ -235,13 +236,12 @@ impl Deploy<'_> {
         for (group, new) in groups.iter().zip(&registered) {
             let health_checked = taskdef::has_essential_health_check(&new.definition)?;
             for &i in group {
+                let next = upcoming.next();
                 let update = match &codedeploy_groups[i] {
                     Some(cd) => stop_if_interrupted("create-deployment")
                         .and_then(|()| self.create_deployment(targets, i, cd, &new.arn)),
                     None => stop_if_interrupted("update-service").and_then(|()| {
-                        // The next one's CLI starts up while this one runs.
-                        let at = update_order.iter().position(|&j| j == i);
-                        self.expect_update(targets, at.and_then(|at| update_order.get(at + 1)));
+                        self.expect_update(targets, next);
                         self.update_service(
                             targets,
                             i,
@@ -271,8 +271,8 @@ impl Deploy<'_> {
     /// An update-service of service `i` (if there is one, and ECS deploys it) is to come:
     /// its CLI may start up before the new revision is known. One at a time, so that
     /// many services do not start many CLIs at once.
-    fn expect_update(&self, targets: &[Target], i: Option<&usize>) {
-        let Some(target) = i.and_then(|&i| targets.get(i)) else {
+    fn expect_update(&self, targets: &[Target], i: Option<usize>) {
+        let Some(target) = i.and_then(|i| targets.get(i)) else {
             return;
         };
         if self.options.dry_run || !matches!(target.current.controller(), Controller::Ecs(_)) {
